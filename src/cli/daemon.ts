@@ -1,0 +1,76 @@
+import { join } from 'node:path'
+import { createCommands } from '../control/commands.js'
+import { ControlServer } from '../control/server.js'
+import { HttpServer } from '../metrics/http.js'
+import { P2PNode } from '../node/node.js'
+import { runRepl } from './repl.js'
+import type { NodeConfig } from '../config/types.js'
+import type { Logger } from '../logger.js'
+
+export interface DaemonOptions {
+  /** open a REPL on this process's terminal */
+  repl: boolean
+}
+
+/**
+ * Runs a node until SIGTERM/SIGINT (or `quit` in its own REPL). The first signal stops it gracefully;
+ * a second one, or a stop that takes longer than the grace period, exits at once.
+ */
+export async function runDaemon (config: NodeConfig, logger: Logger, opts: DaemonOptions): Promise<number> {
+  const node = await P2PNode.create(config, logger)
+  const commands = createCommands(node)
+  const http = config.metrics.enabled
+    ? new HttpServer({ host: config.metrics.host, port: config.metrics.port, registry: node.metrics.registry, health: () => node.health(), api: commands }, logger.child({ c: 'http' }))
+    : undefined
+  const control = new ControlServer(config.control.socket, commands, logger.child({ c: 'control' }))
+
+  let stopping: Promise<void> | undefined
+  const stop = async (): Promise<void> => {
+    stopping ??= (async () => {
+      await control.stop().catch(() => {})
+      await http?.stop().catch(() => {})
+      await node.stop()
+    })()
+    await stopping
+  }
+
+  await node.start()
+  await control.start()
+  await http?.start()
+
+  const done = new Promise<number>(resolve => {
+    let signals = 0
+    const onSignal = (sig: NodeJS.Signals): void => {
+      signals++
+      if (signals > 1) {
+        logger.warn({ signal: sig }, 'second signal: exiting now')
+        process.exit(1)
+      }
+      logger.info({ signal: sig }, 'stopping')
+      const force = setTimeout(() => { logger.error('graceful stop took too long; exiting'); process.exit(1) }, 10_000)
+      force.unref()
+      void stop().then(() => { clearTimeout(force); resolve(0) }, err => { logger.error({ err: err.message }, 'stop failed'); resolve(1) })
+    }
+    process.on('SIGTERM', onSignal)
+    process.on('SIGINT', onSignal)
+  })
+
+  if (opts.repl) {
+    const exec = async (command: string, args: string[]): Promise<unknown> => {
+      const handler = commands[command]
+      if (handler == null) throw new Error(`unknown command: ${command}`)
+      return await handler(args)
+    }
+    const code = await Promise.race([
+      runRepl({
+        exec, input: process.stdin, output: process.stdout, interactive: true,
+        prompt: `${config.node.name}> `, historyFile: join(config.node.dataDir, 'repl_history'),
+        banner: `p2p-node ${config.node.role} ${config.node.name} (${node.peerId}); type help`
+      }),
+      done
+    ])
+    await stop()
+    return code
+  }
+  return await done
+}

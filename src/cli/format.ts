@@ -1,0 +1,70 @@
+import { formatDuration } from '../config/duration.js'
+import type { CapabilitiesView, PeerView, StatusView } from '../node/node.js'
+
+/** Renders rows as an aligned text table. */
+export function table (header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map(r => (r[i] ?? '').length)))
+  const line = (cells: string[]): string => cells.map((c, i) => i === cells.length - 1 ? c : c.padEnd(widths[i])).join('  ').trimEnd()
+  return [line(header), ...rows.map(line)].join('\n')
+}
+
+function shortId (id: string): string {
+  return id.length > 16 ? `${id.slice(0, 8)}…${id.slice(-6)}` : id
+}
+
+export function formatPeers (peers: PeerView[], opts: { wide?: boolean } = {}): string {
+  if (peers.length === 0) return 'no known peers'
+  const rows = peers.map(p => [
+    opts.wide === true ? p.peerId : shortId(p.peerId),
+    p.name ?? '-',
+    p.role ?? '?',
+    p.state,
+    p.connection,
+    p.rttMs != null ? `${p.rttMs.toFixed(p.rttMs < 10 ? 1 : 0)}ms` : '-',
+    p.lastHeartbeatAgeMs != null ? formatDuration(p.lastHeartbeatAgeMs) : '-',
+    p.capabilities.join(',') || '-',
+    p.addresses.slice(0, opts.wide === true ? undefined : 1).join(' ') + (opts.wide !== true && p.addresses.length > 1 ? ` (+${p.addresses.length - 1})` : '')
+  ])
+  const alive = peers.filter(p => p.state === 'alive').length
+  return `${table(['PEER', 'NAME', 'ROLE', 'STATE', 'CONN', 'RTT', 'LAST HB', 'CAPABILITIES', 'ADDRESSES'], rows)}\n${peers.length} peer(s), ${alive} alive`
+}
+
+export function formatStatus (s: StatusView): string {
+  const lines: Array<[string, string]> = [
+    ['peer id', s.peerId],
+    ['name', s.name],
+    ['role', s.role],
+    ['version', `${s.version} (network ${s.protocolVersion})`],
+    ['health', s.health.ready ? 'ready' : s.health.healthy ? `healthy, not ready: ${s.health.reasons.join('; ')}` : `unhealthy: ${s.health.reasons.join('; ')}`],
+    ['uptime', formatDuration(s.uptimeSeconds * 1000)],
+    ['listen', s.listenAddresses.join(' ')],
+    ['announce', s.announceAddresses.join('\n' + ' '.repeat(14)) || '-'],
+    ['connected', `${s.connectedPeers} peer(s)`],
+    ['members', `bootstrap ${s.members.bootstrap}, relay ${s.members.relay}, worker ${s.members.worker}` + (s.members.gone > 0 ? `, gone ${s.members.gone}` : '')],
+    ['capabilities', s.capabilities.join(', ') || '-'],
+    ['topics', s.topics.join(', ') || '-']
+  ]
+  return lines.map(([k, v]) => `${k.padEnd(12)}  ${v}`).join('\n')
+}
+
+export function formatCapabilities (c: CapabilitiesView): string {
+  const own = `this node: ${c.self.capabilities.join(', ') || '(none)'}` + (c.self.taskTypes.length > 0 ? `; task types: ${c.self.taskTypes.join(', ')}` : '')
+  const entries = Object.entries(c.network).sort(([a], [b]) => a.localeCompare(b))
+  if (entries.length === 0) return `${own}\nno capabilities advertised in the network`
+  return `${own}\n${table(['CAPABILITY', 'MEMBERS'], entries.map(([cap, names]) => [cap, names.join(', ')]))}`
+}
+
+export function toJson (value: unknown): string {
+  return JSON.stringify(value, (_k, v) => typeof v === 'bigint' ? v.toString() : v, 2)
+}
+
+/** Formats a command's result for a person, or as JSON. */
+export function formatResult (command: string, result: unknown, opts: { json?: boolean, wide?: boolean } = {}): string {
+  if (opts.json === true) return toJson(result)
+  switch (command) {
+    case 'peers': return formatPeers(result as PeerView[], { wide: opts.wide })
+    case 'status': return formatStatus(result as StatusView)
+    case 'capabilities': return formatCapabilities(result as CapabilitiesView)
+    default: return typeof result === 'string' ? result : toJson(result)
+  }
+}

@@ -1,0 +1,136 @@
+import { join } from 'node:path'
+import { Command, CommanderError } from 'commander'
+import { loadConfig } from '../config/load.js'
+import { ControlClient } from '../control/client.js'
+import { ConfigError, NotRunningError, UsageError } from '../errors.js'
+import { createLogger, resolveLogLevel } from '../logger.js'
+import { VERSION } from '../version.js'
+import { runDaemon } from './daemon.js'
+import { formatResult } from './format.js'
+import { runRepl } from './repl.js'
+import type { NodeConfig } from '../config/types.js'
+
+export const EXIT = { ok: 0, failure: 1, usage: 2 } as const
+
+interface GlobalOpts { config?: string, json?: boolean }
+
+function configPath (opts: GlobalOpts): string {
+  const path = opts.config ?? process.env.P2P_CONFIG_PATH
+  if (path == null || path === '') throw new UsageError('no config file: pass --config <file> or set P2P_CONFIG_PATH')
+  return path
+}
+
+function load (opts: GlobalOpts): NodeConfig {
+  return loadConfig(configPath(opts), process.env)
+}
+
+function logger (config: NodeConfig) {
+  return createLogger({ level: resolveLogLevel(config.logging.level, process.env), pretty: process.stderr.isTTY === true, name: config.node.name })
+}
+
+async function tryAttach (config: NodeConfig): Promise<ControlClient | undefined> {
+  try {
+    return await ControlClient.connect(config.control.socket)
+  } catch (err) {
+    if (err instanceof NotRunningError) return undefined
+    throw err
+  }
+}
+
+/** Default action: attach a REPL to the daemon of this config if one runs, else start the daemon. */
+async function startOrAttach (opts: GlobalOpts): Promise<number> {
+  const config = load(opts)
+  const client = await tryAttach(config)
+  if (client != null) {
+    const interactive = process.stdin.isTTY === true
+    const code = await runRepl({
+      exec: async (command, args) => await client.request(command, args),
+      input: process.stdin, output: process.stdout, errors: process.stderr, interactive,
+      prompt: `${config.node.name}> `, historyFile: join(config.node.dataDir, 'repl_history'),
+      banner: interactive ? `attached to the running ${config.node.role} ${config.node.name}; type help (quit leaves it running)` : undefined
+    })
+    client.close()
+    return code
+  }
+  // no daemon: become it. Only a terminal gets a REPL; a pod's empty stdin must never stop the node.
+  return await runDaemon(config, logger(config), { repl: process.stdin.isTTY === true })
+}
+
+async function oneShot (command: string, opts: GlobalOpts, args: string[] = []): Promise<number> {
+  const config = load(opts)
+  const client = await ControlClient.connect(config.control.socket)
+  try {
+    const result = await client.request(command, args)
+    process.stdout.write(formatResult(command, result, { json: opts.json === true }) + '\n')
+    return EXIT.ok
+  } finally {
+    client.close()
+  }
+}
+
+export function buildProgram (run: (p: Promise<number>) => void): Command {
+  const program = new Command('p2p-node')
+    .description('A peer-to-peer network node (bootstrap, relay or worker) on libp2p.\nWith no command: attach a REPL to the running node of --config, or start that node.')
+    .version(VERSION, '-V, --version')
+    .option('-c, --config <file>', 'node config file (default: $P2P_CONFIG_PATH)')
+    .option('--json', 'machine-readable output for one-shot commands')
+    .exitOverride()
+    .configureOutput({ outputError: (str, write) => { write(str) } })
+    .action(() => { run(startOrAttach(program.opts())) })
+
+  program.command('start')
+    .description('start the node in the foreground as a daemon (never attaches, never reads stdin)')
+    .action(() => {
+      run((async () => { const config = load(program.opts()); return await runDaemon(config, logger(config), { repl: false }) })())
+    })
+  for (const [name, description] of [
+    ['peers', 'list every known node of the running daemon'],
+    ['status', 'show the running daemon\'s own status'],
+    ['capabilities', 'show capabilities of the daemon and of the network']
+  ] as const) {
+    program.command(name).description(description)
+      .option('-c, --config <file>', 'node config file (default: $P2P_CONFIG_PATH)')
+      .option('--json', 'print JSON')
+      .action((cmdOpts: GlobalOpts) => { run(oneShot(name, { ...program.opts(), ...cmdOpts })) })
+  }
+  return program
+}
+
+function exitCodeFor (err: any): number {
+  if (err instanceof ConfigError || err instanceof UsageError) return EXIT.usage
+  return EXIT.failure
+}
+
+export async function main (argv: string[]): Promise<void> {
+  let pending: Promise<number> | undefined
+  const program = buildProgram(p => { pending = p })
+  try {
+    program.parse(argv)
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode === 0 ? 0 : EXIT.usage
+      return
+    }
+    throw err
+  }
+  try {
+    process.exitCode = await (pending ?? Promise.resolve(EXIT.ok))
+  } catch (err: any) {
+    const code = exitCodeFor(err)
+    process.stderr.write(err instanceof ConfigError ? `config error:\n${err.message}\n` : `p2p-node: ${err.message}\n`)
+    process.exitCode = code
+  }
+  // a daemon that stopped (or a client that finished) should not wait for stray timers
+  if (pending != null) setTimeout(() => process.exit(process.exitCode ?? 0), 200).unref()
+}
+
+// output piped into `head` and closed early is not an error of ours
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => { if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0); else throw err })
+}
+
+process.on('unhandledRejection', (reason: any) => {
+  process.stderr.write(`p2p-node: unhandled rejection: ${reason?.stack ?? reason}\n`)
+})
+
+await main(process.argv)

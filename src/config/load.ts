@@ -1,0 +1,198 @@
+import { readFileSync } from 'node:fs'
+import { hostname } from 'node:os'
+import { dirname, isAbsolute, resolve } from 'node:path'
+import { isMap, isScalar, LineCounter, parseDocument, visit, type Document, type Node as YamlNode } from 'yaml'
+import { ConfigError, type ConfigIssue } from '../errors.js'
+import { interpolate } from './interpolate.js'
+import { configSchema, controlSchema, loggingSchema, metricsSchema, networkSchema, nodeSchema, type RawConfig } from './schema.js'
+import type { NodeConfig } from './types.js'
+
+const KNOWN_KEYS: Record<string, string[]> = {
+  '': Object.keys(configSchema.shape),
+  node: Object.keys(nodeSchema.shape),
+  network: Object.keys(networkSchema.shape),
+  metrics: Object.keys(metricsSchema.shape),
+  control: Object.keys(controlSchema.shape),
+  logging: Object.keys(loggingSchema.shape)
+}
+
+export interface ParseOptions {
+  /** environment for ${VAR} interpolation */
+  env?: Record<string, string | undefined>
+  /** path of the file, for messages and for resolving relative paths */
+  file?: string
+  /** fallback for node.name */
+  hostname?: string
+}
+
+/** Reads and validates a config file. Throws ConfigError (naming key and line) on any mistake. */
+export function loadConfig (file: string, env: Record<string, string | undefined> = process.env): NodeConfig {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (err: any) {
+    throw new ConfigError([{ path: '', file, message: err.code === 'ENOENT' ? 'config file not found' : `cannot read config file: ${err.message}` }])
+  }
+  return parseConfig(text, { env, file: resolve(file), hostname: hostname() })
+}
+
+/** Pure: YAML text + environment -> validated NodeConfig, or a ConfigError naming every bad key and its line. */
+export function parseConfig (text: string, opts: ParseOptions = {}): NodeConfig {
+  const env = opts.env ?? {}
+  const file = opts.file
+  const lines = new LineCounter()
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true })
+  if (doc.errors.length > 0) {
+    throw new ConfigError(doc.errors.map(e => ({
+      path: '', file, line: e.linePos?.[0].line, message: `YAML syntax error: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`
+    })))
+  }
+  const lineOf = (path: PropertyKey[]): number | undefined => findLine(doc, lines, path)
+
+  // interpolate ${VAR} in values; plain (unquoted) scalars are re-typed, so `port: ${PORT}` is a number
+  const issues: ConfigIssue[] = []
+  visit(doc, {
+    Scalar (key, node, ancestors) {
+      if (key === 'key' || typeof node.value !== 'string' || !node.value.includes('${')) return
+      const path = pathOf(ancestors, node)
+      try {
+        const replaced = interpolate(node.value, env, path.join('.'))
+        node.value = node.type === 'PLAIN' ? retype(replaced) : replaced
+      } catch (err: any) {
+        issues.push({ ...err.issues[0], file, line: lineOf(path) })
+      }
+    }
+  })
+  if (issues.length > 0) throw new ConfigError(issues)
+
+  const raw = doc.toJS() ?? {}
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new ConfigError([{ path: '', file, line: 1, message: 'the config must be a mapping with a `node` section' }])
+  }
+  const result = configSchema.safeParse(raw, { reportInput: true })
+  if (!result.success) {
+    throw new ConfigError(result.error.issues.flatMap(issue => {
+      if (issue.code === 'unrecognized_keys') {
+        return issue.keys.map(k => ({
+          path: [...issue.path, k].join('.'), file, line: lineOf([...issue.path, k]), message: `unknown key${suggest(k, issue.path)}`
+        }))
+      }
+      return [{ path: issue.path.join('.'), file, line: lineOf(issue.path), message: describe(issue) }]
+    }))
+  }
+  return normalize(result.data, opts)
+}
+
+function normalize (c: RawConfig, opts: ParseOptions): NodeConfig {
+  const base = opts.file != null ? dirname(opts.file) : process.cwd()
+  const abs = (p: string): string => isAbsolute(p) ? p : resolve(base, p)
+  const name = c.node.name ?? `${c.node.role}-${opts.hostname ?? 'local'}`
+  const dataDir = abs(c.node.data_dir ?? `data/${name}`)
+  return {
+    file: opts.file,
+    node: {
+      role: c.node.role,
+      name,
+      listenHost: c.node.listen_host,
+      listenPort: c.node.listen_port,
+      announce: c.node.announce,
+      capabilities: [...new Set(c.node.capabilities)],
+      maxConnections: c.node.max_connections,
+      heartbeatIntervalMs: c.node.heartbeat_interval,
+      heartbeatMisses: c.node.heartbeat_misses,
+      memberExpiryMs: c.node.member_expiry,
+      dataDir,
+      identityFile: abs(c.node.identity_file ?? `${dataDir}/peer.key`)
+    },
+    network: {
+      protocolVersion: c.network.protocol_version,
+      meshNetwork: c.network.mesh_network,
+      enableMdns: c.network.enable_mdns,
+      enableRelay: c.network.enable_relay,
+      connectionTimeoutMs: c.network.connection_timeout,
+      bootstrap: c.network.bootstrap,
+      bootstrapMaxBackoffMs: c.network.bootstrap_max_backoff,
+      pingIntervalMs: c.network.ping_interval
+    },
+    metrics: { enabled: c.metrics.enabled, host: c.metrics.host, port: c.metrics.port },
+    control: { socket: abs(c.control.socket ?? `${dataDir}/control.sock`) },
+    logging: { level: c.logging.level }
+  }
+}
+
+function retype (value: string): unknown {
+  if (/^-?\d+(\.\d+)?$/.test(value)) return Number(value)
+  if (value === 'true' || value === 'false') return value === 'true'
+  return value
+}
+
+function describe (issue: { code: string, message: string, expected?: unknown, input?: unknown, values?: unknown[] }): string {
+  if (issue.code === 'invalid_type') {
+    return issue.input === undefined ? 'required key is missing' : `expected ${String(issue.expected)}, got ${typeName(issue.input)} ${JSON.stringify(issue.input)}`
+  }
+  if (issue.code === 'invalid_value' && Array.isArray(issue.values)) {
+    return `must be one of ${issue.values.map(v => JSON.stringify(v)).join(', ')}, got ${JSON.stringify(issue.input)}`
+  }
+  return issue.message
+}
+
+function typeName (v: unknown): string {
+  if (v === null) return 'null'
+  if (Array.isArray(v)) return 'list'
+  return typeof v === 'object' ? 'mapping' : typeof v
+}
+
+function suggest (key: string, parent: PropertyKey[]): string {
+  const known = KNOWN_KEYS[parent.join('.')]
+  if (known == null) return ''
+  const close = known.find(k => distance(k, key) <= 2)
+  return close != null ? ` (did you mean ${close}?)` : ` (known keys: ${known.join(', ')})`
+}
+
+function distance (a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array(b.length).fill(0)])
+  for (let j = 1; j <= b.length; j++) d[0][j] = j
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1))
+    }
+  }
+  return d[a.length][b.length]
+}
+
+/** the key path of a scalar, from the visitor's ancestors */
+function pathOf (ancestors: readonly unknown[], node: unknown): PropertyKey[] {
+  const path: PropertyKey[] = []
+  const chain = [...ancestors, node]
+  for (let i = 0; i < chain.length - 1; i++) {
+    const here: any = chain[i]
+    const next = chain[i + 1]
+    if (here?.items != null && Array.isArray(here.items)) {
+      const idx = here.items.indexOf(next)
+      if (idx >= 0 && !isMap(here)) path.push(idx)
+    } else if (here?.key != null && here.value === next) {
+      path.push(isScalar(here.key) ? String(here.key.value) : String(here.key))
+    }
+  }
+  return path
+}
+
+/** the 1-based line of the deepest node of `path` that exists in the document */
+function findLine (doc: Document, lines: LineCounter, path: PropertyKey[]): number | undefined {
+  for (let n = path.length; n >= 0; n--) {
+    const prefix = path.slice(0, n)
+    const parent = n === 0 ? doc.contents : doc.getIn(prefix.slice(0, -1), true)
+    let target: YamlNode | undefined
+    if (n === 0) {
+      target = doc.contents as YamlNode | undefined
+    } else if (isMap(parent)) {
+      const pair = parent.items.find(p => isScalar(p.key) && String(p.key.value) === String(prefix[n - 1]))
+      target = pair?.key as YamlNode | undefined
+    } else {
+      target = doc.getIn(prefix, true) as YamlNode | undefined
+    }
+    const offset = target?.range?.[0]
+    if (offset !== undefined) return lines.linePos(offset).line
+  }
+  return undefined
+}

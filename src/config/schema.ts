@@ -1,0 +1,86 @@
+import { multiaddr } from '@multiformats/multiaddr'
+import { z } from 'zod'
+import { parseDuration } from './duration.js'
+
+export const ROLES = ['bootstrap', 'relay', 'worker'] as const
+export type Role = typeof ROLES[number]
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+
+/** seconds (`30`) or a duration string (`500ms`, `1m30s`), parsed to milliseconds */
+function duration (opts: { min?: number, max?: number } = {}) {
+  return z.union([z.number(), z.string()]).transform((value, ctx) => {
+    const ms = parseDuration(value)
+    if (ms === undefined) {
+      ctx.addIssue({ code: 'custom', message: `not a duration: ${JSON.stringify(value)} (use seconds such as 30, or a string such as 500ms or 1m)` })
+      return z.NEVER
+    }
+    if (opts.min !== undefined && ms < opts.min) {
+      ctx.addIssue({ code: 'custom', message: `must be at least ${opts.min}ms, got ${ms}ms` })
+      return z.NEVER
+    }
+    if (opts.max !== undefined && ms > opts.max) {
+      ctx.addIssue({ code: 'custom', message: `must be at most ${opts.max}ms, got ${ms}ms` })
+      return z.NEVER
+    }
+    return ms
+  })
+}
+
+const port = z.int().min(0).max(65535)
+
+const multiaddrString = z.string().refine(value => {
+  try { multiaddr(value); return value.startsWith('/') } catch { return false }
+}, { message: 'not a valid multiaddr (e.g. /dns4/p2p-bootstrap/tcp/4001 or /ip4/10.0.0.5/tcp/4001/p2p/12D3KooW...)' })
+
+const name = z.string().min(1).max(63).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, ".", "_" and "-" only, starting with a letter or digit')
+const capability = z.string().min(1).max(64).regex(/^[a-z0-9][a-z0-9_-]*$/, 'lowercase letters, digits, "_" and "-" only')
+
+export const nodeSchema = z.strictObject({
+  role: z.enum(ROLES),
+  name: name.optional(),
+  listen_host: z.string().min(1).default('0.0.0.0'),
+  listen_port: port.default(4001),
+  announce: z.array(multiaddrString).max(16).default([]),
+  capabilities: z.array(capability).max(64).default([]),
+  max_connections: z.int().min(1).max(100_000).default(100),
+  heartbeat_interval: duration({ min: 50, max: 3_600_000 }).default(5000),
+  heartbeat_misses: z.int().min(1).max(1000).default(3),
+  member_expiry: duration({ min: 0 }).default(60_000),
+  data_dir: z.string().min(1).optional(),
+  identity_file: z.string().min(1).optional()
+})
+
+export const networkSchema = z.strictObject({
+  protocol_version: z.string().min(1).max(64).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, ".", "_" and "-" only').default('p2p-network'),
+  mesh_network: z.boolean().default(true),
+  enable_mdns: z.boolean().default(true),
+  enable_relay: z.boolean().default(true),
+  connection_timeout: duration({ min: 100 }).default(30_000),
+  bootstrap: z.array(multiaddrString).max(256).default([]),
+  bootstrap_max_backoff: duration({ min: 100 }).default(30_000),
+  ping_interval: duration({ min: 100 }).default(10_000)
+})
+
+export const metricsSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  host: z.string().min(1).default('0.0.0.0'),
+  port: port.default(9090)
+})
+
+export const controlSchema = z.strictObject({
+  socket: z.string().min(1).optional()
+})
+
+export const loggingSchema = z.strictObject({
+  level: z.enum(LOG_LEVELS).default('info')
+})
+
+export const configSchema = z.strictObject({
+  node: nodeSchema,
+  network: networkSchema.default(() => networkSchema.parse({})),
+  metrics: metricsSchema.default(() => metricsSchema.parse({})),
+  control: controlSchema.default(() => controlSchema.parse({})),
+  logging: loggingSchema.default(() => loggingSchema.parse({}))
+})
+
+export type RawConfig = z.output<typeof configSchema>

@@ -1,0 +1,93 @@
+import { chmod, mkdir, unlink } from 'node:fs/promises'
+import { createServer, type Server, type Socket } from 'node:net'
+import { dirname } from 'node:path'
+import type { CommandHandler } from './commands.js'
+import type { Logger } from '../logger.js'
+
+/** Longest request line accepted on the control socket. */
+export const MAX_REQUEST_BYTES = 64 * 1024
+
+export interface ControlRequest { id: number, command: string, args?: string[] }
+export type ControlResponse = { id: number, ok: true, result: unknown } | { id: number, ok: false, error: string, code: string }
+
+/**
+ * Serves the daemon's commands on a unix socket (mode 0600): one JSON request per line, one JSON response
+ * per line. `p2p-node --config` attaches its REPL here when a daemon for that config already runs.
+ */
+export class ControlServer {
+  private server?: Server
+  private readonly sockets = new Set<Socket>()
+
+  constructor (private readonly path: string, private readonly commands: Record<string, CommandHandler>, private readonly logger: Logger) {}
+
+  async start (): Promise<void> {
+    await mkdir(dirname(this.path), { recursive: true })
+    // a socket file left by a killed daemon: the CLI checked that nothing answers on it before starting us
+    await unlink(this.path).catch(() => {})
+    const server = createServer(socket => { this.serve(socket) })
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(this.path, () => { server.off('error', reject); resolve() })
+    })
+    await chmod(this.path, 0o600)
+    this.server = server
+    this.logger.debug({ path: this.path }, 'control socket listening')
+  }
+
+  async stop (): Promise<void> {
+    const server = this.server
+    if (server == null) return
+    this.server = undefined
+    for (const s of this.sockets) s.destroy()
+    await new Promise<void>(resolve => server.close(() => { resolve() }))
+    await unlink(this.path).catch(() => {})
+  }
+
+  private serve (socket: Socket): void {
+    this.sockets.add(socket)
+    socket.on('close', () => this.sockets.delete(socket))
+    socket.on('error', () => {})
+    let buffer = ''
+    socket.setEncoding('utf8')
+    socket.on('data', (chunk: string) => {
+      buffer += chunk
+      if (buffer.length > MAX_REQUEST_BYTES && !buffer.includes('\n')) {
+        this.reply(socket, { id: 0, ok: false, error: 'request too large', code: 'TooLarge' })
+        socket.destroy()
+        return
+      }
+      let nl: number
+      while ((nl = buffer.indexOf('\n')) >= 0) {
+        const line = buffer.slice(0, nl)
+        buffer = buffer.slice(nl + 1)
+        if (line.trim() !== '') void this.handle(socket, line)
+      }
+    })
+  }
+
+  private async handle (socket: Socket, line: string): Promise<void> {
+    let req: ControlRequest
+    try {
+      req = JSON.parse(line)
+      if (typeof req !== 'object' || req == null || typeof req.command !== 'string') throw new Error('missing command')
+      if (req.args != null && (!Array.isArray(req.args) || !req.args.every(a => typeof a === 'string'))) throw new Error('args must be strings')
+    } catch (err: any) {
+      this.reply(socket, { id: 0, ok: false, error: `malformed request: ${err.message}`, code: 'BadRequest' })
+      return
+    }
+    const handler = Object.hasOwn(this.commands, req.command) ? this.commands[req.command] : undefined
+    if (handler == null) {
+      this.reply(socket, { id: req.id, ok: false, error: `unknown command: ${req.command}`, code: 'UnknownCommand' })
+      return
+    }
+    try {
+      this.reply(socket, { id: req.id, ok: true, result: await handler(req.args ?? []) })
+    } catch (err: any) {
+      this.reply(socket, { id: req.id, ok: false, error: err.message, code: err.name ?? 'Error' })
+    }
+  }
+
+  private reply (socket: Socket, res: ControlResponse): void {
+    if (!socket.destroyed) socket.write(JSON.stringify(res, (_k, v) => typeof v === 'bigint' ? v.toString() : v) + '\n')
+  }
+}

@@ -1,0 +1,94 @@
+import { peerIdFromString } from '@libp2p/peer-id'
+import type { Logger } from '../logger.js'
+import type { Membership } from '../membership/service.js'
+import type { Metrics } from '../metrics/metrics.js'
+import type { Node } from '../node/libp2p.js'
+import type { PeerId, PeerInfo } from '@libp2p/interface'
+
+export interface MeshInit {
+  /** connect to every live member (small fleets); otherwise only to peers that mDNS or the DHT offer */
+  meshNetwork: boolean
+  dialTimeoutMs: number
+  /** stop dialling members when this many connections are open */
+  maxConnections: number
+  /** how long to wait before dialling the same unreachable peer again */
+  retryMs?: number
+}
+
+export interface MeshDialer {
+  start(): void
+  stop(): void
+}
+
+/**
+ * Connects this node to members it hears of. Gossip carries no addresses: a member with none in the peer
+ * store is looked up in the DHT first, so the DHT is how peers find peers they were not told about.
+ */
+export function createMeshDialer (libp2p: Node, membership: Membership, logger: Logger, metrics: Metrics, init: MeshInit): MeshDialer {
+  const retryMs = init.retryMs ?? 5000
+  const lastTry = new Map<string, number>()
+  const inFlight = new Set<string>()
+  let timer: NodeJS.Timeout | undefined
+  let unsubscribe: (() => void) | undefined
+  let running = false
+
+  const isConnected = (peer: string): boolean => libp2p.getConnections().some(c => c.remotePeer.toString() === peer && c.status === 'open' && c.limits == null)
+
+  async function connect (peer: PeerId, reason: string): Promise<void> {
+    const key = peer.toString()
+    if (!running || key === libp2p.peerId.toString() || inFlight.has(key) || isConnected(key)) return
+    const last = lastTry.get(key)
+    if (last != null && Date.now() - last < retryMs) return
+    if (libp2p.getConnections().length >= init.maxConnections) return
+    lastTry.set(key, Date.now())
+    inFlight.add(key)
+    let source = 'peerstore'
+    try {
+      const known = await libp2p.peerStore.get(peer).then(p => p.addresses.length > 0, () => false)
+      if (!known) {
+        source = 'dht'
+        await libp2p.peerRouting.findPeer(peer, { signal: AbortSignal.timeout(init.dialTimeoutMs) })
+      }
+      await libp2p.dial(peer, { signal: AbortSignal.timeout(init.dialTimeoutMs) })
+      metrics.meshDials.inc({ source, outcome: 'ok' })
+      logger.debug({ peer: key, source, reason }, 'connected to member')
+    } catch (err: any) {
+      metrics.meshDials.inc({ source, outcome: 'error' })
+      logger.debug({ peer: key, source, reason, err: err.message }, 'could not connect to member')
+    } finally {
+      inFlight.delete(key)
+    }
+  }
+
+  function connectMembers (): void {
+    if (!init.meshNetwork) return
+    for (const m of membership.members()) {
+      if (m.state.phase === 'alive') void connect(peerIdFromString(m.peerId), 'member')
+    }
+  }
+
+  const onDiscovery = (evt: CustomEvent<PeerInfo>): void => {
+    metrics.discoveredPeers.inc({ source: evt.detail.multiaddrs.length > 0 ? 'addresses' : 'id_only' })
+    // without a full mesh, still connect to what discovery offers while this node is short of peers
+    if (init.meshNetwork || libp2p.getConnections().length < 4) void connect(evt.detail.id, 'discovery')
+  }
+
+  return {
+    start () {
+      if (running) return
+      running = true
+      libp2p.addEventListener('peer:discovery', onDiscovery)
+      unsubscribe = membership.onChange(e => {
+        if ((e.type === 'joined' || e.type === 'returned') && init.meshNetwork) void connect(peerIdFromString(e.peerId), 'member')
+        if (e.type === 'removed') lastTry.delete(e.peerId)
+      })
+      timer = setInterval(connectMembers, retryMs)
+    },
+    stop () {
+      running = false
+      clearInterval(timer)
+      unsubscribe?.()
+      libp2p.removeEventListener('peer:discovery', onDiscovery)
+    }
+  }
+}

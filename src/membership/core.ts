@@ -1,0 +1,127 @@
+import type { Role } from '../config/schema.js'
+
+/** What this node knows of another member, built from its heartbeats and capability adverts. */
+export interface Member {
+  peerId: string
+  name: string
+  role: Role
+  version: string
+  capabilities: string[]
+  taskTypes: string[]
+  maxConcurrency: number
+  load: number
+  healthy: boolean
+  /** highest heartbeat sequence seen; older ones are replays and are ignored */
+  seq: bigint
+  /** the sender's own heartbeat interval and miss count */
+  intervalMs: number
+  misses: number
+  firstSeen: number
+  lastSeen: number
+  state: MemberState
+}
+
+export type MemberState = { phase: 'alive' } | { phase: 'gone', since: number }
+
+export interface HeartbeatInput {
+  name: string
+  role: Role
+  version: string
+  seq: bigint
+  intervalMs: number
+  misses: number
+  load: number
+  healthy: boolean
+  capabilities: string[]
+}
+
+export interface CapabilitiesInput {
+  name: string
+  role: Role
+  capabilities: string[]
+  taskTypes: string[]
+  maxConcurrency: number
+}
+
+export type MembershipEvent =
+  | { type: 'joined', peerId: string }
+  | { type: 'returned', peerId: string }
+  | { type: 'gone', peerId: string }
+  | { type: 'removed', peerId: string }
+
+export type HeartbeatDecision =
+  | { accept: true, member: Member, event?: MembershipEvent }
+  | { accept: false, reason: 'stale' }
+
+/** Applies a heartbeat from `peerId` received at `now`. A sequence number not above the last one is a replay. */
+export function applyHeartbeat (prev: Member | undefined, peerId: string, hb: HeartbeatInput, now: number): HeartbeatDecision {
+  if (prev != null && hb.seq <= prev.seq) return { accept: false, reason: 'stale' }
+  const member: Member = {
+    peerId,
+    name: hb.name,
+    role: hb.role,
+    version: hb.version,
+    capabilities: hb.capabilities,
+    taskTypes: prev?.taskTypes ?? [],
+    maxConcurrency: prev?.maxConcurrency ?? 0,
+    load: hb.load,
+    healthy: hb.healthy,
+    seq: hb.seq,
+    intervalMs: hb.intervalMs,
+    misses: hb.misses,
+    firstSeen: prev?.firstSeen ?? now,
+    lastSeen: now,
+    state: { phase: 'alive' }
+  }
+  if (prev == null) return { accept: true, member, event: { type: 'joined', peerId } }
+  if (prev.state.phase === 'gone') return { accept: true, member, event: { type: 'returned', peerId } }
+  return { accept: true, member }
+}
+
+/** Capability adverts update what a member can do; they do not count as liveness. */
+export function applyCapabilities (prev: Member | undefined, peerId: string, ad: CapabilitiesInput, now: number): Member {
+  if (prev == null) {
+    // known only from its advert until its first heartbeat: listed, but already past its deadline
+    return {
+      peerId, name: ad.name, role: ad.role, version: '', capabilities: ad.capabilities, taskTypes: ad.taskTypes,
+      maxConcurrency: ad.maxConcurrency, load: 0, healthy: false, seq: -1n, intervalMs: 0, misses: 0,
+      firstSeen: now, lastSeen: now, state: { phase: 'gone', since: now }
+    }
+  }
+  return { ...prev, name: ad.name, capabilities: ad.capabilities, taskTypes: ad.taskTypes, maxConcurrency: ad.maxConcurrency }
+}
+
+/** When a member whose last heartbeat came at `lastSeen` is declared gone. */
+export function goneAt (m: Pick<Member, 'lastSeen' | 'intervalMs' | 'misses'>): number {
+  return m.lastSeen + m.intervalMs * m.misses
+}
+
+/**
+ * Ages the view: alive members past `misses` intervals without a heartbeat become gone; gone members
+ * are removed `expiryMs` after that. Returns the members to keep and what changed.
+ */
+export function sweep (members: Iterable<Member>, now: number, expiryMs: number): { members: Member[], events: MembershipEvent[] } {
+  const kept: Member[] = []
+  const events: MembershipEvent[] = []
+  for (const m of members) {
+    if (m.state.phase === 'alive') {
+      if (now > goneAt(m)) {
+        kept.push({ ...m, state: { phase: 'gone', since: now } })
+        events.push({ type: 'gone', peerId: m.peerId })
+      } else {
+        kept.push(m)
+      }
+    } else if (now - m.state.since > expiryMs) {
+      events.push({ type: 'removed', peerId: m.peerId })
+    } else {
+      kept.push(m)
+    }
+  }
+  return { members: kept, events }
+}
+
+export function countByRole (members: Iterable<Member>): Record<Role, number> {
+  const counts: Record<Role, number> = { bootstrap: 0, relay: 0, worker: 0 }
+  for (const m of members) if (m.state.phase === 'alive') counts[m.role]++
+  return counts
+}

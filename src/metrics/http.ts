@@ -1,0 +1,73 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { CommandHandler } from '../control/commands.js'
+import type { Logger } from '../logger.js'
+import type { Registry } from 'prom-client'
+
+export interface HttpInit {
+  host: string
+  port: number
+  registry: Registry
+  health: () => { healthy: boolean, ready: boolean, reasons: string[] }
+  /** read-only API: GET /api/<name> runs the command of that name */
+  api: Record<string, CommandHandler>
+}
+
+/** /metrics (Prometheus text), /healthz (process alive), /readyz (joined the network), GET /api/<command>. */
+export class HttpServer {
+  private server?: Server
+
+  constructor (private readonly init: HttpInit, private readonly logger: Logger) {}
+
+  get port (): number {
+    const addr = this.server?.address()
+    return typeof addr === 'object' && addr != null ? addr.port : this.init.port
+  }
+
+  async start (): Promise<void> {
+    const server = createServer((req, res) => { void this.route(req, res) })
+    server.keepAliveTimeout = 5000
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(this.init.port, this.init.host, () => { server.off('error', reject); resolve() })
+    })
+    this.server = server
+    this.logger.info({ host: this.init.host, port: this.port }, 'metrics and health endpoints listening')
+  }
+
+  async stop (): Promise<void> {
+    const server = this.server
+    this.server = undefined
+    if (server == null) return
+    server.closeAllConnections()
+    await new Promise<void>(resolve => server.close(() => { resolve() }))
+  }
+
+  private async route (req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost')
+    if (req.method !== 'GET' && req.method !== 'HEAD') return this.send(res, 405, 'text/plain', 'method not allowed\n', { allow: 'GET, HEAD' })
+    try {
+      if (url.pathname === '/metrics') {
+        return this.send(res, 200, this.init.registry.contentType, await this.init.registry.metrics())
+      }
+      if (url.pathname === '/healthz' || url.pathname === '/readyz') {
+        const h = this.init.health()
+        const ok = url.pathname === '/healthz' ? h.healthy : h.ready
+        return this.send(res, ok ? 200 : 503, 'application/json', JSON.stringify({ ok, ...h }) + '\n')
+      }
+      const api = /^\/api\/([a-z-]+)$/.exec(url.pathname)
+      if (api != null && Object.hasOwn(this.init.api, api[1])) {
+        const result = await this.init.api[api[1]]([])
+        return this.send(res, 200, 'application/json', JSON.stringify(result, (_k, v) => typeof v === 'bigint' ? v.toString() : v) + '\n')
+      }
+      return this.send(res, 404, 'text/plain', 'not found\n')
+    } catch (err: any) {
+      this.logger.warn({ err: err.message, path: url.pathname }, 'http handler failed')
+      return this.send(res, 500, 'text/plain', 'internal error\n')
+    }
+  }
+
+  private send (res: ServerResponse, status: number, type: string, body: string, headers: Record<string, string> = {}): void {
+    res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), ...headers })
+    res.end(res.req.method === 'HEAD' ? undefined : body)
+  }
+}

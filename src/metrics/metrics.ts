@@ -1,0 +1,28 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
+
+/** Every metric this project defines, in one registry. Label values are bounded: never a peer id. */
+export function createMetrics (registry: Registry) {
+  const registers = [registry]
+  return {
+    registry,
+    peersConnected: new Gauge({ name: 'p2p_peers_connected', help: 'Peers with at least one open connection', registers }),
+    knownMembers: new Gauge({ name: 'p2p_known_members', help: 'Live members in the membership view, by role', labelNames: ['role'] as const, registers }),
+    messagesPublished: new Counter({ name: 'p2p_messages_published_total', help: 'GossipSub messages this node published, by topic kind', labelNames: ['topic'] as const, registers }),
+    messagesReceived: new Counter({ name: 'p2p_messages_received_total', help: 'Valid GossipSub messages received, by topic kind', labelNames: ['topic'] as const, registers }),
+    invalidMessages: new Counter({ name: 'p2p_invalid_messages_total', help: 'Network messages dropped as invalid, by reason', labelNames: ['reason'] as const, registers }),
+    peerRtt: new Histogram({
+      name: 'p2p_peer_rtt_seconds',
+      help: 'Round-trip time of libp2p ping to connected peers',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers
+    }),
+    nodeHealthy: new Gauge({ name: 'p2p_node_healthy', help: '1 when this node is healthy and ready, else 0', registers }),
+    nodeInfo: new Gauge({ name: 'p2p_node_info', help: 'Constant 1, labelled with this node\'s role, version and name', labelNames: ['role', 'version', 'name'] as const, registers }),
+    membersGone: new Counter({ name: 'p2p_members_gone_total', help: 'Members declared gone after missing heartbeats', registers }),
+    discoveredPeers: new Counter({ name: 'p2p_discovered_peers_total', help: 'Peer discovery events, by source', labelNames: ['source'] as const, registers }),
+    bootstrapDials: new Counter({ name: 'p2p_bootstrap_dials_total', help: 'Dials to bootstrap addresses, by outcome', labelNames: ['outcome'] as const, registers }),
+    meshDials: new Counter({ name: 'p2p_mesh_dials_total', help: 'Dials to members learned from gossip, by address source and outcome', labelNames: ['source', 'outcome'] as const, registers })
+  }
+}
+
+export type Metrics = ReturnType<typeof createMetrics>

@@ -1,0 +1,90 @@
+import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { dcutr } from '@libp2p/dcutr'
+import { identify } from '@libp2p/identify'
+import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
+import { mdns } from '@libp2p/mdns'
+import { noise } from '@libp2p/noise'
+import { ping } from '@libp2p/ping'
+import { prometheusMetrics } from '@libp2p/prometheus-metrics'
+import { tcp } from '@libp2p/tcp'
+import { yamux } from '@libp2p/yamux'
+import { createLibp2p, type Libp2p } from 'libp2p'
+import { pubsub, type PubSub } from './pubsub.js'
+import type { NodeConfig } from '../config/types.js'
+import type { Identify } from '@libp2p/identify'
+import type { KadDHT } from '@libp2p/kad-dht'
+import type { PrivateKey } from '@libp2p/interface'
+import type { Ping } from '@libp2p/ping'
+import type { Registry } from 'prom-client'
+
+export interface Services {
+  identify: Identify
+  ping: Ping
+  pubsub: PubSub
+  dht: KadDHT
+  [key: string]: unknown
+}
+
+export type Node = Libp2p<Services>
+
+/** DHT protocol for a network: a private DHT per protocol_version, never the public IPFS one. */
+export function dhtProtocol (pv: string): string {
+  return `/${pv}/kad/1.0.0`
+}
+
+/** Builds (does not start) the libp2p node for the configured role. */
+export async function buildLibp2p (config: NodeConfig, privateKey: PrivateKey, registry: Registry): Promise<Node> {
+  const { node, network } = config
+  const worker = node.role === 'worker'
+  const useRelayClient = worker && network.enableRelay
+  const listen = [`/ip4/${node.listenHost}/tcp/${node.listenPort}`]
+  // listening on /p2p-circuit asks the relay transport to reserve a slot on a relay it finds
+  if (useRelayClient) listen.push('/p2p-circuit')
+
+  const services: Record<string, (components: any) => unknown> = {
+    identify: identify({ runOnLimitedConnection: true }),
+    ping: ping({ runOnLimitedConnection: true }),
+    pubsub: pubsub(network.protocolVersion),
+    dht: kadDHT({
+      protocol: dhtProtocol(network.protocolVersion),
+      clientMode: false,
+      // our networks live on private addresses (pods, loopback): keep them in DHT answers
+      peerInfoMapper: passthroughMapper,
+      logPrefix: 'libp2p:kad-dht',
+      metricsPrefix: 'libp2p_kad_dht'
+    })
+  }
+  if (node.role === 'relay') {
+    services.relay = circuitRelayServer({ reservations: { maxReservations: Math.max(16, node.maxConnections), applyDefaultLimit: true } })
+  }
+  if (useRelayClient) services.dcutr = dcutr()
+
+  return await createLibp2p({
+    privateKey,
+    start: false,
+    addresses: {
+      listen,
+      announce: node.announce.length > 0 ? node.announce : undefined
+    },
+    transports: [tcp(), circuitRelayTransport()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    peerDiscovery: network.enableMdns ? [mdns({ serviceTag: mdnsServiceTag(network.protocolVersion), interval: 5000 })] : [],
+    connectionManager: {
+      maxConnections: node.maxConnections,
+      dialTimeout: network.connectionTimeoutMs,
+      // many nodes share one IP on a host or behind a Service: do not treat them as a flood
+      inboundConnectionThreshold: Math.max(25, node.maxConnections),
+      maxIncomingPendingConnections: Math.max(10, Math.ceil(node.maxConnections / 4))
+    },
+    // the node's own pinger measures RTT and closes dead connections (see pinger.ts)
+    connectionMonitor: { enabled: false },
+    metrics: prometheusMetrics({ registry, preserveExistingMetrics: true, collectDefaultMetrics: true }),
+    services: services as any
+  }) as Node
+}
+
+/** mDNS service name for a network, so two networks on one LAN ignore each other. */
+export function mdnsServiceTag (pv: string): string {
+  return `_${pv.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 40)}._udp.local`
+}

@@ -1,0 +1,227 @@
+import { peerIdFromString } from '@libp2p/peer-id'
+import { Registry } from 'prom-client'
+import { createBootstrapper, type Bootstrapper } from '../discovery/bootstrap.js'
+import { createMeshDialer, type MeshDialer } from '../discovery/mesh.js'
+import { createMembership, type Membership } from '../membership/service.js'
+import { countByRole } from '../membership/core.js'
+import { createMetrics, type Metrics } from '../metrics/metrics.js'
+import { VERSION } from '../version.js'
+import { loadOrCreateIdentity } from './identity.js'
+import { buildLibp2p, type Node } from './libp2p.js'
+import { createPinger, type Pinger } from './pinger.js'
+import type { NodeConfig } from '../config/types.js'
+import type { Logger } from '../logger.js'
+
+export interface PeerView {
+  peerId: string
+  name?: string
+  role?: string
+  capabilities: string[]
+  addresses: string[]
+  connection: 'direct' | 'relayed' | 'none'
+  rttMs?: number
+  lastHeartbeatAgeMs?: number
+  state: 'alive' | 'gone' | 'unknown'
+}
+
+export interface StatusView {
+  peerId: string
+  name: string
+  role: string
+  version: string
+  protocolVersion: string
+  listenAddresses: string[]
+  announceAddresses: string[]
+  uptimeSeconds: number
+  connectedPeers: number
+  members: { bootstrap: number, relay: number, worker: number, gone: number }
+  topics: string[]
+  capabilities: string[]
+  health: { healthy: boolean, ready: boolean, reasons: string[] }
+}
+
+export interface CapabilitiesView {
+  self: { capabilities: string[], taskTypes: string[] }
+  network: Record<string, string[]>
+}
+
+/** One running p2p-node: libp2p plus membership, discovery and RTT measurement, for one role. */
+export class P2PNode {
+  readonly metrics: Metrics
+  private readonly startedAt = Date.now()
+  private running = false
+
+  private constructor (
+    readonly config: NodeConfig,
+    readonly libp2p: Node,
+    readonly membership: Membership,
+    private readonly bootstrapper: Bootstrapper,
+    private readonly mesh: MeshDialer,
+    private readonly pinger: Pinger,
+    metrics: Metrics,
+    private readonly logger: Logger
+  ) {
+    this.metrics = metrics
+  }
+
+  static async create (config: NodeConfig, logger: Logger, registry: Registry = new Registry()): Promise<P2PNode> {
+    const { key, created } = await loadOrCreateIdentity(config.node.identityFile)
+    const metrics = createMetrics(registry)
+    const libp2p = await buildLibp2p(config, key, registry)
+    logger.info({ peerId: libp2p.peerId.toString(), identity: config.node.identityFile, created }, created ? 'created a new peer identity' : 'loaded peer identity')
+    const membership = createMembership({ peerId: libp2p.peerId, pubsub: libp2p.services.pubsub, logger: logger.child({ c: 'membership' }), metrics }, {
+      protocolVersion: config.network.protocolVersion,
+      name: config.node.name,
+      role: config.node.role,
+      version: VERSION,
+      capabilities: config.node.role === 'worker' ? config.node.capabilities : [],
+      intervalMs: config.node.heartbeatIntervalMs,
+      misses: config.node.heartbeatMisses,
+      expiryMs: config.node.memberExpiryMs
+    })
+    const bootstrapper = createBootstrapper(libp2p, logger.child({ c: 'bootstrap' }), metrics, {
+      addresses: config.network.bootstrap,
+      dialTimeoutMs: config.network.connectionTimeoutMs,
+      maxBackoffMs: config.network.bootstrapMaxBackoffMs
+    })
+    const mesh = createMeshDialer(libp2p, membership, logger.child({ c: 'mesh' }), metrics, {
+      meshNetwork: config.network.meshNetwork,
+      dialTimeoutMs: config.network.connectionTimeoutMs,
+      maxConnections: config.node.maxConnections
+    })
+    const pinger = createPinger(libp2p, logger.child({ c: 'ping' }), metrics, { intervalMs: config.network.pingIntervalMs })
+    metrics.nodeInfo.set({ role: config.node.role, version: VERSION, name: config.node.name }, 1)
+    metrics.nodeHealthy.set(0)
+    return new P2PNode(config, libp2p, membership, bootstrapper, mesh, pinger, metrics, logger)
+  }
+
+  get peerId (): string { return this.libp2p.peerId.toString() }
+
+  async start (): Promise<void> {
+    if (this.running) return
+    await this.libp2p.start()
+    this.running = true
+    this.membership.start()
+    this.mesh.start()
+    this.pinger.start()
+    this.bootstrapper.start()
+    this.libp2p.addEventListener('connection:open', this.onConnectionChange)
+    this.libp2p.addEventListener('connection:close', this.onConnectionChange)
+    this.onConnectionChange()
+    this.logger.info({ peerId: this.peerId, role: this.config.node.role, name: this.config.node.name, addrs: this.libp2p.getMultiaddrs().map(String) }, 'node started')
+  }
+
+  async stop (): Promise<void> {
+    if (!this.running) return
+    this.running = false
+    this.bootstrapper.stop()
+    this.pinger.stop()
+    this.mesh.stop()
+    this.membership.stop()
+    this.libp2p.removeEventListener('connection:open', this.onConnectionChange)
+    this.libp2p.removeEventListener('connection:close', this.onConnectionChange)
+    this.metrics.nodeHealthy.set(0)
+    await this.libp2p.stop()
+    this.logger.info('node stopped')
+  }
+
+  private readonly onConnectionChange = (): void => {
+    this.metrics.peersConnected.set(this.connectedPeerIds().size)
+    this.metrics.nodeHealthy.set(this.health().healthy ? 1 : 0)
+  }
+
+  private connectedPeerIds (): Set<string> {
+    return new Set(this.libp2p.getConnections().filter(c => c.status === 'open').map(c => c.remotePeer.toString()))
+  }
+
+  /** healthy: the process runs and libp2p is started; ready: it has joined the network */
+  health (): { healthy: boolean, ready: boolean, reasons: string[] } {
+    const reasons: string[] = []
+    if (!this.running) reasons.push('not started')
+    const subscribed = this.libp2p.services.pubsub.getTopics()
+    for (const t of this.membership.topics()) if (!subscribed.includes(t)) reasons.push(`not subscribed to ${t}`)
+    const alone = this.config.network.bootstrap.length === 0 && this.config.node.role === 'bootstrap'
+    if (this.connectedPeerIds().size === 0 && !alone) reasons.push('no connected peers')
+    const healthy = this.running
+    return { healthy, ready: healthy && reasons.length === 0, reasons }
+  }
+
+  /** addresses bound locally: the configured listen address with the port the OS gave */
+  private listenAddresses (): string[] {
+    const { listenHost, listenPort } = this.config.node
+    const bound = this.libp2p.getMultiaddrs().flatMap(a => a.getComponents()).find(c => c.name === 'tcp')?.value
+    return [`/ip4/${listenHost}/tcp/${listenPort === 0 ? bound ?? 0 : listenPort}`]
+  }
+
+  status (): StatusView {
+    const members = this.membership.members()
+    const byRole = countByRole(members)
+    const addrs = this.libp2p.getMultiaddrs().map(String)
+    const health = this.health()
+    this.metrics.nodeHealthy.set(health.ready ? 1 : 0)
+    return {
+      peerId: this.peerId,
+      name: this.config.node.name,
+      role: this.config.node.role,
+      version: VERSION,
+      protocolVersion: this.config.network.protocolVersion,
+      listenAddresses: this.listenAddresses(),
+      announceAddresses: addrs,
+      uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
+      connectedPeers: this.connectedPeerIds().size,
+      members: { ...byRole, gone: members.filter(m => m.state.phase === 'gone').length },
+      topics: this.libp2p.services.pubsub.getTopics(),
+      capabilities: this.config.node.role === 'worker' ? this.config.node.capabilities : [],
+      health
+    }
+  }
+
+  async peers (): Promise<PeerView[]> {
+    const now = Date.now()
+    const conns = this.libp2p.getConnections()
+    const views = new Map<string, PeerView>()
+    const connectionOf = (peer: string): PeerView['connection'] => {
+      const mine = conns.filter(c => c.remotePeer.toString() === peer && c.status === 'open')
+      if (mine.length === 0) return 'none'
+      return mine.some(c => c.limits == null) ? 'direct' : 'relayed'
+    }
+    for (const m of this.membership.members()) {
+      views.set(m.peerId, {
+        peerId: m.peerId,
+        name: m.name,
+        role: m.role,
+        capabilities: m.capabilities,
+        addresses: [],
+        connection: connectionOf(m.peerId),
+        rttMs: this.pinger.rtt(m.peerId),
+        lastHeartbeatAgeMs: m.seq >= 0n ? now - m.lastSeen : undefined,
+        state: m.state.phase
+      })
+    }
+    for (const c of conns) {
+      const id = c.remotePeer.toString()
+      if (!views.has(id)) views.set(id, { peerId: id, capabilities: [], addresses: [], connection: connectionOf(id), rttMs: this.pinger.rtt(id), state: 'unknown' })
+    }
+    await Promise.all([...views.values()].map(async v => {
+      try {
+        const p = await this.libp2p.peerStore.get(peerIdFromString(v.peerId))
+        v.addresses = p.addresses.map(a => a.multiaddr.toString())
+      } catch {}
+      // direct addresses first, relayed (p2p-circuit) ones after
+      v.addresses.sort((a, b) => Number(a.includes('/p2p-circuit')) - Number(b.includes('/p2p-circuit')))
+      if (v.addresses.length === 0) v.addresses = conns.filter(c => c.remotePeer.toString() === v.peerId).map(c => c.remoteAddr.toString())
+    }))
+    return [...views.values()].sort((a, b) => (a.role ?? '~').localeCompare(b.role ?? '~') || (a.name ?? a.peerId).localeCompare(b.name ?? b.peerId))
+  }
+
+  capabilities (): CapabilitiesView {
+    const network: Record<string, string[]> = {}
+    for (const m of this.membership.members()) {
+      if (m.state.phase !== 'alive') continue
+      for (const c of m.capabilities) (network[c] ??= []).push(m.name)
+    }
+    if (this.config.node.role === 'worker') for (const c of this.config.node.capabilities) (network[c] ??= []).push(`${this.config.node.name} (self)`)
+    for (const list of Object.values(network)) list.sort()
+    return { self: { capabilities: this.config.node.role === 'worker' ? this.config.node.capabilities : [], taskTypes: [] }, network }
+  }
+}

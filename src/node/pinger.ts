@@ -1,0 +1,75 @@
+import type { Node } from './libp2p.js'
+import type { Logger } from '../logger.js'
+import type { Metrics } from '../metrics/metrics.js'
+
+export interface Pinger {
+  start(): void
+  stop(): void
+  /** last measured round-trip time to a peer in ms */
+  rtt(peer: string): number | undefined
+  /** ping one peer now (ms) */
+  pingNow(peer: string): Promise<number>
+}
+
+/**
+ * Pings every connected peer each interval (libp2p ping), records RTT, and closes connections to a peer
+ * that fails `maxFailures` pings in a row, so a frozen peer does not hold a dead connection open.
+ */
+export function createPinger (libp2p: Node, logger: Logger, metrics: Metrics, init: { intervalMs: number, timeoutMs?: number, maxFailures?: number }): Pinger {
+  const rtts = new Map<string, number>()
+  const failures = new Map<string, number>()
+  const maxFailures = init.maxFailures ?? 3
+  const timeoutMs = init.timeoutMs ?? Math.min(10_000, Math.max(1000, init.intervalMs))
+  let timer: NodeJS.Timeout | undefined
+
+  async function pingNow (peer: string): Promise<number> {
+    const conn = libp2p.getConnections().find(c => c.remotePeer.toString() === peer)
+    if (conn == null) throw new Error('not connected')
+    const ms = await libp2p.services.ping.ping(conn.remotePeer, { signal: AbortSignal.timeout(timeoutMs) })
+    rtts.set(peer, ms)
+    metrics.peerRtt.observe(ms / 1000)
+    failures.delete(peer)
+    return ms
+  }
+
+  async function round (): Promise<void> {
+    const peers = new Set(libp2p.getConnections().map(c => c.remotePeer.toString()))
+    for (const peer of rtts.keys()) if (!peers.has(peer)) rtts.delete(peer)
+    await Promise.all([...peers].map(async peer => {
+      try {
+        await pingNow(peer)
+      } catch (err: any) {
+        const n = (failures.get(peer) ?? 0) + 1
+        failures.set(peer, n)
+        logger.debug({ peer, failures: n, err: err.message }, 'ping failed')
+        if (n >= maxFailures) {
+          failures.delete(peer)
+          logger.info({ peer }, 'closing connections to a peer that stopped answering pings')
+          const conns = libp2p.getConnections().filter(c => c.remotePeer.toString() === peer)
+          await Promise.all(conns.map(async c => { c.abort(new Error('ping timeout')) }))
+        }
+      }
+    }))
+  }
+
+  // first measurement soon after a peer connects, not a whole interval later
+  const onConnect = (evt: CustomEvent<{ toString(): string }>): void => {
+    const peer = evt.detail.toString()
+    setTimeout(() => { if (timer != null) pingNow(peer).catch(() => {}) }, 300).unref()
+  }
+
+  return {
+    start () {
+      if (timer != null) return
+      timer = setInterval(() => { void round() }, init.intervalMs)
+      libp2p.addEventListener('peer:connect', onConnect)
+    },
+    stop () {
+      clearInterval(timer)
+      timer = undefined
+      libp2p.removeEventListener('peer:connect', onConnect)
+    },
+    rtt: peer => rtts.get(peer),
+    pingNow
+  }
+}
