@@ -37,6 +37,7 @@ export async function runDaemon (config: NodeConfig, logger: Logger, opts: Daemo
   await node.start()
   await control.start()
   await http?.start()
+  if (http != null) node.metricsUrl = `http://${config.metrics.host === '0.0.0.0' ? '127.0.0.1' : config.metrics.host}:${http.port}`
 
   const done = new Promise<number>(resolve => {
     let signals = 0

@@ -42,7 +42,8 @@ export function formatStatus (s: StatusView): string {
     ['connected', `${s.connectedPeers} peer(s)`],
     ['members', `bootstrap ${s.members.bootstrap}, relay ${s.members.relay}, worker ${s.members.worker}` + (s.members.gone > 0 ? `, gone ${s.members.gone}` : '')],
     ['capabilities', s.capabilities.join(', ') || '-'],
-    ['topics', s.topics.join(', ') || '-']
+    ['topics', s.topics.join(', ') || '-'],
+    ['metrics', s.metricsUrl != null ? `${s.metricsUrl}/metrics` : 'disabled']
   ]
   return lines.map(([k, v]) => `${k.padEnd(12)}  ${v}`).join('\n')
 }

@@ -5,7 +5,6 @@ import { ControlClient } from '../control/client.js'
 import { ConfigError, NotRunningError, UsageError } from '../errors.js'
 import { createLogger, resolveLogLevel } from '../logger.js'
 import { VERSION } from '../version.js'
-import { runDaemon } from './daemon.js'
 import { formatResult } from './format.js'
 import { runRepl } from './repl.js'
 import type { NodeConfig } from '../config/types.js'
@@ -26,6 +25,12 @@ function load (opts: GlobalOpts): NodeConfig {
 
 function logger (config: NodeConfig) {
   return createLogger({ level: resolveLogLevel(config.logging.level, process.env), pretty: process.stderr.isTTY === true, name: config.node.name })
+}
+
+/** the libp2p stack loads only when this process becomes a node, so client commands start fast */
+async function daemon (config: NodeConfig, repl: boolean): Promise<number> {
+  const { runDaemon } = await import('./daemon.js')
+  return await runDaemon(config, logger(config), { repl })
 }
 
 async function tryAttach (config: NodeConfig): Promise<ControlClient | undefined> {
@@ -53,7 +58,7 @@ async function startOrAttach (opts: GlobalOpts): Promise<number> {
     return code
   }
   // no daemon: become it. Only a terminal gets a REPL; a pod's empty stdin must never stop the node.
-  return await runDaemon(config, logger(config), { repl: process.stdin.isTTY === true })
+  return await daemon(config, process.stdin.isTTY === true)
 }
 
 async function oneShot (command: string, opts: GlobalOpts, args: string[] = []): Promise<number> {
@@ -81,7 +86,7 @@ export function buildProgram (run: (p: Promise<number>) => void): Command {
   program.command('start')
     .description('start the node in the foreground as a daemon (never attaches, never reads stdin)')
     .action(() => {
-      run((async () => { const config = load(program.opts()); return await runDaemon(config, logger(config), { repl: false }) })())
+      run((async () => await daemon(load(program.opts()), false))())
     })
   for (const [name, description] of [
     ['peers', 'list every known node of the running daemon'],

@@ -38,6 +38,8 @@ export interface StatusView {
   topics: string[]
   capabilities: string[]
   health: { healthy: boolean, ready: boolean, reasons: string[] }
+  /** where this node serves /metrics, /healthz, /readyz (when enabled) */
+  metricsUrl?: string
 }
 
 export interface CapabilitiesView {
@@ -50,6 +52,8 @@ export class P2PNode {
   readonly metrics: Metrics
   private readonly startedAt = Date.now()
   private running = false
+  /** set by the daemon once its HTTP server is bound */
+  metricsUrl?: string
 
   private constructor (
     readonly config: NodeConfig,
@@ -172,7 +176,8 @@ export class P2PNode {
       members: { ...byRole, gone: members.filter(m => m.state.phase === 'gone').length },
       topics: this.libp2p.services.pubsub.getTopics(),
       capabilities: this.config.node.role === 'worker' ? this.config.node.capabilities : [],
-      health
+      health,
+      metricsUrl: this.metricsUrl
     }
   }
 

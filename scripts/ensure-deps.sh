@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs what the project needs, once: npm packages (with the pinned Node 24 in node_modules/.bin) and,
+# when run as root, the Debian tools some tests use (tmux to drive the REPL, iproute2 for network namespaces).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -x node_modules/.bin/node ] || [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "installing npm packages (npm ci)..." >&2
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+if [ "$(id -u)" = 0 ] && [ "${P2P_SKIP_APT:-}" = "" ]; then
+  missing=()
+  command -v tmux >/dev/null || missing+=(tmux)
+  command -v ip >/dev/null || missing+=(iproute2)
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing ${missing[*]} (apt-get)..." >&2
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null) \
+      || echo "warning: could not install ${missing[*]}; the tests that need them will be skipped" >&2
+  fi
+fi

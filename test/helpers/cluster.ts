@@ -1,0 +1,183 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import pWaitFor from 'p-wait-for'
+import { parse, stringify } from 'yaml'
+import { ControlClient } from '../../src/control/client.js'
+import type { PeerView, StatusView } from '../../src/node/node.js'
+
+export const ROOT = resolve(import.meta.dirname, '../..')
+export const LAUNCHER = join(ROOT, 'p2p-node')
+
+export interface NodeSpec {
+  name: string
+  role: 'bootstrap' | 'relay' | 'worker'
+  bootstrap?: string[]
+  capabilities?: string[]
+  heartbeat?: string
+  misses?: number
+  mesh?: boolean
+  mdns?: boolean
+  relay?: boolean
+  listenHost?: string
+  /** extra top-level sections merged into the YAML */
+  extra?: Record<string, unknown>
+}
+
+/** One p2p-node process with its own config file and data dir. */
+export class TestNode {
+  proc?: ChildProcess
+  status?: StatusView
+  readonly logFile: string
+  exit?: Promise<{ code: number | null, signal: NodeJS.Signals | null }>
+
+  constructor (readonly spec: NodeSpec, readonly configFile: string, readonly dataDir: string, private readonly wrap: string[] = []) {
+    this.logFile = join(dataDir, 'node.log')
+  }
+
+  /** rewrites this node's config file (takes effect at the next start) */
+  updateConfig (patch: (config: any) => void): void {
+    const config = parse(readFileSync(this.configFile, 'utf8'))
+    patch(config)
+    writeFileSync(this.configFile, stringify(config))
+  }
+
+  /** the TCP port this node listens on */
+  get port (): number {
+    return Number(this.addr.split('/tcp/')[1].split('/')[0])
+  }
+
+  get socket (): string { return join(this.dataDir, 'control.sock') }
+
+  /** Starts the process; resolves once its control socket answers. */
+  async start (args: string[] = ['start'], stdin: 'ignore' | 'pipe' = 'ignore'): Promise<void> {
+    const log = openSync(this.logFile, 'a')
+    const [cmd, ...pre] = [...this.wrap, LAUNCHER]
+    const proc = spawn(cmd, [...pre, ...args, '--config', this.configFile], { stdio: [stdin, log, log], env: { ...process.env, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'debug' } })
+    this.proc = proc
+    this.exit = new Promise(resolve => proc.once('exit', (code, signal) => { resolve({ code, signal }) }))
+    await pWaitFor(async () => {
+      if (proc.exitCode != null) throw new Error(`${this.spec.name} exited with ${proc.exitCode}: ${this.tail()}`)
+      try { this.status = await this.request('status') as StatusView; return true } catch { return false }
+    }, { interval: 100, timeout: { milliseconds: 60_000, message: `${this.spec.name} did not start: ${this.tail()}` } })
+  }
+
+  get peerId (): string {
+    if (this.status == null) throw new Error('not started')
+    return this.status.peerId
+  }
+
+  /** this node's dialable TCP address with its peer id */
+  get addr (): string {
+    return this.status!.announceAddresses.find(a => !a.includes('p2p-circuit'))!
+  }
+
+  async request (command: string, args: string[] = []): Promise<unknown> {
+    const client = await ControlClient.connect(this.socket, 2000)
+    try { return await client.request(command, args) } finally { client.close() }
+  }
+
+  async peers (): Promise<PeerView[]> { return await this.request('peers') as PeerView[] }
+
+  async metrics (): Promise<string> {
+    const status = await this.request('status') as StatusView
+    const res = await fetch(`${status.metricsUrl}/metrics`)
+    return await res.text()
+  }
+
+  kill (signal: NodeJS.Signals = 'SIGKILL'): void { this.proc?.kill(signal) }
+
+  async stop (): Promise<void> {
+    if (this.proc == null || this.proc.exitCode != null || this.proc.signalCode != null) return
+    this.proc.kill('SIGTERM')
+    const timer = setTimeout(() => this.proc?.kill('SIGKILL'), 15_000)
+    await this.exit
+    clearTimeout(timer)
+  }
+
+  tail (lines = 30): string {
+    try { return readFileSync(this.logFile, 'utf8').split('\n').slice(-lines).join('\n') } catch { return '(no log)' }
+  }
+}
+
+/** A set of nodes sharing one temp dir; `teardown()` stops them all and removes it. */
+export class Cluster {
+  readonly dir = mkdtempSync(join(tmpdir(), 'p2p-test-'))
+  readonly nodes: TestNode[] = []
+
+  /** Writes a config for `spec` (ports 0: the OS picks, tests read them back from status). */
+  add (spec: NodeSpec, wrap: string[] = []): TestNode {
+    const dataDir = join(this.dir, spec.name)
+    mkdirSync(dataDir, { recursive: true })
+    const file = join(this.dir, `${spec.name}.yaml`)
+    writeFileSync(file, stringify(configFor(spec, dataDir)))
+    const node = new TestNode(spec, file, dataDir, wrap)
+    this.nodes.push(node)
+    return node
+  }
+
+  async teardown (): Promise<void> {
+    await Promise.all(this.nodes.map(async n => { await n.stop() }))
+    if (process.env.KEEP_TEST_DIRS == null) rmSync(this.dir, { recursive: true, force: true })
+  }
+
+  /** log tails of every node, for failure messages */
+  logs (): string {
+    return this.nodes.map(n => `--- ${n.spec.name}\n${n.tail(15)}`).join('\n')
+  }
+}
+
+export function configFor (spec: NodeSpec, dataDir: string): Record<string, unknown> {
+  return {
+    node: {
+      role: spec.role,
+      name: spec.name,
+      listen_host: spec.listenHost ?? '127.0.0.1',
+      listen_port: 0,
+      capabilities: spec.capabilities ?? [],
+      heartbeat_interval: spec.heartbeat ?? '500ms',
+      heartbeat_misses: spec.misses ?? 3,
+      data_dir: dataDir
+    },
+    network: {
+      mesh_network: spec.mesh ?? true,
+      enable_mdns: spec.mdns ?? false,
+      enable_relay: spec.relay ?? false,
+      connection_timeout: '10s',
+      bootstrap: spec.bootstrap ?? [],
+      bootstrap_max_backoff: '2s',
+      ping_interval: '2s'
+    },
+    metrics: { host: spec.listenHost ?? '127.0.0.1', port: 0 },
+    ...spec.extra
+  }
+}
+
+/** the bootstrap address of `node` as a DNS name without /p2p/ (the Kubernetes Service form) */
+export function dnsAddr (node: TestNode): string {
+  return `/dns4/localhost/tcp/${node.port}`
+}
+
+/** Waits until every node lists every other as alive. */
+export async function waitAllSeeAll (nodes: TestNode[], timeoutMs = 60_000): Promise<void> {
+  await pWaitFor(async () => {
+    for (const n of nodes) {
+      const alive = new Set((await n.peers()).filter(p => p.state === 'alive').map(p => p.peerId))
+      if (!nodes.every(o => o === n || alive.has(o.peerId))) return false
+    }
+    return true
+  }, { interval: 200, timeout: { milliseconds: timeoutMs, message: 'not every node saw every other' } })
+}
+
+/** Runs the CLI to completion and returns its output. */
+export async function runCli (args: string[], input?: string, env: Record<string, string> = {}): Promise<{ code: number | null, stdout: string, stderr: string }> {
+  const proc = spawn(LAUNCHER, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } })
+  let stdout = ''
+  let stderr = ''
+  proc.stdout.on('data', d => { stdout += d })
+  proc.stderr.on('data', d => { stderr += d })
+  proc.stdin.end(input ?? '')
+  const code = await new Promise<number | null>(resolve => proc.once('exit', resolve))
+  return { code, stdout, stderr }
+}

@@ -1,0 +1,63 @@
+import pWaitFor from 'p-wait-for'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Cluster, LAUNCHER, ROOT, dnsAddr, type TestNode } from '../helpers/cluster.js'
+import { hasTmux, Terminal } from '../helpers/tmux.js'
+
+describe.skipIf(!hasTmux())('the interactive REPL in a terminal (tmux)', () => {
+  const cluster = new Cluster()
+  const terminals: Terminal[] = []
+  let bootstrap: TestNode
+  let worker: TestNode
+
+  beforeAll(async () => {
+    bootstrap = cluster.add({ name: 'tty-bootstrap', role: 'bootstrap', mesh: false })
+    await bootstrap.start()
+    worker = cluster.add({ name: 'tty-worker', role: 'worker', capabilities: ['compute'], bootstrap: [dnsAddr(bootstrap)] })
+    await worker.start()
+    await pWaitFor(async () => (await worker.peers()).some(p => p.peerId === bootstrap.peerId && p.state === 'alive'), { interval: 200, timeout: 30_000 })
+  })
+  afterAll(async () => {
+    for (const t of terminals) t.close()
+    await cluster.teardown()
+  })
+
+  it('attaches to the running daemon, completes with Tab, recalls history, and quit leaves the daemon running', async () => {
+    const t = new Terminal([LAUNCHER, '--config', worker.configFile], ROOT)
+    terminals.push(t)
+    await t.waitFor(/attached to the running worker tty-worker/)
+    await t.waitFor(/tty-worker>\s*$/m)
+    t.type('pe')
+    t.key('Tab')
+    await t.waitFor(/tty-worker> peers/)
+    t.key('Enter')
+    await t.waitFor(/tty-bootstrap\s+bootstrap\s+alive/)
+    t.type('status')
+    t.key('Enter')
+    await t.waitFor(/health\s+ready/)
+    // Up twice recalls `peers` from history
+    t.key('Up')
+    t.key('Up')
+    await t.waitFor(/tty-worker> peers\s*$/m)
+    t.key('C-u')
+    t.type('quit')
+    t.key('Enter')
+    await pWaitFor(() => !t.alive(), { interval: 100, timeout: 10_000 })
+    expect(worker.proc?.exitCode).toBeNull()
+    expect((await worker.request('status') as any).name).toBe('tty-worker')
+  })
+
+  it('with no daemon running, starts the node with its own REPL; quit stops the node', async () => {
+    const solo = cluster.add({ name: 'tty-solo', role: 'worker', bootstrap: [dnsAddr(bootstrap)] })
+    const t = new Terminal([LAUNCHER, '--config', solo.configFile], ROOT)
+    terminals.push(t)
+    await t.waitFor(/p2p-node worker tty-solo \(12D3KooW\w+\); type help/)
+    await pWaitFor(async () => (await bootstrap.peers()).some(p => p.name === 'tty-solo' && p.state === 'alive'), { interval: 200, timeout: 30_000 })
+    t.type('help')
+    t.key('Enter')
+    await t.waitFor(/capabilities \[--json\]/)
+    t.type('quit')
+    t.key('Enter')
+    await pWaitFor(() => !t.alive(), { interval: 100, timeout: 20_000 })
+    await pWaitFor(async () => (await bootstrap.peers()).find(p => p.name === 'tty-solo')?.state === 'gone', { interval: 200, timeout: 30_000 })
+  })
+})

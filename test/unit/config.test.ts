@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest'
+import { parseConfig } from '../../src/config/load.js'
+import { parseDuration } from '../../src/config/duration.js'
+import { interpolate } from '../../src/config/interpolate.js'
+import { ConfigError } from '../../src/errors.js'
+
+function errorOf (yaml: string, env: Record<string, string> = {}): ConfigError {
+  try {
+    parseConfig(yaml, { file: '/cfg/node.yaml', env })
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError)
+    return err as ConfigError
+  }
+  throw new Error('expected a ConfigError')
+}
+
+describe('parseConfig', () => {
+  it('accepts the seed format and fills defaults', () => {
+    const c = parseConfig(`node:
+  role: worker
+  listen_port: 4001
+  capabilities: [compute, storage]
+  max_connections: 100
+  heartbeat_interval: 30
+network:
+  protocol_version: p2p-network
+  mesh_network: true
+  enable_mdns: true
+  enable_relay: true
+  connection_timeout: 30
+`, { file: '/cfg/node.yaml', hostname: 'pod-1' })
+    expect(c.node).toMatchObject({ role: 'worker', name: 'worker-pod-1', listenPort: 4001, capabilities: ['compute', 'storage'], heartbeatIntervalMs: 30_000, heartbeatMisses: 3 })
+    expect(c.network).toMatchObject({ protocolVersion: 'p2p-network', connectionTimeoutMs: 30_000, bootstrap: [] })
+    expect(c.node.dataDir).toBe('/cfg/data/worker-pod-1')
+    expect(c.node.identityFile).toBe('/cfg/data/worker-pod-1/peer.key')
+    expect(c.control.socket).toBe('/cfg/data/worker-pod-1/control.sock')
+    expect(c.metrics).toEqual({ enabled: true, host: '0.0.0.0', port: 9090 })
+  })
+
+  it('interpolates ${VAR} and ${VAR:-default}, re-typing unquoted values', () => {
+    const c = parseConfig(`node:
+  role: worker
+  name: \${POD_NAME}
+  listen_port: \${PORT:-4100}
+  announce: ["/ip4/\${POD_IP}/tcp/4001"]
+  data_dir: "/data/\${POD_NAME}"
+`, { env: { POD_NAME: 'w-0', POD_IP: '10.1.2.3' } })
+    expect(c.node.name).toBe('w-0')
+    expect(c.node.listenPort).toBe(4100)
+    expect(c.node.announce).toEqual(['/ip4/10.1.2.3/tcp/4001'])
+    expect(c.node.dataDir).toBe('/data/w-0')
+  })
+
+  it('takes durations as seconds or strings', () => {
+    const c = parseConfig('node:\n  role: relay\n  heartbeat_interval: 500ms\n  member_expiry: 2m\n')
+    expect(c.node.heartbeatIntervalMs).toBe(500)
+    expect(c.node.memberExpiryMs).toBe(120_000)
+  })
+
+  const bad: Array<[string, string, string, number | undefined, RegExp]> = [
+    ['unknown key with suggestion', 'node:\n  role: worker\n  capabilites: [a]\n', 'node.capabilites', 3, /unknown key \(did you mean capabilities\?\)/],
+    ['unknown section', 'node:\n  role: worker\nnetwrk: {}\n', 'netwrk', 3, /unknown key/],
+    ['wrong role', 'node:\n  role: leader\n', 'node.role', 2, /must be one of "bootstrap", "relay", "worker", got "leader"/],
+    ['missing role', 'node:\n  name: x\n', 'node.role', 1, /must be one of/],
+    ['port out of range', 'node:\n  role: worker\n  listen_port: 70000\n', 'node.listen_port', 3, /65535/],
+    ['wrong type', 'node:\n  role: worker\nnetwork:\n  enable_mdns: "yes"\n', 'network.enable_mdns', 4, /expected boolean, got string "yes"/],
+    ['bad duration', 'node:\n  role: worker\n  heartbeat_interval: soon\n', 'node.heartbeat_interval', 3, /not a duration/],
+    ['duration too short', 'node:\n  role: worker\n  heartbeat_interval: 1ms\n', 'node.heartbeat_interval', 3, /at least 50ms/],
+    ['bad multiaddr', 'node:\n  role: worker\nnetwork:\n  bootstrap:\n    - /dns4/ok/tcp/1\n    - nonsense\n', 'network.bootstrap.1', 6, /not a valid multiaddr/],
+    ['unset variable', 'node:\n  role: worker\n  name: ${POD_NAME}\n', 'node.name', 3, /POD_NAME is not set/],
+    ['bad capability', 'node:\n  role: worker\n  capabilities: [Compute!]\n', 'node.capabilities.0', 3, /lowercase/],
+    ['yaml syntax', 'node:\n  role: worker\n  foo: [\n', '', 4, /YAML syntax error/],
+    ['not a mapping', '- a\n- b\n', '', 1, /mapping/],
+    ['duplicate key', 'node:\n  role: worker\n  role: relay\n', '', 3, /YAML syntax error.*[Uu]nique|YAML syntax error/]
+  ]
+  it.each(bad)('rejects %s naming the key and line', (_name, yaml, path, line, message) => {
+    const err = errorOf(yaml)
+    const issue = err.issues.find(i => i.path === path)
+    expect(issue, `issues: ${JSON.stringify(err.issues)}`).toBeDefined()
+    expect(issue?.line).toBe(line)
+    expect(issue?.file).toBe('/cfg/node.yaml')
+    expect(issue?.message).toMatch(message)
+    expect(err.message).toContain(`/cfg/node.yaml:${line}`)
+  })
+
+  it('reports every mistake at once', () => {
+    const err = errorOf('node:\n  role: nope\n  listen_port: -1\n  bogus: 1\n')
+    expect(err.issues.map(i => i.path).sort()).toEqual(['node.bogus', 'node.listen_port', 'node.role'])
+  })
+})
+
+describe('parseDuration', () => {
+  it.each([
+    [30, 30_000], ['30', 30_000], ['500ms', 500], ['1.5s', 1500], ['2m', 120_000], ['1m30s', 90_000], ['1h', 3_600_000], [0.25, 250]
+  ] as const)('%s -> %d ms', (input, ms) => { expect(parseDuration(input)).toBe(ms) })
+  it.each(['', 'soon', '5 s', '1x', '-1', 'ms', '1s2', null, {}, -5, Number.NaN])('rejects %s', input => {
+    expect(parseDuration(input)).toBeUndefined()
+  })
+})
+
+describe('interpolate', () => {
+  it('replaces, defaults, and escapes', () => {
+    expect(interpolate('a-${X}-${Y:-d}', { X: '1' }, 'k')).toBe('a-1-d')
+    expect(interpolate('${E:-fallback}', { E: '' }, 'k')).toBe('fallback')
+    expect(interpolate('$${NOT}', {}, 'k')).toBe('${NOT}')
+  })
+  it('names the key of an unset variable', () => {
+    expect(() => interpolate('${MISSING}', {}, 'node.name')).toThrow(/MISSING/)
+  })
+})

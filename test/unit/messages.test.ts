@@ -1,0 +1,70 @@
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { describe, expect, it } from 'vitest'
+import { decodeCapabilities, decodeHeartbeat, HeartBeat, MAX_BYTES, sameSender } from '../../src/messages/codec.js'
+import { parseTopic, stringifyTopic, type Topic } from '../../src/messages/topics.js'
+
+async function peer () {
+  return peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+}
+
+function heartbeat (over: Partial<HeartBeat> = {}): HeartBeat {
+  return {
+    peerId: new Uint8Array([1, 2, 3]), name: 'w-1', role: 'worker', version: '0.1.0', seq: 5n, timestampMs: 1n,
+    intervalMs: 1000, misses: 3, load: 0, healthy: true, capabilities: ['compute'], ...over
+  }
+}
+
+describe('topics', () => {
+  const cases: Array<[Topic, string]> = [
+    [{ kind: 'heartbeat', pv: 'p2p-network' }, 'p2p-network/heartbeat/1'],
+    [{ kind: 'capabilities', pv: 'p2p-network' }, 'p2p-network/capabilities/1'],
+    [{ kind: 'tasks', pv: 'net.v2' }, 'net.v2/tasks/1'],
+    [{ kind: 'failover', pv: 'p2p-network', service: 'validator' }, 'p2p-network/failover/validator/1']
+  ]
+  it.each(cases)('round-trips %j', (topic, name) => {
+    expect(stringifyTopic(topic)).toBe(name)
+    expect(parseTopic(name)).toEqual(topic)
+  })
+  it.each(['', 'p2p-network/heartbeat/2', 'p2p-network/unknown/1', '/heartbeat/1', 'p2p-network/failover//1', 'a/b/c/d/e', 'p2p network/heartbeat/1'])('rejects %j', name => {
+    expect(parseTopic(name)).toBeUndefined()
+  })
+  it('refuses to build names from bad parts', () => {
+    expect(() => stringifyTopic({ kind: 'failover', pv: 'p', service: 'a/b' })).toThrow()
+    expect(() => stringifyTopic({ kind: 'heartbeat', pv: '' })).toThrow()
+  })
+})
+
+describe('message decoding', () => {
+  it('decodes a valid heartbeat', () => {
+    const d = decodeHeartbeat(HeartBeat.encode(heartbeat()))
+    expect(d.ok && d.value.name).toBe('w-1')
+  })
+  it('rejects oversized input before decoding', () => {
+    const d = decodeHeartbeat(new Uint8Array(MAX_BYTES.heartbeat + 1))
+    expect(d).toMatchObject({ ok: false, reason: 'too_large' })
+  })
+  it('rejects garbage as a decode error, never throws', () => {
+    expect(decodeHeartbeat(new Uint8Array([0xff, 0xff, 0xff, 0xff, 0x0f]))).toMatchObject({ ok: false, reason: 'decode' })
+    expect(decodeCapabilities(new Uint8Array([0x0a, 0x80]))).toMatchObject({ ok: false, reason: 'decode' })
+  })
+  it('rejects too many capabilities', () => {
+    const d = decodeHeartbeat(HeartBeat.encode(heartbeat({ capabilities: Array.from({ length: 65 }, (_, i) => `c${i}`) })))
+    expect(d.ok).toBe(false)
+  })
+  it.each([
+    ['unknown role', { role: 'king' }],
+    ['control characters', { name: 'evil\u001b[2J' }],
+    ['long strings', { name: 'x'.repeat(300) }],
+    ['zero interval', { intervalMs: 0 }]
+  ])('rejects %s as bad_field', (_n, over) => {
+    expect(decodeHeartbeat(HeartBeat.encode(heartbeat(over as Partial<HeartBeat>)))).toMatchObject({ ok: false, reason: 'bad_field' })
+  })
+  it('checks the claimed sender against the author', async () => {
+    const a = await peer()
+    const b = await peer()
+    expect(sameSender(a.toMultihash().bytes, a)).toBe(true)
+    expect(sameSender(a.toMultihash().bytes, b)).toBe(false)
+    expect(sameSender(new Uint8Array([1, 2, 3]), a)).toBe(false)
+  })
+})
