@@ -1,5 +1,5 @@
 import pino, { type Logger } from 'pino'
-import pretty from 'pino-pretty'
+import { createRequire } from 'node:module'
 
 export type { Logger }
 
@@ -28,6 +28,10 @@ function isSet (v: string | undefined): boolean {
 export function createLogger (opts: LoggerOptions): Logger {
   const base = { level: opts.level, name: opts.name }
   // logs go to stderr so that stdout stays for command output (REPL, --json)
-  if (opts.pretty) return pino(base, pretty({ destination: 2, colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' }))
+  if (opts.pretty) {
+    // loaded only on a terminal: a pod never pays for it
+    const pretty = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty')
+    return pino(base, pretty({ destination: 2, colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' }))
+  }
   return pino(base, pino.destination({ fd: 2, sync: false }))
 }

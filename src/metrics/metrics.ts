@@ -18,6 +18,7 @@ export function createMetrics (registry: Registry) {
     }),
     nodeHealthy: new Gauge({ name: 'p2p_node_healthy', help: '1 when this node is healthy and ready, else 0', registers }),
     nodeInfo: new Gauge({ name: 'p2p_node_info', help: 'Constant 1, labelled with this node\'s role, version and name', labelNames: ['role', 'version', 'name'] as const, registers }),
+    pingFailures: new Counter({ name: 'p2p_ping_failures_total', help: 'Failed pings to connected peers, by reason (timeout closes the connection after 3 in a row)', labelNames: ['reason'] as const, registers }),
     membersGone: new Counter({ name: 'p2p_members_gone_total', help: 'Members declared gone after missing heartbeats', registers }),
     discoveredPeers: new Counter({ name: 'p2p_discovered_peers_total', help: 'Peer discovery events, by source', labelNames: ['source'] as const, registers }),
     bootstrapDials: new Counter({ name: 'p2p_bootstrap_dials_total', help: 'Dials to bootstrap addresses, by outcome', labelNames: ['outcome'] as const, registers }),

@@ -13,7 +13,7 @@ export interface Pinger {
 
 /**
  * Pings every connected peer each interval (libp2p ping), records RTT, and closes connections to a peer
- * that fails `maxFailures` pings in a row, so a frozen peer does not hold a dead connection open.
+ * whose pings time out `maxFailures` times in a row, so a frozen peer does not hold a dead connection open.
  */
 export function createPinger (libp2p: Node, logger: Logger, metrics: Metrics, init: { intervalMs: number, timeoutMs?: number, maxFailures?: number }): Pinger {
   const rtts = new Map<string, number>()
@@ -39,6 +39,14 @@ export function createPinger (libp2p: Node, logger: Logger, metrics: Metrics, in
       try {
         await pingNow(peer)
       } catch (err: any) {
+        // only silence means a dead peer: a peer that does not speak ping, or a connection already
+        // closing, is not a reason to cut it off
+        if (err.name !== 'TimeoutError' && err.name !== 'AbortError') {
+          metrics.pingFailures.inc({ reason: err.name === 'UnsupportedProtocolError' ? 'unsupported' : 'error' })
+          logger.debug({ peer, err: err.message }, 'ping not possible')
+          return
+        }
+        metrics.pingFailures.inc({ reason: 'timeout' })
         const n = (failures.get(peer) ?? 0) + 1
         failures.set(peer, n)
         logger.debug({ peer, failures: n, err: err.message }, 'ping failed')

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { HeartBeat, MAX_BYTES } from '../../src/messages/codec.js'
 import { membershipTopics } from '../../src/messages/topics.js'
 import { pubsub, type PubSub } from '../../src/node/pubsub.js'
-import { Cluster, type TestNode } from '../helpers/cluster.js'
+import { Cluster, type TestNode } from '../../src/testing/cluster.js'
 
 function counter (metrics: string, reason: string): number {
   const m = new RegExp(`^p2p_invalid_messages_total\\{reason="${reason}"\\} (\\d+)`, 'm').exec(metrics)
@@ -74,5 +74,12 @@ describe('malformed and forged gossip', () => {
     expect(peers.find(p => p.peerId === evil.peerId.toString())).toMatchObject({ name: 'evil', state: 'alive' })
     expect(target.proc?.exitCode).toBeNull()
     expect((await target.request('status') as any).health.ready).toBe(true)
+  })
+
+  it('keeps the connection to a peer that does not speak ping (only silence counts as dead)', async () => {
+    // the hostile peer runs no ping service: every ping to it fails at once as unsupported
+    await pWaitFor(async () => /^p2p_ping_failures_total\{reason="unsupported"\} ([3-9]|\d\d)/m.test(await target.metrics()), { interval: 250, timeout: 60_000 })
+    expect(evil.getConnections().some(c => c.remotePeer.toString() === target.peerId && c.status === 'open')).toBe(true)
+    expect(await target.metrics()).not.toMatch(/^p2p_ping_failures_total\{reason="timeout"\}/m)
   })
 })

@@ -1,6 +1,6 @@
 import pWaitFor from 'p-wait-for'
 import { afterAll, describe, expect, it } from 'vitest'
-import { Cluster } from '../helpers/cluster.js'
+import { Cluster } from '../../src/testing/cluster.js'
 import { canUseNetns, Hosts } from '../helpers/netns.js'
 
 // mDNS multicast must not leave the sandbox, so the two nodes are separate hosts (network namespaces)

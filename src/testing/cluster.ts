@@ -1,11 +1,13 @@
+// Test and benchmark harness: real p2p-node processes on 127.0.0.1, each with its own config and data dir.
+// Lives in src/ so that both vitest (TypeScript) and bench/ (compiled JavaScript) share one copy.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import pWaitFor from 'p-wait-for'
 import { parse, stringify } from 'yaml'
-import { ControlClient } from '../../src/control/client.js'
-import type { PeerView, StatusView } from '../../src/node/node.js'
+import { ControlClient } from '../control/client.js'
+import type { PeerView, StatusView } from '../node/node.js'
 
 export const ROOT = resolve(import.meta.dirname, '../..')
 export const LAUNCHER = join(ROOT, 'p2p-node')

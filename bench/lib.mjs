@@ -1,0 +1,37 @@
+// Shared helpers for benchmarks: percentiles and the JSON + table report. Benchmarks print figures;
+// they never assert them.
+export function percentile (values, p) {
+  if (values.length === 0) return null
+  const sorted = [...values].sort((a, b) => a - b)
+  const idx = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))
+  return sorted[idx]
+}
+
+export function summary (values) {
+  return {
+    n: values.length,
+    min: values.length ? Math.min(...values) : null,
+    p50: percentile(values, 50),
+    p99: percentile(values, 99),
+    max: values.length ? Math.max(...values) : null,
+    mean: values.length ? values.reduce((a, b) => a + b, 0) / values.length : null
+  }
+}
+
+export function round (v, digits = 1) {
+  return v == null ? null : Math.round(v * 10 ** digits) / 10 ** digits
+}
+
+/** Prints one JSON document and an aligned table of rows [metric, value, unit, note]. */
+export function report (name, json, rows) {
+  console.log(JSON.stringify({ benchmark: name, ...json }, null, 2))
+  const header = ['metric', 'value', 'unit', 'note']
+  const all = [header, ...rows.map(r => r.map(c => String(c ?? '-')))]
+  const widths = header.map((_, i) => Math.max(...all.map(r => r[i].length)))
+  console.log('')
+  for (const [i, r] of all.entries()) {
+    console.log('| ' + r.map((c, j) => c.padEnd(widths[j])).join(' | ') + ' |')
+    if (i === 0) console.log('|' + widths.map(w => '-'.repeat(w + 2)).join('|') + '|')
+  }
+  console.log('')
+}
