@@ -15,7 +15,7 @@ describe('a five-node network', () => {
     // one worker names the bootstrap by IP and /p2p/ id, the rest by a DNS name without /p2p/
     relay = cluster.add({ name: 'relay', role: 'relay', bootstrap: [dnsAddr(bootstrap)] })
     workers = [
-      cluster.add({ name: 'w1', role: 'worker', capabilities: ['compute', 'storage'], bootstrap: [bootstrap.addr] }),
+      cluster.add({ name: 'w1', role: 'worker', capabilities: ['compute', 'storage'], bootstrap: [bootstrap.addr], relay: true }),
       cluster.add({ name: 'w2', role: 'worker', capabilities: ['compute'], bootstrap: [dnsAddr(bootstrap)] }),
       cluster.add({ name: 'w3', role: 'worker', capabilities: ['storage'], bootstrap: [dnsAddr(bootstrap)] })
     ]
@@ -33,6 +33,13 @@ describe('a five-node network', () => {
     expect(w2?.addresses.length).toBeGreaterThan(0)
     expect(peers.find(p => p.peerId === bootstrap.peerId)).toMatchObject({ role: 'bootstrap', name: 'bootstrap' })
     expect(peers.find(p => p.peerId === relay.peerId)).toMatchObject({ role: 'relay' })
+  })
+
+  it('a worker with enable_relay reserves a slot on the relay and announces a circuit address', async () => {
+    const circuit = `/p2p/${relay.peerId}/p2p-circuit/p2p/${workers[0].peerId}`
+    await pWaitFor(async () => (await workers[0].request('status') as any).announceAddresses.some((a: string) => a.endsWith(circuit)), { interval: 200, timeout: 30_000 })
+    // workers without enable_relay do not
+    expect((await workers[1].request('status') as any).announceAddresses.some((a: string) => a.includes('p2p-circuit'))).toBe(false)
   })
 
   it('measures RTT and heartbeat age for connected members', async () => {
