@@ -3,7 +3,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
 /** Every metric this project defines, in one registry. Label values are bounded: never a peer id. */
 export function createMetrics (registry: Registry) {
   const registers = [registry]
-  return {
+  const metrics = {
     registry,
     peersConnected: new Gauge({ name: 'p2p_peers_connected', help: 'Peers with at least one open connection', registers }),
     knownMembers: new Gauge({ name: 'p2p_known_members', help: 'Live members in the membership view, by role', labelNames: ['role'] as const, registers }),
@@ -24,6 +24,14 @@ export function createMetrics (registry: Registry) {
     bootstrapDials: new Counter({ name: 'p2p_bootstrap_dials_total', help: 'Dials to bootstrap addresses, by outcome', labelNames: ['outcome'] as const, registers }),
     meshDials: new Counter({ name: 'p2p_mesh_dials_total', help: 'Dials to members learned from gossip, by address source and outcome', labelNames: ['source', 'outcome'] as const, registers })
   }
+  // series exist at 0 from the start, so rate() and alerts work before the first event
+  for (const role of ['bootstrap', 'relay', 'worker']) metrics.knownMembers.set({ role }, 0)
+  for (const reason of ['decode', 'too_large', 'bad_field', 'wrong_sender', 'unsigned', 'stale']) metrics.invalidMessages.inc({ reason }, 0)
+  for (const topic of ['heartbeat', 'capabilities']) {
+    metrics.messagesPublished.inc({ topic }, 0)
+    metrics.messagesReceived.inc({ topic }, 0)
+  }
+  return metrics
 }
 
 export type Metrics = ReturnType<typeof createMetrics>
