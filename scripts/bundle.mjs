@@ -15,8 +15,8 @@ await build({
   format: 'esm',
   target: 'node22',
   sourcemap: 'linked',
-  // loaded with require() only on a terminal
-  external: ['pino-pretty'],
+  // pino-pretty: loaded with require() only on a terminal; piscina: starts worker threads from its own files
+  external: ['pino-pretty', 'piscina'],
   // CommonJS dependencies bundled into ESM still call require() for Node built-ins
   banner: { js: "import { createRequire as __p2pRequire } from 'node:module'; const require = __p2pRequire(import.meta.url);" },
   logLevel: 'warning'

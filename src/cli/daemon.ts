@@ -1,5 +1,5 @@
 import { join } from 'node:path'
-import { createCommands } from '../control/commands.js'
+import { createCommands, createTaskApi } from '../control/commands.js'
 import { ControlServer } from '../control/server.js'
 import { HttpServer } from '../metrics/http.js'
 import { P2PNode } from '../node/node.js'
@@ -17,10 +17,10 @@ export interface DaemonOptions {
  * a second one, or a stop that takes longer than the grace period, exits at once.
  */
 export async function runDaemon (config: NodeConfig, logger: Logger, opts: DaemonOptions): Promise<number> {
-  const node = await P2PNode.create(config, logger)
+  const node = await P2PNode.create(config, logger, { env: process.env })
   const commands = createCommands(node)
   const http = config.metrics.enabled
-    ? new HttpServer({ host: config.metrics.host, port: config.metrics.port, registry: node.metrics.registry, health: () => node.health(), api: commands }, logger.child({ c: 'http' }))
+    ? new HttpServer({ host: config.metrics.host, port: config.metrics.port, registry: node.metrics.registry, health: () => node.health(), api: { status: commands.status, peers: commands.peers, capabilities: commands.capabilities, tasks: commands.tasks }, tasks: createTaskApi(node), maxBodyBytes: Math.ceil(config.tasks.maxPayload * 1.4) + 16384 }, logger.child({ c: 'http' }))
     : undefined
   const control = new ControlServer(config.control.socket, commands, logger.child({ c: 'control' }))
 

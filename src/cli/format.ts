@@ -1,5 +1,6 @@
 import { formatDuration } from '../config/duration.js'
 import type { CapabilitiesView, PeerView, StatusView } from '../node/node.js'
+import type { TaskRecord } from '../tasks/types.js'
 
 /** Renders rows as an aligned text table. */
 export function table (header: string[], rows: string[][]): string {
@@ -45,14 +46,38 @@ export function formatStatus (s: StatusView): string {
     ['topics', s.topics.join(', ') || '-'],
     ['metrics', s.metricsUrl != null ? `${s.metricsUrl}/metrics` : 'disabled']
   ]
+  if (s.tasks != null) lines.push(['tasks', `${s.tasks.load} queued or running (concurrency ${s.tasks.maxConcurrency}, queue ${s.tasks.queueCapacity})`])
+  if (s.rewards != null) {
+    const byType = Object.entries(s.rewards.byType).map(([t, e]) => `${t} ${e.credits} (${e.tasks} tasks)`).join(', ')
+    lines.push(['rewards', `${s.rewards.total.credits} credits from ${s.rewards.total.tasks} tasks${byType !== '' ? `: ${byType}` : ''}`])
+  }
   return lines.map(([k, v]) => `${k.padEnd(12)}  ${v}`).join('\n')
 }
 
 export function formatCapabilities (c: CapabilitiesView): string {
   const own = `this node: ${c.self.capabilities.join(', ') || '(none)'}` + (c.self.taskTypes.length > 0 ? `; task types: ${c.self.taskTypes.join(', ')}` : '')
   const entries = Object.entries(c.network).sort(([a], [b]) => a.localeCompare(b))
-  if (entries.length === 0) return `${own}\nno capabilities advertised in the network`
-  return `${own}\n${table(['CAPABILITY', 'MEMBERS'], entries.map(([cap, names]) => [cap, names.join(', ')]))}`
+  const types = Object.entries(c.taskTypes ?? {}).sort(([a], [b]) => a.localeCompare(b)).map(([t, n]) => `${t} (${n})`).join(', ')
+  const caps = entries.length === 0 ? 'no capabilities advertised in the network' : table(['CAPABILITY', 'MEMBERS'], entries.map(([cap, names]) => [cap, names.join(', ')]))
+  return `${own}\n${caps}\ntask types in the network (workers): ${types || '(none)'}`
+}
+
+export function formatTask (r: TaskRecord): string {
+  const head = `task ${r.id} (${r.type}${r.broadcast ? ', broadcast' : ''}): ${r.state}` + (r.error != null && r.results.length === 0 ? ` — ${r.error}` : '')
+  const lines = r.results.map(x => {
+    const where = `${x.workerName ?? '?'} (${x.worker != null ? shortId(x.worker) : '-'})`
+    const facts = `attempts ${x.attempts}, ${x.durationMs}ms` + (x.runMs != null ? ` (ran ${x.runMs}ms)` : '') + `, reward ${x.reward}` + (x.duplicate === true ? ', deduplicated' : '')
+    const body = x.ok ? (x.output ?? (x.outputBase64 != null ? `base64:${x.outputBase64}` : '')) : `error: ${x.error}`
+    return `${x.ok ? 'ok' : 'FAILED'}  ${where}  ${facts}\n  ${body}`
+  })
+  return [head, ...lines].join('\n')
+}
+
+export function formatTasks (list: Array<Record<string, any>>): string {
+  if (list.length === 0) return 'no tasks submitted through this node yet'
+  return table(['ID', 'TYPE', 'STATE', 'ATTEMPTS', 'TIME', 'WORKERS', 'ERROR'], list.map(t => [
+    String(t.id).slice(0, 8), t.type, t.state, String(t.attempts), t.durationMs != null ? `${t.durationMs}ms` : '-', (t.workers ?? []).join(',') || '-', t.error ?? ''
+  ]))
 }
 
 export function toJson (value: unknown): string {
@@ -66,6 +91,8 @@ export function formatResult (command: string, result: unknown, opts: { json?: b
     case 'peers': return formatPeers(result as PeerView[], { wide: opts.wide })
     case 'status': return formatStatus(result as StatusView)
     case 'capabilities': return formatCapabilities(result as CapabilitiesView)
+    case 'task': return formatTask(result as TaskRecord)
+    case 'tasks': return formatTasks(result as Array<Record<string, any>>)
     default: return typeof result === 'string' ? result : toJson(result)
   }
 }

@@ -67,7 +67,11 @@ async function oneShot (command: string, opts: GlobalOpts, args: string[] = []):
   try {
     const result = await client.request(command, args)
     process.stdout.write(formatResult(command, result, { json: opts.json === true }) + '\n')
-    return EXIT.ok
+    // a task that ran and failed is a runtime failure
+    return command === 'task' && (result as { state?: string }).state === 'failed' ? EXIT.failure : EXIT.ok
+  } catch (err: any) {
+    if (err.code === 'CommandUsageError') throw new UsageError(err.message)
+    throw err
   } finally {
     client.close()
   }
@@ -98,6 +102,28 @@ export function buildProgram (run: (p: Promise<number>) => void): Command {
       .option('--json', 'print JSON')
       .action((cmdOpts: GlobalOpts) => { run(oneShot(name, { ...program.opts(), ...cmdOpts })) })
   }
+  program.command('tasks').description('recent tasks submitted through the running daemon')
+    .option('-c, --config <file>', 'node config file (default: $P2P_CONFIG_PATH)')
+    .option('--json', 'print JSON')
+    .action((cmdOpts: GlobalOpts) => { run(oneShot('tasks', { ...program.opts(), ...cmdOpts })) })
+  program.command('task')
+    .description('run a task through the running daemon: task <type> <payload> [--timeout 5s] [--reward N] [--capability NAME] [--broadcast] [--retries N] [--cost N] [--param k=v]')
+    .argument('[words...]')
+    .allowUnknownOption()
+    .helpOption(false)
+    .action((_words: string[], _opts: unknown, cmd: Command) => {
+      // everything but our own --config/--json goes to the task parser on the daemon
+      const words: string[] = []
+      const own: GlobalOpts = { ...program.opts() }
+      for (let i = 0; i < cmd.args.length; i++) {
+        const w = cmd.args[i]
+        if (w === '--json') own.json = true
+        else if (w === '--config' || w === '-c') own.config = cmd.args[++i]
+        else if (w.startsWith('--config=')) own.config = w.slice('--config='.length)
+        else words.push(w)
+      }
+      run(oneShot('task', own, words))
+    })
   return program
 }
 

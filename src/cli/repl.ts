@@ -14,6 +14,8 @@ export const REPL_COMMANDS: ReplCommand[] = [
   { name: 'peers', usage: 'peers [--json] [--wide]', help: 'every known node: id, name, role, capabilities, addresses, connection, RTT, last heartbeat' },
   { name: 'status', usage: 'status [--json]', help: 'this node: id, name, role, version, addresses, uptime, peers, members by role, topics, health' },
   { name: 'capabilities', usage: 'capabilities [--json]', help: 'this node\'s capabilities and task types, and who offers what in the network' },
+  { name: 'task', usage: 'task <type> <payload> [options] [--json]', help: 'run a task on the network and print its result; options: --timeout 5s --reward N --capability NAME --broadcast --retries N --cost N --param k=v' },
+  { name: 'tasks', usage: 'tasks [--json]', help: 'recent tasks submitted through this node, with their state' },
   { name: 'quit', usage: 'quit', help: 'leave the REPL (an attached REPL leaves the daemon running)' }
 ]
 
@@ -64,7 +66,11 @@ export function completer (line: string): [string[], string] {
     return [hits, line]
   }
   const last = words.at(-1) ?? ''
-  const flags = ['--json', '--wide'].filter(f => f.startsWith(last))
+  const flagsOf: Record<string, string[]> = {
+    peers: ['--json', '--wide'],
+    task: ['--json', '--timeout', '--reward', '--capability', '--broadcast', '--retries', '--cost', '--param']
+  }
+  const flags = (flagsOf[words[0]] ?? ['--json']).filter(f => f.startsWith(last))
   if (words[0] === 'help') return [REPL_COMMANDS.map(c => c.name).filter(n => n.startsWith(last)), last]
   return [flags, last]
 }

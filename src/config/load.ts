@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs'
-import { hostname } from 'node:os'
+import { availableParallelism, hostname } from 'node:os'
 import { dirname, isAbsolute, resolve } from 'node:path'
 import { isMap, isScalar, LineCounter, parseDocument, visit, type Document, type Node as YamlNode } from 'yaml'
 import { ConfigError, type ConfigIssue } from '../errors.js'
 import { interpolate } from './interpolate.js'
-import { configSchema, controlSchema, loggingSchema, metricsSchema, networkSchema, nodeSchema, type RawConfig } from './schema.js'
+import { configSchema, controlSchema, handlerSchema, loggingSchema, metricsSchema, networkSchema, nodeSchema, tasksSchema, type RawConfig } from './schema.js'
 import type { NodeConfig } from './types.js'
 
 const KNOWN_KEYS: Record<string, string[]> = {
@@ -13,7 +13,9 @@ const KNOWN_KEYS: Record<string, string[]> = {
   network: Object.keys(networkSchema.shape),
   metrics: Object.keys(metricsSchema.shape),
   control: Object.keys(controlSchema.shape),
-  logging: Object.keys(loggingSchema.shape)
+  logging: Object.keys(loggingSchema.shape),
+  tasks: Object.keys(tasksSchema.shape),
+  'tasks.handlers.*': Object.keys(handlerSchema.shape)
 }
 
 export interface ParseOptions {
@@ -23,6 +25,8 @@ export interface ParseOptions {
   file?: string
   /** fallback for node.name */
   hostname?: string
+  /** CPU count, for concurrency defaults */
+  cpus?: number
 }
 
 /** Reads and validates a config file. Throws ConfigError (naming key and line) on any mistake. */
@@ -33,7 +37,7 @@ export function loadConfig (file: string, env: Record<string, string | undefined
   } catch (err: any) {
     throw new ConfigError([{ path: '', file, message: err.code === 'ENOENT' ? 'config file not found' : `cannot read config file: ${err.message}` }])
   }
-  return parseConfig(text, { env, file: resolve(file), hostname: hostname() })
+  return parseConfig(text, { env, file: resolve(file), hostname: hostname(), cpus: availableParallelism() })
 }
 
 /** Pure: YAML text + environment -> validated NodeConfig, or a ConfigError naming every bad key and its line. */
@@ -87,6 +91,7 @@ function normalize (c: RawConfig, opts: ParseOptions): NodeConfig {
   const base = opts.file != null ? dirname(opts.file) : process.cwd()
   const abs = (p: string): string => isAbsolute(p) ? p : resolve(base, p)
   const name = c.node.name ?? `${c.node.role}-${opts.hostname ?? 'local'}`
+  const cpus = opts.cpus ?? 2
   const dataDir = abs(c.node.data_dir ?? `data/${name}`)
   return {
     file: opts.file,
@@ -116,6 +121,19 @@ function normalize (c: RawConfig, opts: ParseOptions): NodeConfig {
     },
     metrics: { enabled: c.metrics.enabled, host: c.metrics.host, port: c.metrics.port },
     control: { socket: abs(c.control.socket ?? `${dataDir}/control.sock`) },
+    tasks: {
+      maxConcurrency: c.tasks.max_concurrency ?? Math.max(2, 2 * cpus),
+      maxQueue: c.tasks.max_queue,
+      maxPayload: c.tasks.max_payload,
+      defaultTimeoutMs: c.tasks.default_timeout,
+      maxRetries: c.tasks.max_retries,
+      dedupTtlMs: c.tasks.dedup_ttl,
+      computeThreads: c.tasks.compute_threads ?? Math.max(1, cpus - 1),
+      storageReplicas: c.tasks.storage_replicas,
+      handlers: Object.fromEntries(Object.entries(c.tasks.handlers).map(([type, h]) => [type, {
+        command: h.command, capability: h.capability ?? type, timeoutMs: h.timeout, maxOutput: h.max_output, env: h.env
+      }]))
+    },
     logging: { level: c.logging.level }
   }
 }
@@ -143,7 +161,7 @@ function typeName (v: unknown): string {
 }
 
 function suggest (key: string, parent: PropertyKey[]): string {
-  const known = KNOWN_KEYS[parent.join('.')]
+  const known = KNOWN_KEYS[parent.join('.')] ?? KNOWN_KEYS[parent.map((p, i) => i === 2 && parent[1] === 'handlers' ? '*' : p).join('.')]
   if (known == null) return ''
   const close = known.find(k => distance(k, key) <= 2)
   return close != null ? ` (did you mean ${close}?)` : ` (known keys: ${known.join(', ')})`

@@ -71,6 +71,54 @@ export const controlSchema = z.strictObject({
   socket: z.string().min(1).optional()
 })
 
+const taskType = z.string().min(1).max(64).regex(/^[a-z0-9][a-z0-9._-]*$/, 'lowercase letters, digits, ".", "_" and "-" only')
+
+/** a byte size: a number of bytes, or a string such as 64KiB, 1MiB, 512kB */
+function byteSize (opts: { min?: number, max?: number } = {}) {
+  return z.union([z.int(), z.string()]).transform((value, ctx) => {
+    const n = parseByteSize(value)
+    if (n === undefined) {
+      ctx.addIssue({ code: 'custom', message: `not a size: ${JSON.stringify(value)} (use bytes such as 65536, or 64KiB, 1MiB)` })
+      return z.NEVER
+    }
+    if ((opts.min !== undefined && n < opts.min) || (opts.max !== undefined && n > opts.max)) {
+      ctx.addIssue({ code: 'custom', message: `must be between ${opts.min ?? 0} and ${opts.max ?? Infinity} bytes, got ${n}` })
+      return z.NEVER
+    }
+    return n
+  })
+}
+
+const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, kb: 1000, kib: 1024, mb: 1e6, mib: 1024 ** 2, gb: 1e9, gib: 1024 ** 3 }
+export function parseByteSize (value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isInteger(value) && value >= 0 ? value : undefined
+  if (typeof value !== 'string') return undefined
+  const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(value.trim())
+  if (m == null) return undefined
+  const unit = SIZE_UNITS[m[2].toLowerCase()]
+  return unit === undefined ? undefined : Math.round(Number(m[1]) * unit)
+}
+
+export const handlerSchema = z.strictObject({
+  command: z.array(z.string().min(1)).min(1, 'command needs at least the program'),
+  capability: capability.optional(),
+  timeout: duration({ min: 10 }).default(30_000),
+  max_output: byteSize({ min: 1, max: 64 * 1024 ** 2 }).default(1024 ** 2),
+  env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).default({})
+})
+
+export const tasksSchema = z.strictObject({
+  max_concurrency: z.int().min(1).max(1024).optional(),
+  max_queue: z.int().min(0).max(1_000_000).default(1000),
+  max_payload: byteSize({ min: 1, max: 16 * 1024 ** 2 }).default(1024 ** 2),
+  default_timeout: duration({ min: 10 }).default(30_000),
+  max_retries: z.int().min(0).max(100).default(3),
+  dedup_ttl: duration({ min: 0 }).default(600_000),
+  compute_threads: z.int().min(1).max(256).optional(),
+  storage_replicas: z.int().min(1).max(16).default(2),
+  handlers: z.record(taskType, handlerSchema).default({})
+})
+
 export const loggingSchema = z.strictObject({
   level: z.enum(LOG_LEVELS).default('info')
 })
@@ -80,6 +128,7 @@ export const configSchema = z.strictObject({
   network: networkSchema.default(() => networkSchema.parse({})),
   metrics: metricsSchema.default(() => metricsSchema.parse({})),
   control: controlSchema.default(() => controlSchema.parse({})),
+  tasks: tasksSchema.default(() => tasksSchema.parse({})),
   logging: loggingSchema.default(() => loggingSchema.parse({}))
 })
 

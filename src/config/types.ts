@@ -30,5 +30,26 @@ export interface NodeConfig {
   }
   metrics: { enabled: boolean, host: string, port: number }
   control: { socket: string }
+  tasks: {
+    maxConcurrency: number
+    maxQueue: number
+    maxPayload: number
+    defaultTimeoutMs: number
+    maxRetries: number
+    dedupTtlMs: number
+    computeThreads: number
+    storageReplicas: number
+    handlers: Record<string, HandlerConfig>
+  }
   logging: { level: string }
+}
+
+/** a configured command handler: runs `command` with the payload on stdin, returns its stdout */
+export interface HandlerConfig {
+  command: string[]
+  /** the capability a worker needs to offer this type (default: the type name) */
+  capability: string
+  timeoutMs: number
+  maxOutput: number
+  env: Record<string, string>
 }

@@ -9,6 +9,7 @@ export interface Member {
   capabilities: string[]
   taskTypes: string[]
   maxConcurrency: number
+  queueCapacity: number
   load: number
   healthy: boolean
   /** highest heartbeat sequence seen; older ones are replays and are ignored */
@@ -41,6 +42,7 @@ export interface CapabilitiesInput {
   capabilities: string[]
   taskTypes: string[]
   maxConcurrency: number
+  queueCapacity?: number
 }
 
 export type MembershipEvent =
@@ -64,6 +66,7 @@ export function applyHeartbeat (prev: Member | undefined, peerId: string, hb: He
     capabilities: hb.capabilities,
     taskTypes: prev?.taskTypes ?? [],
     maxConcurrency: prev?.maxConcurrency ?? 0,
+    queueCapacity: prev?.queueCapacity ?? 0,
     load: hb.load,
     healthy: hb.healthy,
     seq: hb.seq,
@@ -84,11 +87,11 @@ export function applyCapabilities (prev: Member | undefined, peerId: string, ad:
     // known only from its advert until its first heartbeat: listed, but already past its deadline
     return {
       peerId, name: ad.name, role: ad.role, version: '', capabilities: ad.capabilities, taskTypes: ad.taskTypes,
-      maxConcurrency: ad.maxConcurrency, load: 0, healthy: false, seq: -1n, intervalMs: 0, misses: 0,
+      maxConcurrency: ad.maxConcurrency, queueCapacity: ad.queueCapacity ?? 0, load: 0, healthy: false, seq: -1n, intervalMs: 0, misses: 0,
       firstSeen: now, lastSeen: now, state: { phase: 'gone', since: now }
     }
   }
-  return { ...prev, name: ad.name, capabilities: ad.capabilities, taskTypes: ad.taskTypes, maxConcurrency: ad.maxConcurrency }
+  return { ...prev, name: ad.name, capabilities: ad.capabilities, taskTypes: ad.taskTypes, maxConcurrency: ad.maxConcurrency, queueCapacity: ad.queueCapacity ?? prev.queueCapacity }
 }
 
 /** When a member whose last heartbeat came at `lastSeen` is declared gone. */

@@ -21,6 +21,7 @@ export interface MembershipInit {
   isHealthy?: () => boolean
   taskTypes?: () => string[]
   maxConcurrency?: () => number
+  queueCapacity?: () => number
 }
 
 export interface MembershipComponents {
@@ -126,6 +127,7 @@ class MembershipService implements Membership {
       capabilities: this.init.capabilities,
       taskTypes: this.init.taskTypes?.() ?? [],
       maxConcurrency: this.init.maxConcurrency?.() ?? 0,
+      queueCapacity: this.init.queueCapacity?.() ?? 0,
       timestampMs: BigInt(Date.now())
     }
     await this.publish(this.topic.capabilities, 'capabilities', CapabilityAdvertisement.encode(ad))

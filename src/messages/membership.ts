@@ -357,6 +357,7 @@ export interface CapabilityAdvertisement {
   taskTypes: string[]
   maxConcurrency: number
   timestampMs: bigint
+  queueCapacity: number
 }
 
 export namespace CapabilityAdvertisement {
@@ -408,6 +409,11 @@ export namespace CapabilityAdvertisement {
           w.uint64(obj.timestampMs)
         }
 
+        if ((obj.queueCapacity != null && obj.queueCapacity !== 0)) {
+          w.uint32(64)
+          w.uint32(obj.queueCapacity)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -419,7 +425,8 @@ export namespace CapabilityAdvertisement {
           capabilities: [],
           taskTypes: [],
           maxConcurrency: 0,
-          timestampMs: 0n
+          timestampMs: 0n,
+          queueCapacity: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -470,6 +477,10 @@ export namespace CapabilityAdvertisement {
             }
             case 7: {
               obj.timestampMs = reader.uint64()
+              break
+            }
+            case 8: {
+              obj.queueCapacity = reader.uint32()
               break
             }
             default: {
@@ -565,6 +576,13 @@ export namespace CapabilityAdvertisement {
               }
               break
             }
+            case 8: {
+              yield {
+                field: `${prefix}.queueCapacity`,
+                value: reader.uint32()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -614,6 +632,11 @@ export namespace CapabilityAdvertisement {
     value: bigint
   }
 
+  export interface CapabilityAdvertisementQueueCapacityFieldEvent {
+    field: '$.queueCapacity'
+    value: number
+  }
+
   export function encode (obj: Partial<CapabilityAdvertisement>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, CapabilityAdvertisement.codec())
   }
@@ -622,7 +645,7 @@ export namespace CapabilityAdvertisement {
     return decodeMessage(buf, CapabilityAdvertisement.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CapabilityAdvertisement>): Generator<CapabilityAdvertisementPeerIdFieldEvent | CapabilityAdvertisementNameFieldEvent | CapabilityAdvertisementRoleFieldEvent | CapabilityAdvertisementCapabilitiesFieldEvent | CapabilityAdvertisementTaskTypesFieldEvent | CapabilityAdvertisementMaxConcurrencyFieldEvent | CapabilityAdvertisementTimestampMsFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CapabilityAdvertisement>): Generator<CapabilityAdvertisementPeerIdFieldEvent | CapabilityAdvertisementNameFieldEvent | CapabilityAdvertisementRoleFieldEvent | CapabilityAdvertisementCapabilitiesFieldEvent | CapabilityAdvertisementTaskTypesFieldEvent | CapabilityAdvertisementMaxConcurrencyFieldEvent | CapabilityAdvertisementTimestampMsFieldEvent | CapabilityAdvertisementQueueCapacityFieldEvent> {
     return streamMessage(buf, CapabilityAdvertisement.codec(), opts)
   }
 }

@@ -10,6 +10,16 @@ export interface HttpInit {
   health: () => { healthy: boolean, ready: boolean, reasons: string[] }
   /** read-only API: GET /api/<name> runs the command of that name */
   api: Record<string, CommandHandler>
+  /** task API: POST /api/tasks, GET /api/tasks/<id> */
+  tasks?: TaskApi
+  /** largest request body accepted */
+  maxBodyBytes?: number
+}
+
+export interface TaskApi {
+  /** validates and starts a task; `done` settles when it has finished */
+  submit: (body: unknown) => { status: number, body: unknown, done?: Promise<unknown> }
+  get: (id: string) => unknown
 }
 
 /** /metrics (Prometheus text), /healthz (process alive), /readyz (joined the network), GET /api/<command>. */
@@ -44,8 +54,14 @@ export class HttpServer {
 
   private async route (req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost')
-    if (req.method !== 'GET' && req.method !== 'HEAD') return this.send(res, 405, 'text/plain', 'method not allowed\n', { allow: 'GET, HEAD' })
     try {
+      if (url.pathname === '/api/tasks' && req.method === 'POST' && this.init.tasks != null) return await this.postTask(req, res)
+      const one = /^\/api\/tasks\/([A-Za-z0-9-]{1,128})$/.exec(url.pathname)
+      if (one != null && req.method === 'GET' && this.init.tasks != null) {
+        const record = this.init.tasks.get(one[1])
+        return record == null ? this.json(res, 404, { error: `no task ${one[1]} here` }) : this.json(res, 200, record)
+      }
+      if (req.method !== 'GET' && req.method !== 'HEAD') return this.send(res, 405, 'text/plain', 'method not allowed\n', { allow: 'GET, HEAD' })
       if (url.pathname === '/metrics') {
         return this.send(res, 200, this.init.registry.contentType, await this.init.registry.metrics())
       }
@@ -64,6 +80,26 @@ export class HttpServer {
       this.logger.warn({ err: err.message, path: url.pathname }, 'http handler failed')
       return this.send(res, 500, 'text/plain', 'internal error\n')
     }
+  }
+
+  private async postTask (req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const limit = this.init.maxBodyBytes ?? 2 * 1024 * 1024
+    const chunks: Buffer[] = []
+    let size = 0
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length
+      if (size > limit) return this.json(res, 413, { error: `body over ${limit} bytes` })
+      chunks.push(chunk as Buffer)
+    }
+    let body: unknown
+    try { body = JSON.parse(Buffer.concat(chunks).toString('utf8')) } catch { return this.json(res, 400, { error: 'body is not valid JSON' }) }
+    const answer = this.init.tasks!.submit(body)
+    if (answer.done == null) return this.json(res, answer.status, answer.body)
+    return this.json(res, answer.status, await answer.done)
+  }
+
+  private json (res: ServerResponse, status: number, value: unknown): void {
+    this.send(res, status, 'application/json', JSON.stringify(value, (_k, v) => typeof v === 'bigint' ? v.toString() : v) + '\n')
   }
 
   private send (res: ServerResponse, status: number, type: string, body: string, headers: Record<string, string> = {}): void {

@@ -19,6 +19,25 @@ export function createMetrics (registry: Registry) {
     nodeHealthy: new Gauge({ name: 'p2p_node_healthy', help: '1 when this node is healthy and ready, else 0', registers }),
     nodeInfo: new Gauge({ name: 'p2p_node_info', help: 'Constant 1, labelled with this node\'s role, version and name', labelNames: ['role', 'version', 'name'] as const, registers }),
     pingFailures: new Counter({ name: 'p2p_ping_failures_total', help: 'Failed pings to connected peers, by reason (timeout closes the connection after 3 in a row)', labelNames: ['reason'] as const, registers }),
+    tasksSubmitted: new Counter({ name: 'p2p_tasks_submitted_total', help: 'Tasks submitted through this node, by type', labelNames: ['type'] as const, registers }),
+    tasksCompleted: new Counter({ name: 'p2p_tasks_completed_total', help: 'Tasks this node submitted that finished, by type and outcome (ok, error, failed, rejected)', labelNames: ['type', 'outcome'] as const, registers }),
+    taskDuration: new Histogram({
+      name: 'p2p_task_duration_seconds',
+      help: 'Submit-to-result time of tasks submitted through this node, all attempts included',
+      labelNames: ['type'] as const,
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers
+    }),
+    taskRetries: new Counter({ name: 'p2p_task_retries_total', help: 'Task attempts retried on another worker, by reason', labelNames: ['reason'] as const, registers }),
+    taskQueueDepth: new Gauge({ name: 'p2p_task_queue_depth', help: 'Tasks waiting in this worker\'s queue', registers }),
+    tasksRunning: new Gauge({ name: 'p2p_tasks_running', help: 'Tasks running on this worker now', registers }),
+    tasksExecuted: new Counter({ name: 'p2p_tasks_executed_total', help: 'Task attempts this worker handled, by type and outcome (ok, error, timeout, busy, not_found)', labelNames: ['type', 'outcome'] as const, registers }),
+    taskRunSeconds: new Histogram({
+      name: 'p2p_task_run_seconds', help: 'Time this worker spent running tasks, by type', labelNames: ['type'] as const,
+      buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60], registers
+    }),
+    taskDuplicates: new Counter({ name: 'p2p_task_duplicates_total', help: 'Repeated task ids answered from the deduplication cache', registers }),
+    rewardsEarned: new Counter({ name: 'p2p_rewards_earned_total', help: 'Reward credits this worker earned, by task type', labelNames: ['type'] as const, registers }),
     membersGone: new Counter({ name: 'p2p_members_gone_total', help: 'Members declared gone after missing heartbeats', registers }),
     discoveredPeers: new Counter({ name: 'p2p_discovered_peers_total', help: 'Peer discovery events, by source', labelNames: ['source'] as const, registers }),
     bootstrapDials: new Counter({ name: 'p2p_bootstrap_dials_total', help: 'Dials to bootstrap addresses, by outcome', labelNames: ['outcome'] as const, registers }),

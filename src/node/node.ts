@@ -9,6 +9,8 @@ import { VERSION } from '../version.js'
 import { loadOrCreateIdentity } from './identity.js'
 import { buildLibp2p, type Node } from './libp2p.js'
 import { createPinger, type Pinger } from './pinger.js'
+import { createTasks, type Tasks } from '../tasks/service.js'
+import type { LedgerEntry } from '../tasks/ledger.js'
 import type { NodeConfig } from '../config/types.js'
 import type { Logger } from '../logger.js'
 
@@ -40,11 +42,22 @@ export interface StatusView {
   health: { healthy: boolean, ready: boolean, reasons: string[] }
   /** where this node serves /metrics, /healthz, /readyz (when enabled) */
   metricsUrl?: string
+  /** workers: tasks queued and running, and the reward ledger per task type */
+  tasks?: { load: number, maxConcurrency: number, queueCapacity: number }
+  rewards?: { total: LedgerEntry, byType: Record<string, LedgerEntry> }
 }
 
 export interface CapabilitiesView {
   self: { capabilities: string[], taskTypes: string[] }
   network: Record<string, string[]>
+  /** task types offered in the network, with how many live workers offer each */
+  taskTypes: Record<string, number>
+}
+
+export interface CreateOptions {
+  registry?: Registry
+  /** environment for configured task handler commands */
+  env?: Record<string, string | undefined>
 }
 
 /** One running p2p-node: libp2p plus membership, discovery and RTT measurement, for one role. */
@@ -62,18 +75,24 @@ export class P2PNode {
     private readonly bootstrapper: Bootstrapper,
     private readonly mesh: MeshDialer,
     private readonly pinger: Pinger,
+    readonly tasks: Tasks,
     metrics: Metrics,
     private readonly logger: Logger
   ) {
     this.metrics = metrics
   }
 
-  static async create (config: NodeConfig, logger: Logger, registry: Registry = new Registry()): Promise<P2PNode> {
+  static async create (config: NodeConfig, logger: Logger, opts: CreateOptions = {}): Promise<P2PNode> {
+    const registry = opts.registry ?? new Registry()
     const { key, created } = await loadOrCreateIdentity(config.node.identityFile)
     const metrics = createMetrics(registry)
     const libp2p = await buildLibp2p(config, key, registry)
     logger.info({ peerId: libp2p.peerId.toString(), identity: config.node.identityFile, created }, created ? 'created a new peer identity' : 'loaded peer identity')
-    const membership = createMembership({ peerId: libp2p.peerId, pubsub: libp2p.services.pubsub, logger: logger.child({ c: 'membership' }), metrics }, {
+    const pinger = createPinger(libp2p, logger.child({ c: 'ping' }), metrics, { intervalMs: config.network.pingIntervalMs })
+    let membership: Membership | undefined
+    const tasks = createTasks(config, { libp2p, membership: () => membership!, rtt: pinger.rtt, metrics, logger, env: opts.env ?? {} })
+    const executor = tasks.executor
+    membership = createMembership({ peerId: libp2p.peerId, pubsub: libp2p.services.pubsub, logger: logger.child({ c: 'membership' }), metrics }, {
       protocolVersion: config.network.protocolVersion,
       name: config.node.name,
       role: config.node.role,
@@ -81,7 +100,11 @@ export class P2PNode {
       capabilities: config.node.role === 'worker' ? config.node.capabilities : [],
       intervalMs: config.node.heartbeatIntervalMs,
       misses: config.node.heartbeatMisses,
-      expiryMs: config.node.memberExpiryMs
+      expiryMs: config.node.memberExpiryMs,
+      getLoad: () => executor?.load() ?? 0,
+      taskTypes: () => executor?.types() ?? [],
+      maxConcurrency: () => executor?.maxConcurrency ?? 0,
+      queueCapacity: () => executor?.queueCapacity ?? 0
     })
     const bootstrapper = createBootstrapper(libp2p, logger.child({ c: 'bootstrap' }), metrics, {
       addresses: config.network.bootstrap,
@@ -93,10 +116,9 @@ export class P2PNode {
       dialTimeoutMs: config.network.connectionTimeoutMs,
       maxConnections: config.node.maxConnections
     })
-    const pinger = createPinger(libp2p, logger.child({ c: 'ping' }), metrics, { intervalMs: config.network.pingIntervalMs })
     metrics.nodeInfo.set({ role: config.node.role, version: VERSION, name: config.node.name }, 1)
     metrics.nodeHealthy.set(0)
-    return new P2PNode(config, libp2p, membership, bootstrapper, mesh, pinger, metrics, logger)
+    return new P2PNode(config, libp2p, membership, bootstrapper, mesh, pinger, tasks, metrics, logger)
   }
 
   get peerId (): string { return this.libp2p.peerId.toString() }
@@ -104,6 +126,7 @@ export class P2PNode {
   async start (): Promise<void> {
     if (this.running) return
     await this.libp2p.start()
+    await this.tasks.start()
     this.running = true
     this.membership.start()
     this.mesh.start()
@@ -125,6 +148,7 @@ export class P2PNode {
     this.libp2p.removeEventListener('connection:open', this.onConnectionChange)
     this.libp2p.removeEventListener('connection:close', this.onConnectionChange)
     this.metrics.nodeHealthy.set(0)
+    await this.tasks.stop()
     await this.libp2p.stop()
     this.logger.info('node stopped')
   }
@@ -177,7 +201,9 @@ export class P2PNode {
       topics: this.libp2p.services.pubsub.getTopics(),
       capabilities: this.config.node.role === 'worker' ? this.config.node.capabilities : [],
       health,
-      metricsUrl: this.metricsUrl
+      metricsUrl: this.metricsUrl,
+      tasks: this.tasks.executor != null ? { load: this.tasks.executor.load(), maxConcurrency: this.tasks.executor.maxConcurrency, queueCapacity: this.tasks.executor.queueCapacity } : undefined,
+      rewards: this.tasks.ledger != null ? { total: this.tasks.ledger.total(), byType: this.tasks.ledger.snapshot() } : undefined
     }
   }
 
@@ -227,6 +253,11 @@ export class P2PNode {
     }
     if (this.config.node.role === 'worker') for (const c of this.config.node.capabilities) (network[c] ??= []).push(`${this.config.node.name} (self)`)
     for (const list of Object.values(network)) list.sort()
-    return { self: { capabilities: this.config.node.role === 'worker' ? this.config.node.capabilities : [], taskTypes: [] }, network }
+    const taskTypes = Object.fromEntries(Object.entries(this.tasks.submitter.offeredTypes()).filter(([t]) => !t.endsWith('.replicate')))
+    return {
+      self: { capabilities: this.config.node.role === 'worker' ? this.config.node.capabilities : [], taskTypes: this.tasks.executor?.publicTypes() ?? [] },
+      network,
+      taskTypes
+    }
   }
 }

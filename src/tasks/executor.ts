@@ -1,0 +1,169 @@
+import { TaskResponse, type TaskRequest } from '../messages/tasks.js'
+import { DedupCache } from './dedup.js'
+import { HandlerError, NotFoundError, type Handler, type HandlerContext } from './handlers/handler.js'
+import { TaskQueue, type QueueItem } from './queue.js'
+import type { Ledger } from './ledger.js'
+import type { Logger } from '../logger.js'
+import type { Metrics } from '../metrics/metrics.js'
+
+export interface ExecutorInit {
+  maxConcurrency: number
+  maxQueue: number
+  maxPayload: number
+  dedupTtlMs: number
+  defaultTimeoutMs: number
+}
+
+export interface ExecutorDeps {
+  selfPeerId: string
+  selfPeerIdBytes: Uint8Array
+  metrics: Metrics
+  logger: Logger
+  ledger: Ledger
+  submit: HandlerContext['submit']
+}
+
+interface Job extends QueueItem {
+  req: TaskRequest
+  handler: Handler
+  deadline: number
+  resolve: (res: TaskResponse) => void
+}
+
+const { Status } = TaskResponse
+
+/**
+ * Runs tasks on a worker: a bounded queue ordered by reward then age, at most `maxConcurrency` at once, and
+ * a `busy` answer when the queue is full. A task id seen before returns the first outcome (or joins the
+ * running attempt) instead of running again.
+ */
+export class Executor {
+  private readonly handlers = new Map<string, Handler>()
+  private readonly queue: TaskQueue<Job>
+  private readonly seen: DedupCache<Promise<TaskResponse>>
+  private readonly stopping = new AbortController()
+  private running = 0
+  private seq = 0
+
+  constructor (handlers: Handler[], private readonly init: ExecutorInit, private readonly deps: ExecutorDeps) {
+    for (const h of handlers) this.handlers.set(h.type, h)
+    this.queue = new TaskQueue(init.maxQueue)
+    this.seen = new DedupCache(init.dedupTtlMs, 100_000)
+  }
+
+  /** every type this worker runs, internal ones included (the scheduler needs them) */
+  types (): string[] { return [...this.handlers.keys()].sort() }
+  /** the types people may submit */
+  publicTypes (): string[] { return [...this.handlers.values()].filter(h => h.internal !== true).map(h => h.type).sort() }
+  load (): number { return this.running + this.queue.size }
+  get maxConcurrency (): number { return this.init.maxConcurrency }
+  get queueCapacity (): number { return this.init.maxQueue }
+
+  stop (): void {
+    this.stopping.abort(new Error('node stopping'))
+    for (const job of this.queue.removeWhere(() => true)) job.resolve(this.response(job.req, Status.BUSY, { error: 'worker is stopping' }))
+  }
+
+  async execute (req: TaskRequest, now = Date.now()): Promise<TaskResponse> {
+    const handler = this.handlers.get(req.type)
+    if (handler == null) return this.response(req, Status.REJECTED, { error: `this worker does not run task type "${req.type}"` })
+    if (req.payload.byteLength > this.init.maxPayload) {
+      return this.response(req, Status.REJECTED, { error: `payload of ${req.payload.byteLength} bytes is over this worker's limit of ${this.init.maxPayload}` })
+    }
+    if (req.id === '' || req.id.length > 128) return this.response(req, Status.REJECTED, { error: 'task id must be 1-128 characters' })
+    const earlier = this.seen.get(req.id, now)
+    if (earlier != null) {
+      this.deps.metrics.taskDuplicates.inc()
+      return { ...(await earlier), duplicate: true }
+    }
+    if (this.stopping.signal.aborted) return this.response(req, Status.BUSY, { error: 'worker is stopping' })
+    if (this.queue.full && this.running >= this.init.maxConcurrency) {
+      this.deps.metrics.tasksExecuted.inc({ type: req.type, outcome: 'busy' })
+      return this.response(req, Status.BUSY, { error: 'queue full' })
+    }
+    const timeout = Math.min(req.timeoutMs > 0 ? req.timeoutMs : this.init.defaultTimeoutMs, handler.timeoutMs ?? Infinity)
+    const promise = new Promise<TaskResponse>(resolve => {
+      this.queue.push({ req, handler, reward: Number(req.reward), enqueuedAt: now, seq: this.seq++, deadline: now + timeout, resolve })
+    })
+    this.seen.set(req.id, promise, now)
+    this.gauges()
+    this.pump()
+    return await promise
+  }
+
+  private pump (): void {
+    while (this.running < this.init.maxConcurrency && this.queue.size > 0) {
+      const job = this.queue.pop()!
+      this.running++
+      this.gauges()
+      void this.run(job).then(res => {
+        this.running--
+        job.resolve(res)
+        this.gauges()
+        this.pump()
+      })
+    }
+  }
+
+  private async run (job: Job): Promise<TaskResponse> {
+    const { req, handler } = job
+    const started = Date.now()
+    const queueMs = started - job.enqueuedAt
+    const remaining = job.deadline - started
+    const m = this.deps.metrics
+    if (remaining <= 0) {
+      m.tasksExecuted.inc({ type: req.type, outcome: 'timeout' })
+      return this.response(req, Status.TIMEOUT, { error: `waited ${queueMs}ms in the queue, past its timeout`, queueMs })
+    }
+    const signal = AbortSignal.any([AbortSignal.timeout(remaining), this.stopping.signal])
+    try {
+      const result = await raceAbort(handler.run({
+        id: req.id, payload: req.payload, params: Object.fromEntries(req.params), signal, submit: this.deps.submit, selfPeerId: this.deps.selfPeerId
+      }), signal)
+      const runMs = Date.now() - started
+      m.tasksExecuted.inc({ type: req.type, outcome: 'ok' })
+      m.taskRunSeconds.observe({ type: req.type }, runMs / 1000)
+      const reward = Number(req.reward)
+      if (reward > 0) {
+        this.deps.ledger.credit(req.type, reward)
+        m.rewardsEarned.inc({ type: req.type }, reward)
+      }
+      return this.response(req, Status.OK, { result: result as Uint8Array<ArrayBuffer>, queueMs, runMs, reward: req.reward })
+    } catch (err: any) {
+      const runMs = Date.now() - started
+      if (signal.aborted) {
+        m.tasksExecuted.inc({ type: req.type, outcome: 'timeout' })
+        return this.response(req, Status.TIMEOUT, { error: this.stopping.signal.aborted ? 'worker is stopping' : `timed out after ${remaining}ms`, queueMs, runMs })
+      }
+      if (err instanceof NotFoundError) {
+        m.tasksExecuted.inc({ type: req.type, outcome: 'not_found' })
+        return this.response(req, Status.NOT_FOUND, { error: err.message, queueMs, runMs })
+      }
+      m.tasksExecuted.inc({ type: req.type, outcome: 'error' })
+      if (!(err instanceof HandlerError)) this.deps.logger.warn({ type: req.type, id: req.id, err: err.message }, 'task handler failed unexpectedly')
+      return this.response(req, Status.ERROR, { error: err.message, queueMs, runMs })
+    }
+  }
+
+  private gauges (): void {
+    this.deps.metrics.taskQueueDepth.set(this.queue.size)
+    this.deps.metrics.tasksRunning.set(this.running)
+  }
+
+  private response (req: TaskRequest, status: TaskResponse.Status, extra: Partial<TaskResponse>): TaskResponse {
+    return {
+      id: req.id, status, result: new Uint8Array(), error: '', worker: this.deps.selfPeerIdBytes as Uint8Array<ArrayBuffer>,
+      queueMs: 0, runMs: 0, reward: 0n, duplicate: false, ...extra
+    }
+  }
+}
+
+/** settles as soon as the signal aborts, even if the handler ignores it */
+async function raceAbort<T> (work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) throw signal.reason
+  return await new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => { reject(signal.reason) }
+    signal.addEventListener('abort', onAbort, { once: true })
+    work.then(v => { signal.removeEventListener('abort', onAbort); resolve(v) }, e => { signal.removeEventListener('abort', onAbort); reject(e) })
+  })
+}

@@ -1,0 +1,46 @@
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { Piscina } from 'piscina'
+import { HandlerError, json, type Handler } from './handler.js'
+
+export const DEFAULT_COST = 10_000
+export const MAX_COST = 100_000_000
+
+/** the worker file next to this module (tsc output) or in tasks/ beside the bundle */
+function workerFile (): string {
+  for (const rel of ['./compute-worker.js', './tasks/handlers/compute-worker.js']) {
+    const path = fileURLToPath(new URL(rel, import.meta.url))
+    if (existsSync(path)) return path
+  }
+  throw new Error('compute-worker.js not found next to the program; run npm run build')
+}
+
+export interface ComputeHandler extends Handler {
+  close: () => Promise<void>
+  /** threads busy or waiting */
+  pending: () => number
+}
+
+/**
+ * `compute`: iterated SHA-256 over the payload, `cost` iterations (param, default 10,000), on a pool of
+ * worker threads so heartbeats and other tasks never wait for it.
+ */
+export function computeHandler (threads: number): ComputeHandler {
+  let pool: Piscina | undefined
+  const getPool = (): Piscina => {
+    pool ??= new Piscina({ filename: workerFile(), minThreads: 1, maxThreads: threads, idleTimeout: 60_000 })
+    return pool
+  }
+  return {
+    type: 'compute',
+    capability: 'compute',
+    async run (ctx) {
+      const cost = ctx.params.cost == null ? DEFAULT_COST : Number(ctx.params.cost)
+      if (!Number.isInteger(cost) || cost < 1 || cost > MAX_COST) throw new HandlerError(`cost must be an integer from 1 to ${MAX_COST}`)
+      const digest: string = await getPool().run({ payload: ctx.payload, iterations: cost }, { signal: ctx.signal })
+      return json({ algorithm: 'sha256-iterated', iterations: cost, digest })
+    },
+    async close () { await pool?.destroy() },
+    pending: () => pool == null ? 0 : pool.queueSize + pool.utilization * threads
+  }
+}

@@ -1,0 +1,190 @@
+import { LengthPrefixedDecoder } from '@libp2p/utils'
+import { encode } from 'it-length-prefixed'
+import { TaskRequest, TaskResponse } from '../messages/tasks.js'
+import type { Executor } from './executor.js'
+import type { Logger } from '../logger.js'
+import type { Metrics } from '../metrics/metrics.js'
+import type { Node } from '../node/libp2p.js'
+import type { Connection, PeerId, Stream } from '@libp2p/interface'
+
+/** the task stream protocol of a network */
+export function taskProtocol (pv: string): string {
+  return `/${pv}/task/1.0.0`
+}
+
+/** an attempt that got no answer: the caller retries elsewhere */
+export class AttemptError extends Error {
+  override name = 'AttemptError'
+  constructor (readonly failure: 'timeout' | 'disconnect' | 'rejected', message: string) {
+    super(message)
+  }
+}
+
+export interface TaskNetworkInit {
+  protocol: string
+  maxPayload: number
+  /** streams of this protocol one peer may open to us at once */
+  maxInboundStreams?: number
+}
+
+/** frames may carry the payload plus the request's other fields */
+const FRAME_OVERHEAD = 64 * 1024
+
+/** Serializes writes on a stream and waits for drain when its buffer is full (backpressure). */
+class Writer {
+  private chain: Promise<void> = Promise.resolve()
+  constructor (private readonly stream: Stream) {}
+  write (frame: Uint8Array): Promise<void> {
+    const data = encode.single(frame)
+    this.chain = this.chain.then(async () => {
+      if (this.stream.status !== 'open') throw new AttemptError('disconnect', 'stream closed')
+      if (!this.stream.send(data)) await this.stream.onDrain()
+    })
+    return this.chain
+  }
+}
+
+/** One long-lived outbound stream to a worker; requests are matched to responses by task id. */
+class Channel {
+  private readonly pending = new Map<string, Array<{ resolve: (r: TaskResponse) => void, reject: (e: Error) => void }>>()
+  private readonly writer: Writer
+  closed = false
+
+  constructor (readonly stream: Stream, maxFrame: number, onInvalid: () => void, onClose: () => void) {
+    this.writer = new Writer(stream)
+    const decoder = new LengthPrefixedDecoder({ maxDataLength: maxFrame, maxBufferSize: maxFrame * 2 })
+    stream.addEventListener('message', evt => {
+      try {
+        for (const frame of decoder.decode(evt.data)) {
+          const res = TaskResponse.decode(frame)
+          const waiters = this.pending.get(res.id)
+          this.pending.delete(res.id)
+          for (const w of waiters ?? []) w.resolve(res)
+        }
+      } catch (err: any) {
+        onInvalid()
+        stream.abort(err)
+      }
+    })
+    stream.addEventListener('close', () => {
+      this.closed = true
+      for (const waiters of this.pending.values()) for (const w of waiters) w.reject(new AttemptError('disconnect', 'connection to the worker was lost'))
+      this.pending.clear()
+      onClose()
+    })
+  }
+
+  get inFlight (): number { return this.pending.size }
+
+  async request (req: TaskRequest, timeoutMs: number): Promise<TaskResponse> {
+    return await new Promise<TaskResponse>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        remove()
+        reject(new AttemptError('timeout', `no answer within ${timeoutMs}ms`))
+      }, timeoutMs)
+      const waiter = {
+        resolve: (r: TaskResponse) => { clearTimeout(timer); resolve(r) },
+        reject: (e: Error) => { clearTimeout(timer); reject(e) }
+      }
+      const remove = (): void => {
+        const list = this.pending.get(req.id)?.filter(w => w !== waiter)
+        if (list == null || list.length === 0) this.pending.delete(req.id)
+        else this.pending.set(req.id, list)
+      }
+      const list = this.pending.get(req.id) ?? []
+      list.push(waiter)
+      this.pending.set(req.id, list)
+      this.writer.write(TaskRequest.encode(req)).catch(err => {
+        remove()
+        waiter.reject(err instanceof AttemptError ? err : new AttemptError('disconnect', err.message))
+      })
+    })
+  }
+}
+
+/**
+ * The only module that touches task streams. Submitters keep one stream per worker and multiplex many tasks
+ * over it; workers answer on the stream they were asked on, in completion order.
+ */
+export class TaskNetwork {
+  private readonly channels = new Map<string, Promise<Channel>>()
+  private readonly inbound = new Set<Stream>()
+  private readonly maxFrame: number
+
+  constructor (private readonly libp2p: Node, private readonly executor: Executor | undefined, private readonly init: TaskNetworkInit,
+    private readonly metrics: Metrics, private readonly logger: Logger) {
+    this.maxFrame = init.maxPayload + FRAME_OVERHEAD
+  }
+
+  async start (): Promise<void> {
+    if (this.executor == null) return
+    await this.libp2p.handle(this.init.protocol, (stream, connection) => { this.serve(stream, connection) }, {
+      maxInboundStreams: this.init.maxInboundStreams ?? 8,
+      runOnLimitedConnection: true
+    })
+  }
+
+  async stop (): Promise<void> {
+    if (this.executor != null) await this.libp2p.unhandle(this.init.protocol).catch(() => {})
+    for (const s of this.inbound) s.abort(new Error('node stopping'))
+    const channels = await Promise.allSettled(this.channels.values())
+    for (const c of channels) if (c.status === 'fulfilled') c.value.stream.abort(new Error('node stopping'))
+    this.channels.clear()
+  }
+
+  /** sends one attempt to `peer` and waits for its response */
+  async request (peer: PeerId, req: TaskRequest, timeoutMs: number): Promise<TaskResponse> {
+    const channel = await this.channel(peer, timeoutMs)
+    return await channel.request(req, timeoutMs)
+  }
+
+  private async channel (peer: PeerId, timeoutMs: number): Promise<Channel> {
+    const key = peer.toString()
+    const existing = this.channels.get(key)
+    if (existing != null) {
+      const c = await existing.catch(() => undefined)
+      if (c != null && !c.closed && c.stream.status === 'open') return c
+      if (this.channels.get(key) === existing) this.channels.delete(key)
+    }
+    const opening = (async () => {
+      let stream: Stream
+      try {
+        stream = await this.libp2p.dialProtocol(peer, this.init.protocol, { signal: AbortSignal.timeout(timeoutMs), runOnLimitedConnection: true })
+      } catch (err: any) {
+        throw new AttemptError(err.name === 'UnsupportedProtocolError' ? 'rejected' : 'disconnect', `cannot open a task stream: ${err.message}`)
+      }
+      return new Channel(stream, this.maxFrame, () => { this.metrics.invalidMessages.inc({ reason: 'task_frame' }) }, () => {
+        if (this.channels.get(key) === opening) this.channels.delete(key)
+      })
+    })()
+    this.channels.set(key, opening)
+    opening.catch(() => { if (this.channels.get(key) === opening) this.channels.delete(key) })
+    return await opening
+  }
+
+  private serve (stream: Stream, connection: Connection): void {
+    const executor = this.executor!
+    this.inbound.add(stream)
+    const writer = new Writer(stream)
+    const decoder = new LengthPrefixedDecoder({ maxDataLength: this.maxFrame, maxBufferSize: this.maxFrame * 2 })
+    const submitter = connection.remotePeer.toMultihash().bytes
+    stream.addEventListener('message', evt => {
+      let frames: TaskRequest[]
+      try {
+        frames = [...decoder.decode(evt.data)].map(f => TaskRequest.decode(f, { limits: { params: 16 } }))
+      } catch (err: any) {
+        // a malformed frame poisons the stream (frame boundaries are lost): drop the stream, keep the node
+        this.metrics.invalidMessages.inc({ reason: 'task_frame' })
+        this.logger.debug({ peer: connection.remotePeer.toString(), err: err.message }, 'malformed task frame')
+        stream.abort(err)
+        return
+      }
+      for (const req of frames) {
+        void executor.execute({ ...req, submitter: submitter as Uint8Array<ArrayBuffer> })
+          .then(async res => { await writer.write(TaskResponse.encode(res)) })
+          .catch(err => { this.logger.debug({ err: err.message }, 'could not send a task response') })
+      }
+    })
+    stream.addEventListener('close', () => { this.inbound.delete(stream) })
+  }
+}

@@ -1,0 +1,229 @@
+import { randomUUID } from 'node:crypto'
+import { peerIdFromMultihash, peerIdFromString } from '@libp2p/peer-id'
+import * as Digest from 'multiformats/hashes/digest'
+import { TaskResponse, type TaskRequest } from '../messages/tasks.js'
+import { AttemptError, type TaskNetwork } from './network.js'
+import { nextAttempt, type RetryPolicy } from './retry.js'
+import { broadcastTargets, capable, pickWorker, type Candidate } from './scheduler.js'
+import { TaskRejectedError, type AttemptFailure, type TaskRecord, type TaskResult, type TaskResultView, type TaskSpec } from './types.js'
+import type { Executor } from './executor.js'
+import type { Logger } from '../logger.js'
+import type { Membership } from '../membership/service.js'
+import type { Metrics } from '../metrics/metrics.js'
+
+export interface SubmitterInit {
+  maxPayload: number
+  defaultTimeoutMs: number
+  maxRetries: number
+  /** how many finished tasks `tasks` remembers */
+  keep?: number
+}
+
+export interface SubmitterDeps {
+  selfPeerId: string
+  selfName: string
+  selfCapabilities: string[]
+  membership: Pick<Membership, 'members' | 'get'>
+  network: TaskNetwork
+  /** this node's own executor (workers): a candidate like any other */
+  local?: Executor
+  rtt: (peer: string) => number | undefined
+  metrics: Metrics
+  logger: Logger
+}
+
+const { Status } = TaskResponse
+const BUSY_BACKOFF_MS = 250
+const FAILURE_OF: Partial<Record<TaskResponse.Status, AttemptFailure>> = {
+  [Status.BUSY]: 'busy', [Status.NOT_FOUND]: 'not_found', [Status.TIMEOUT]: 'worker_timeout', [Status.REJECTED]: 'rejected'
+}
+
+/**
+ * Submits tasks: picks a worker per attempt, retries elsewhere on timeout, disconnect, busy or rejection
+ * (same task id, so workers deduplicate), and resolves each task exactly once.
+ */
+export class Submitter {
+  private readonly records = new Map<string, TaskRecord>()
+  private readonly inFlight = new Map<string, number>()
+  private readonly busyUntil = new Map<string, number>()
+  private readonly policy: RetryPolicy
+
+  constructor (private readonly init: SubmitterInit, private readonly deps: SubmitterDeps) {
+    this.policy = { maxRetries: init.maxRetries, baseDelayMs: 100, maxDelayMs: 2000 }
+  }
+
+  /** the live candidates, this node included when it runs tasks */
+  candidates (): Candidate[] {
+    const list: Candidate[] = this.deps.membership.members().filter(m => m.role === 'worker').map(m => ({
+      peerId: m.peerId,
+      taskTypes: m.taskTypes,
+      capabilities: m.capabilities,
+      alive: m.state.phase === 'alive',
+      healthy: m.healthy,
+      advertisedLoad: m.load,
+      maxConcurrency: Math.max(1, m.maxConcurrency),
+      queueCapacity: m.queueCapacity,
+      inFlight: this.inFlight.get(m.peerId) ?? 0,
+      rttMs: this.deps.rtt(m.peerId),
+      busyUntil: this.busyUntil.get(m.peerId)
+    }))
+    const local = this.deps.local
+    if (local != null) {
+      list.push({
+        peerId: this.deps.selfPeerId, taskTypes: local.types(), capabilities: this.deps.selfCapabilities, alive: true, healthy: true,
+        advertisedLoad: local.load(), maxConcurrency: local.maxConcurrency, queueCapacity: local.queueCapacity,
+        inFlight: this.inFlight.get(this.deps.selfPeerId) ?? 0, rttMs: 0, busyUntil: this.busyUntil.get(this.deps.selfPeerId)
+      })
+    }
+    return list
+  }
+
+  /** every task type some live worker offers, with how many offer it */
+  offeredTypes (): Record<string, number> {
+    const out: Record<string, number> = {}
+    for (const c of this.candidates()) if (c.alive) for (const t of c.taskTypes) out[t] = (out[t] ?? 0) + 1
+    return out
+  }
+
+  get (id: string): TaskRecord | undefined { return this.records.get(id) }
+  list (): TaskRecord[] { return [...this.records.values()].reverse() }
+
+  /** Runs a task (or a broadcast) to completion. Throws TaskRejectedError when it cannot run anywhere. */
+  async submit (spec: TaskSpec & { exclude?: string[] }): Promise<TaskRecord> {
+    const record = this.accept(spec)
+    await this.completion(record, spec)
+    return record
+  }
+
+  /** Validates and registers a task; `completion` runs it. Split so the HTTP API can answer with an id at once. */
+  accept (spec: TaskSpec & { exclude?: string[] }): TaskRecord {
+    if (spec.payload.byteLength > this.init.maxPayload) {
+      throw new TaskRejectedError(`payload is ${spec.payload.byteLength} bytes; the limit is ${this.init.maxPayload}`)
+    }
+    if (!this.candidates().some(c => capable(c, spec.type, spec.capability))) {
+      const offered = Object.keys(this.offeredTypes()).filter(t => !t.endsWith('.replicate'))
+      throw new TaskRejectedError(`no live worker offers task type "${spec.type}"${spec.capability != null ? ` with capability "${spec.capability}"` : ''}` +
+        (offered.length > 0 ? ` (offered: ${offered.sort().join(', ')})` : ' (no workers known)'))
+    }
+    const id = spec.id ?? randomUUID()
+    const record: TaskRecord = { id, type: spec.type, state: 'pending', submittedAt: Date.now(), broadcast: spec.broadcast === true, attempts: 0, results: [] }
+    this.records.set(id, record)
+    while (this.records.size > (this.init.keep ?? 500)) this.records.delete(this.records.keys().next().value as string)
+    this.deps.metrics.tasksSubmitted.inc({ type: spec.type })
+    return record
+  }
+
+  async completion (record: TaskRecord, spec: TaskSpec & { exclude?: string[] }): Promise<void> {
+    record.state = 'running'
+    const timeoutMs = spec.timeoutMs ?? this.init.defaultTimeoutMs
+    const maxRetries = spec.maxRetries ?? this.init.maxRetries
+    const deadline = record.submittedAt + (spec.deadlineMs ?? timeoutMs * (maxRetries + 1) + 1000)
+    let results: TaskResult[]
+    if (spec.broadcast === true) {
+      const targets = broadcastTargets(this.candidates(), spec.type, spec.capability)
+      results = await Promise.all(targets.map(async t => await this.runOne(record, spec, timeoutMs, maxRetries, deadline, t.peerId)))
+    } else {
+      results = [await this.runOne(record, spec, timeoutMs, maxRetries, deadline)]
+    }
+    record.results = results.map(view)
+    const ok = results.every(r => r.ok)
+    record.state = ok ? 'done' : 'failed'
+    if (!ok) record.error = results.find(r => !r.ok)?.error
+    for (const r of results) {
+      this.deps.metrics.tasksCompleted.inc({ type: spec.type, outcome: r.ok ? 'ok' : 'failed' })
+      this.deps.metrics.taskDuration.observe({ type: spec.type }, r.durationMs / 1000)
+    }
+  }
+
+  /** one task on one worker (or pinned to `pinned`), with retries; never throws */
+  private async runOne (record: TaskRecord, spec: TaskSpec & { exclude?: string[] }, timeoutMs: number, maxRetries: number, deadline: number, pinned?: string): Promise<TaskResult> {
+    const started = Date.now()
+    // never used for this task (replication must land elsewhere) vs. used again only when nothing else is left
+    const banned = new Set(spec.exclude ?? [])
+    const tried = new Set<string>()
+    const fail = (attempts: number, error: string): TaskResult => ({ id: record.id, type: spec.type, ok: false, attempts, durationMs: Date.now() - started, reward: 0, error })
+    let attempt = 0
+    for (;;) {
+      attempt++
+      record.attempts++
+      const candidates = this.candidates().filter(c => !banned.has(c.peerId))
+      const able = candidates.filter(c => capable(c, spec.type, spec.capability))
+      const target = pinned ?? pickWorker(candidates, { type: spec.type, capability: spec.capability, exclude: tried, now: Date.now() })?.peerId
+      let failure: AttemptFailure
+      let error: string
+      if (target == null) {
+        if (able.length === 0) return fail(attempt, 'no capable worker left')
+        failure = 'busy'
+        error = 'every capable worker is busy'
+      } else {
+        tried.add(target)
+        const now = Date.now()
+        const req: TaskRequest = {
+          id: record.id, type: spec.type, payload: spec.payload as Uint8Array<ArrayBuffer>, reward: BigInt(spec.reward ?? 0),
+          timeoutMs: Math.max(1, Math.min(timeoutMs, deadline - now)), attempt, submitter: new Uint8Array() as Uint8Array<ArrayBuffer>,
+          params: new Map(Object.entries(spec.params ?? {}))
+        }
+        const outcome = await this.attempt(target, req, Math.min(timeoutMs, Math.max(1, deadline - now)))
+        if ('response' in outcome) {
+          const res = outcome.response
+          if (res.status === Status.OK || res.status === Status.ERROR) return this.result(record, spec, res, attempt, started, target)
+          failure = FAILURE_OF[res.status] ?? 'rejected'
+          error = res.error
+          if (res.status === Status.BUSY) this.busyUntil.set(target, Date.now() + BUSY_BACKOFF_MS)
+        } else {
+          failure = outcome.failure
+          error = outcome.error
+        }
+        // a blob missing everywhere will not appear by asking again
+        if (failure === 'not_found' && able.every(c => tried.has(c.peerId))) return fail(attempt, `${error} (no worker has it)`)
+      }
+      // queue-full answers are bounded by the deadline, not by max_retries
+      const budget = failure === 'busy' || failure === 'not_found' ? Number.MAX_SAFE_INTEGER : maxRetries
+      const decision = nextAttempt(failure, attempt, { ...this.policy, maxRetries: budget }, Date.now(), deadline)
+      if (!decision.retry) return fail(attempt, `${error} (${decision.reason})`)
+      this.deps.metrics.taskRetries.inc({ reason: failure })
+      this.deps.logger.debug({ id: record.id, attempt, failure, worker: target, error }, 'retrying task')
+      const wait = target == null ? BUSY_BACKOFF_MS : decision.delayMs
+      if (wait > 0) await new Promise(resolve => setTimeout(resolve, wait))
+    }
+  }
+
+  private async attempt (target: string, req: TaskRequest, timeoutMs: number): Promise<{ response: TaskResponse } | { failure: AttemptFailure, error: string }> {
+    this.inFlight.set(target, (this.inFlight.get(target) ?? 0) + 1)
+    try {
+      if (target === this.deps.selfPeerId && this.deps.local != null) {
+        return { response: await this.deps.local.execute(req) }
+      }
+      return { response: await this.deps.network.request(peerIdFromString(target), req, timeoutMs) }
+    } catch (err: any) {
+      if (err instanceof AttemptError) return { failure: err.failure, error: err.message }
+      return { failure: 'disconnect', error: err.message }
+    } finally {
+      const n = (this.inFlight.get(target) ?? 1) - 1
+      if (n <= 0) this.inFlight.delete(target)
+      else this.inFlight.set(target, n)
+    }
+  }
+
+  private result (record: TaskRecord, spec: TaskSpec, res: TaskResponse, attempt: number, started: number, target: string): TaskResult {
+    let worker = target
+    try { worker = peerIdFromMultihash(Digest.decode(res.worker)).toString() } catch {}
+    const name = worker === this.deps.selfPeerId ? this.deps.selfName : this.deps.membership.get(worker)?.name
+    return {
+      id: record.id, type: spec.type, ok: res.status === Status.OK, worker, workerName: name, attempts: attempt,
+      durationMs: Date.now() - started, queueMs: res.queueMs, runMs: res.runMs, reward: Number(res.reward),
+      output: res.status === Status.OK ? res.result : undefined, error: res.status === Status.OK ? undefined : res.error, duplicate: res.duplicate
+    }
+  }
+}
+
+/** output as text when it is valid UTF-8, else as base64 */
+export function view (r: TaskResult): TaskResultView {
+  const { output, ...rest } = r
+  if (output == null) return rest
+  try {
+    return { ...rest, output: new TextDecoder('utf-8', { fatal: true }).decode(output) }
+  } catch {
+    return { ...rest, outputBase64: Buffer.from(output).toString('base64') }
+  }
+}
