@@ -35,9 +35,18 @@ function pressure (c: Candidate): number {
   return Math.max(c.advertisedLoad, c.inFlight) / Math.max(1, c.maxConcurrency)
 }
 
+/**
+ * How many tasks one submitter keeps on one worker: enough to keep every slot busy with the next task
+ * ready, no more. The rest wait at the submitter, where waiting costs no attempt and no timeout.
+ */
+export function window (c: Pick<Candidate, 'maxConcurrency' | 'queueCapacity'>): number {
+  return c.maxConcurrency + Math.min(c.queueCapacity, c.maxConcurrency)
+}
+
 function hasRoom (c: Candidate, now: number): boolean {
   if (c.busyUntil != null && c.busyUntil > now) return false
-  return c.inFlight < c.maxConcurrency + c.queueCapacity
+  if (c.advertisedLoad >= c.maxConcurrency + c.queueCapacity) return false
+  return c.inFlight < window(c)
 }
 
 /**

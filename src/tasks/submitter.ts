@@ -34,6 +34,7 @@ export interface SubmitterDeps {
 
 const { Status } = TaskResponse
 const BUSY_BACKOFF_MS = 250
+const UNREACHABLE_BACKOFF_MS = 2000
 const FAILURE_OF: Partial<Record<TaskResponse.Status, AttemptFailure>> = {
   [Status.BUSY]: 'busy', [Status.NOT_FOUND]: 'not_found', [Status.TIMEOUT]: 'worker_timeout', [Status.REJECTED]: 'rejected'
 }
@@ -45,8 +46,11 @@ const FAILURE_OF: Partial<Record<TaskResponse.Status, AttemptFailure>> = {
 export class Submitter {
   private readonly records = new Map<string, TaskRecord>()
   private readonly inFlight = new Map<string, number>()
+  /** workers that answered busy or could not be reached: skipped until then */
   private readonly busyUntil = new Map<string, number>()
   private readonly policy: RetryPolicy
+  /** tasks waiting for room on a worker, oldest first; each freed slot wakes one */
+  private readonly waiters: Array<() => void> = []
 
   constructor (private readonly init: SubmitterInit, private readonly deps: SubmitterDeps) {
     this.policy = { maxRetries: init.maxRetries, baseDelayMs: 100, maxDelayMs: 2000 }
@@ -153,8 +157,11 @@ export class Submitter {
       let error: string
       if (target == null) {
         if (able.length === 0) return fail(attempt, 'no capable worker left')
-        failure = 'busy'
-        error = 'every capable worker is busy'
+        // every capable worker has its window full: wait here for a slot; waiting is not an attempt
+        attempt--
+        record.attempts--
+        if (!await this.waitForSlot(deadline)) return fail(attempt, 'every capable worker stayed busy until the deadline')
+        continue
       } else {
         tried.add(target)
         const now = Date.now()
@@ -173,6 +180,8 @@ export class Submitter {
         } else {
           failure = outcome.failure
           error = outcome.error
+          // a worker we cannot reach is likely dead: skip it until its heartbeats say otherwise or are missed
+          if (failure === 'disconnect') this.busyUntil.set(target, Date.now() + UNREACHABLE_BACKOFF_MS)
         }
         // a blob missing everywhere will not appear by asking again
         if (failure === 'not_found' && able.every(c => tried.has(c.peerId))) return fail(attempt, `${error} (no worker has it)`)
@@ -183,8 +192,7 @@ export class Submitter {
       if (!decision.retry) return fail(attempt, `${error} (${decision.reason})`)
       this.deps.metrics.taskRetries.inc({ reason: failure })
       this.deps.logger.debug({ id: record.id, attempt, failure, worker: target, error }, 'retrying task')
-      const wait = target == null ? BUSY_BACKOFF_MS : decision.delayMs
-      if (wait > 0) await new Promise(resolve => setTimeout(resolve, wait))
+      if (decision.delayMs > 0) await new Promise(resolve => setTimeout(resolve, decision.delayMs))
     }
   }
 
@@ -202,7 +210,27 @@ export class Submitter {
       const n = (this.inFlight.get(target) ?? 1) - 1
       if (n <= 0) this.inFlight.delete(target)
       else this.inFlight.set(target, n)
+      this.waiters.shift()?.()
     }
+  }
+
+  /**
+   * Resolves true when a slot may have freed (an attempt finished), or after a short while anyway (a worker
+   * may have joined or its busy mark expired); false once the deadline has passed.
+   */
+  private async waitForSlot (deadline: number): Promise<boolean> {
+    const left = deadline - Date.now()
+    if (left <= 0) return false
+    await new Promise<void>(resolve => {
+      const wake = (): void => { clearTimeout(timer); resolve() }
+      const timer = setTimeout(() => {
+        const i = this.waiters.indexOf(wake)
+        if (i >= 0) this.waiters.splice(i, 1)
+        resolve()
+      }, Math.min(left, BUSY_BACKOFF_MS))
+      this.waiters.push(wake)
+    })
+    return Date.now() < deadline
   }
 
   private result (record: TaskRecord, spec: TaskSpec, res: TaskResponse, attempt: number, started: number, target: string): TaskResult {

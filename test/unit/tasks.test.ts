@@ -1,0 +1,195 @@
+import { mkdtempSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Registry } from 'prom-client'
+import { describe, expect, it } from 'vitest'
+import { createLogger } from '../../src/logger.js'
+import { TaskResponse, type TaskRequest } from '../../src/messages/tasks.js'
+import { createMetrics } from '../../src/metrics/metrics.js'
+import { parseTaskArgs, parseTaskJson } from '../../src/tasks/args.js'
+import { DedupCache } from '../../src/tasks/dedup.js'
+import { Executor } from '../../src/tasks/executor.js'
+import { HandlerError, type Handler } from '../../src/tasks/handlers/handler.js'
+import { Ledger } from '../../src/tasks/ledger.js'
+import { TaskQueue } from '../../src/tasks/queue.js'
+import { nextAttempt } from '../../src/tasks/retry.js'
+import { broadcastTargets, pickWorker, type Candidate } from '../../src/tasks/scheduler.js'
+
+describe('TaskQueue', () => {
+  it('orders by reward (highest first), then age (oldest first), and refuses when full', () => {
+    const q = new TaskQueue<{ reward: number, enqueuedAt: number, seq: number, name: string }>(4)
+    expect(q.push({ reward: 1, enqueuedAt: 10, seq: 0, name: 'low-old' })).toBe(true)
+    expect(q.push({ reward: 5, enqueuedAt: 30, seq: 1, name: 'high-new' })).toBe(true)
+    expect(q.push({ reward: 5, enqueuedAt: 20, seq: 2, name: 'high-old' })).toBe(true)
+    expect(q.push({ reward: 1, enqueuedAt: 5, seq: 3, name: 'low-oldest' })).toBe(true)
+    expect(q.push({ reward: 9, enqueuedAt: 1, seq: 4, name: 'refused' })).toBe(false)
+    expect([q.pop(), q.pop(), q.pop(), q.pop(), q.pop()].map(i => i?.name)).toEqual(['high-old', 'high-new', 'low-oldest', 'low-old', undefined])
+  })
+  it('keeps heap order over many random items', () => {
+    const q = new TaskQueue<{ reward: number, enqueuedAt: number, seq: number }>(1000)
+    for (let i = 0; i < 500; i++) q.push({ reward: (i * 7919) % 13, enqueuedAt: (i * 104729) % 97, seq: i })
+    let prev = q.pop()!
+    for (let item = q.pop(); item != null; item = q.pop()) {
+      expect(item.reward < prev.reward || (item.reward === prev.reward && item.enqueuedAt >= prev.enqueuedAt)).toBe(true)
+      prev = item
+    }
+  })
+})
+
+const worker = (peerId: string, over: Partial<Candidate> = {}): Candidate => ({
+  peerId, taskTypes: ['echo', 'compute'], capabilities: ['compute'], alive: true, healthy: true,
+  advertisedLoad: 0, maxConcurrency: 4, queueCapacity: 10, inFlight: 0, rttMs: 5, ...over
+})
+
+describe('pickWorker', () => {
+  const now = 1000
+  const cases: Array<[string, Candidate[], Parameters<typeof pickWorker>[1], string | undefined]> = [
+    ['the least loaded', [worker('a', { advertisedLoad: 3 }), worker('b', { advertisedLoad: 1 })], { type: 'echo', now }, 'b'],
+    ['our own in-flight count when higher than advertised', [worker('a', { inFlight: 4 }), worker('b', { advertisedLoad: 2 })], { type: 'echo', now }, 'b'],
+    ['lower RTT among equally loaded', [worker('a', { rttMs: 40 }), worker('b', { rttMs: 3 })], { type: 'echo', now }, 'b'],
+    ['only workers offering the type', [worker('a', { taskTypes: ['echo'] }), worker('b')], { type: 'compute', now }, 'b'],
+    ['only workers with the capability', [worker('a', { capabilities: [] }), worker('b')], { type: 'echo', capability: 'compute', now }, 'b'],
+    ['never a dead or unhealthy worker', [worker('a', { alive: false }), worker('b', { healthy: false })], { type: 'echo', now }, undefined],
+    ['never past a worker\'s window (concurrency + min(queue, concurrency))', [worker('a', { inFlight: 8 }), worker('b', { inFlight: 7 })], { type: 'echo', now }, 'b'],
+    ['never a worker that advertises a full queue', [worker('a', { advertisedLoad: 14 }), worker('b', { advertisedLoad: 13 })], { type: 'echo', now }, 'b'],
+    ['not a worker that answered busy recently', [worker('a', { busyUntil: 1500 }), worker('b', { advertisedLoad: 3 })], { type: 'echo', now }, 'b'],
+    ['a busy mark that has passed', [worker('a', { busyUntil: 900 })], { type: 'echo', now }, 'a'],
+    ['an untried worker before a tried one', [worker('a'), worker('b', { advertisedLoad: 3 })], { type: 'echo', now, exclude: new Set(['a']) }, 'b'],
+    ['a tried worker when nothing else is left', [worker('a')], { type: 'echo', now, exclude: new Set(['a']) }, 'a']
+  ]
+  it.each(cases)('picks %s', (_n, cands, opts, expected) => {
+    expect(pickWorker(cands, { ...opts, random: () => 0.5 })?.peerId).toBe(expected)
+  })
+  it('spreads equal workers at random', () => {
+    const seen = new Set<string>()
+    // one draw per candidate per pick: the first pick favours a, the second b
+    const values = [0.1, 0.9, 0.9, 0.1]
+    let i = 0
+    for (let n = 0; n < 4; n++) seen.add(pickWorker([worker('a'), worker('b')], { type: 'echo', now, random: () => values[i++ % values.length] })!.peerId)
+    expect(seen).toEqual(new Set(['a', 'b']))
+  })
+  it('broadcasts to every capable worker', () => {
+    expect(broadcastTargets([worker('a'), worker('b', { alive: false }), worker('c', { taskTypes: [] }), worker('d')], 'echo').map(c => c.peerId)).toEqual(['a', 'd'])
+  })
+})
+
+describe('nextAttempt', () => {
+  const policy = { maxRetries: 3, baseDelayMs: 100, maxDelayMs: 1000 }
+  const cases: Array<[string, Parameters<typeof nextAttempt>, ReturnType<typeof nextAttempt>]> = [
+    ['a timeout backs off', ['timeout', 1, policy, 0, 10_000], { retry: true, delayMs: 100 }],
+    ['backoff doubles', ['disconnect', 3, policy, 0, 10_000], { retry: true, delayMs: 400 }],
+    ['backoff is capped', ['timeout', 3, { ...policy, maxDelayMs: 300 }, 0, 10_000], { retry: true, delayMs: 300 }],
+    ['busy retries at once', ['busy', 1, policy, 0, 10_000], { retry: true, delayMs: 0 }],
+    ['rejected retries at once', ['rejected', 2, policy, 0, 10_000], { retry: true, delayMs: 0 }],
+    ['gives up after max retries', ['timeout', 4, policy, 0, 10_000], { retry: false, reason: 'gave up after 4 attempts (last: timeout)' }],
+    ['never past the deadline', ['timeout', 1, policy, 9950, 10_000], { retry: false, reason: 'deadline passed (last: timeout)' }]
+  ]
+  it.each(cases)('%s', (_n, args, expected) => { expect(nextAttempt(...args)).toEqual(expected) })
+})
+
+describe('DedupCache', () => {
+  it('remembers by id within the TTL and evicts the oldest beyond the size', () => {
+    const c = new DedupCache<number>(1000, 2)
+    c.set('a', 1, 0)
+    expect(c.get('a', 999)).toBe(1)
+    expect(c.get('a', 1001)).toBeUndefined()
+    c.set('b', 2, 0); c.set('c', 3, 0); c.set('d', 4, 0)
+    expect([c.get('b', 1), c.get('c', 1), c.get('d', 1)]).toEqual([undefined, 3, 4])
+  })
+})
+
+describe('Ledger', () => {
+  it('credits per type and survives a reload', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'ledger-')), 'rewards.json')
+    const l = new Ledger(file, 10_000)
+    l.credit('compute', 5)
+    l.credit('compute', 3)
+    l.credit('echo', 1)
+    await l.flush()
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({ compute: { tasks: 2, credits: 8 }, echo: { tasks: 1, credits: 1 } })
+    const again = new Ledger(file)
+    await again.load()
+    expect(again.total()).toEqual({ tasks: 3, credits: 9 })
+  })
+})
+
+describe('Executor', () => {
+  const req = (id: string, over: Partial<TaskRequest> = {}): TaskRequest => ({
+    id, type: 'slow', payload: new Uint8Array([1]), reward: 0n, timeoutMs: 5000, attempt: 1, submitter: new Uint8Array(), params: new Map(), ...over
+  })
+  function make (handlers: Handler[], init: Partial<ConstructorParameters<typeof Executor>[1]> = {}) {
+    const metrics = createMetrics(new Registry())
+    const ledger = new Ledger(join(mkdtempSync(join(tmpdir(), 'ex-')), 'r.json'), 60_000)
+    return new Executor(handlers, { maxConcurrency: 1, maxQueue: 1, maxPayload: 100, dedupTtlMs: 60_000, defaultTimeoutMs: 5000, ...init }, {
+      selfPeerId: 'self', selfPeerIdBytes: new Uint8Array([1]), metrics, logger: createLogger({ level: 'silent', pretty: false }), ledger, submit: async () => ({ ok: false })
+    })
+  }
+  const gate = () => { let open!: () => void; const p = new Promise<void>(r => { open = r }); return { p, open } }
+
+  it('answers busy when running and queue are full, and runs the rest in order', async () => {
+    const g = gate()
+    let runs = 0
+    const ex = make([{ type: 'slow', run: async () => { runs++; await g.p; return new Uint8Array([runs]) } }])
+    const first = ex.execute(req('1'))
+    const second = ex.execute(req('2'))
+    expect((await ex.execute(req('3'))).status).toBe(TaskResponse.Status.BUSY)
+    g.open()
+    expect((await first).status).toBe(TaskResponse.Status.OK)
+    expect((await second).status).toBe(TaskResponse.Status.OK)
+    expect(runs).toBe(2)
+  })
+  it('runs a repeated id once: a repeat joins the running attempt, a later one gets the first result', async () => {
+    const g = gate()
+    let runs = 0
+    const ex = make([{ type: 'slow', run: async () => { runs++; await g.p; return new Uint8Array([42]) } }])
+    const a = ex.execute(req('same'))
+    const b = ex.execute(req('same', { attempt: 2 }))
+    g.open()
+    expect((await a).duplicate).toBe(false)
+    expect(await b).toMatchObject({ duplicate: true, status: TaskResponse.Status.OK })
+    expect(await ex.execute(req('same', { attempt: 3 }))).toMatchObject({ duplicate: true, result: new Uint8Array([42]) })
+    expect(runs).toBe(1)
+  })
+  it('rejects unknown types and oversized payloads without running anything', async () => {
+    const ex = make([])
+    expect(await ex.execute(req('x', { type: 'nope' }))).toMatchObject({ status: TaskResponse.Status.REJECTED, error: 'this worker does not run task type "nope"' })
+    const ex2 = make([{ type: 'slow', run: async () => new Uint8Array() }])
+    expect((await ex2.execute(req('y', { payload: new Uint8Array(101) }))).status).toBe(TaskResponse.Status.REJECTED)
+  })
+  it('times out a handler that ignores its signal, and reports handler errors as ERROR', async () => {
+    const ex = make([
+      { type: 'hang', run: async () => await new Promise<Uint8Array>(() => {}) },
+      { type: 'bad', run: async () => { throw new HandlerError('boom') } }
+    ], { maxConcurrency: 2 })
+    expect(await ex.execute(req('h', { type: 'hang', timeoutMs: 30 }))).toMatchObject({ status: TaskResponse.Status.TIMEOUT })
+    expect(await ex.execute(req('b', { type: 'bad' }))).toMatchObject({ status: TaskResponse.Status.ERROR, error: 'boom' })
+  })
+})
+
+describe('task arguments', () => {
+  it('parses the REPL words', () => {
+    const r = parseTaskArgs(['compute', 'test_payload', '--timeout', '5s', '--reward', '3', '--cost=50', '--broadcast', '--param', 'k=v=w', '--capability', 'compute', '--retries', '0'])
+    expect(r).toMatchObject({ ok: true, spec: { type: 'compute', timeoutMs: 5000, reward: 3, broadcast: true, capability: 'compute', maxRetries: 0, params: { cost: '50', k: 'v=w' } } })
+    expect(r.ok && new TextDecoder().decode(r.spec.payload)).toBe('test_payload')
+  })
+  it.each([
+    [[], /missing task type/],
+    [['echo', 'a', 'b'], /too many words/],
+    [['echo', '--timeout', 'soon'], /--timeout/],
+    [['echo', '--reward', '-1'], /--reward/],
+    [['echo', '--frobnicate'], /unknown option --frobnicate/],
+    [['Bad Type!'], /invalid task type/]
+  ])('rejects %j', (words, message) => {
+    const r = parseTaskArgs(words)
+    expect(r.ok).toBe(false)
+    expect(!r.ok && r.error).toMatch(message)
+  })
+  it('parses the HTTP body and names the bad field', () => {
+    expect(parseTaskJson({ type: 'echo', payload: 'hi', timeout: '2s', wait: false })).toMatchObject({ ok: true, wait: false, spec: { type: 'echo', timeoutMs: 2000 } })
+    const b64 = parseTaskJson({ type: 'echo', payload_base64: Buffer.from([0, 255]).toString('base64') })
+    expect(b64.ok && [...b64.spec.payload]).toEqual([0, 255])
+    expect(parseTaskJson({ type: 'echo', payload: 5 })).toEqual({ ok: false, error: 'payload: must be a string (or use payload_base64)' })
+    expect(parseTaskJson({ type: 'echo', extra: 1 })).toEqual({ ok: false, error: 'unknown field(s): extra' })
+    expect(parseTaskJson([])).toEqual({ ok: false, error: 'body must be a JSON object' })
+  })
+})
