@@ -130,6 +130,7 @@ function normalize (c: RawConfig, opts: ParseOptions): NodeConfig {
       dedupTtlMs: c.tasks.dedup_ttl,
       computeThreads: c.tasks.compute_threads ?? Math.max(1, cpus - 1),
       storageReplicas: c.tasks.storage_replicas,
+      rawEcho: c.tasks.raw_echo,
       handlers: Object.fromEntries(Object.entries(c.tasks.handlers).map(([type, h]) => [type, {
         command: h.command, capability: h.capability ?? type, timeoutMs: h.timeout, maxOutput: h.max_output, env: h.env
       }]))

@@ -116,6 +116,8 @@ export const tasksSchema = z.strictObject({
   dedup_ttl: duration({ min: 0 }).default(600_000),
   compute_threads: z.int().min(1).max(256).optional(),
   storage_replicas: z.int().min(1).max(16).default(2),
+  // serves /<pv>/raw-echo/1.0.0, a bare echo of stream bytes: the baseline bench/tasks.mjs compares tasks with
+  raw_echo: z.boolean().default(false),
   handlers: z.record(taskType, handlerSchema).default({})
 })
 

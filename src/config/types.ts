@@ -39,6 +39,7 @@ export interface NodeConfig {
     dedupTtlMs: number
     computeThreads: number
     storageReplicas: number
+    rawEcho: boolean
     handlers: Record<string, HandlerConfig>
   }
   logging: { level: string }

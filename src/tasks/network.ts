@@ -12,6 +12,11 @@ export function taskProtocol (pv: string): string {
   return `/${pv}/task/1.0.0`
 }
 
+/** the bare echo protocol of a network (only with tasks.raw_echo) */
+export function rawEchoProtocol (pv: string): string {
+  return `/${pv}/raw-echo/1.0.0`
+}
+
 /** an attempt that got no answer: the caller retries elsewhere */
 export class AttemptError extends Error {
   override name = 'AttemptError'
@@ -25,6 +30,8 @@ export interface TaskNetworkInit {
   maxPayload: number
   /** streams of this protocol one peer may open to us at once */
   maxInboundStreams?: number
+  /** also serve the raw echo protocol (a measuring baseline) */
+  rawEcho?: string
 }
 
 /** frames may carry the payload plus the request's other fields */
@@ -117,6 +124,19 @@ export class TaskNetwork {
   }
 
   async start (): Promise<void> {
+    if (this.init.rawEcho != null) {
+      await this.libp2p.handle(this.init.rawEcho, stream => {
+        // bytes back as they come, pausing the reader while the writer drains
+        stream.addEventListener('message', evt => {
+          if (!stream.send(evt.data)) {
+            stream.pause()
+            void stream.onDrain().then(() => { stream.resume() }, () => {})
+          }
+        })
+        // the caller is done writing: finish our side too, so its close() completes
+        stream.addEventListener('remoteCloseWrite', () => { void stream.close().catch(() => {}) })
+      }, { maxInboundStreams: 8 })
+    }
     if (this.executor == null) return
     await this.libp2p.handle(this.init.protocol, (stream, connection) => { this.serve(stream, connection) }, {
       maxInboundStreams: this.init.maxInboundStreams ?? 8,
@@ -126,6 +146,7 @@ export class TaskNetwork {
 
   async stop (): Promise<void> {
     if (this.executor != null) await this.libp2p.unhandle(this.init.protocol).catch(() => {})
+    if (this.init.rawEcho != null) await this.libp2p.unhandle(this.init.rawEcho).catch(() => {})
     for (const s of this.inbound) s.abort(new Error('node stopping'))
     const channels = await Promise.allSettled(this.channels.values())
     for (const c of channels) if (c.status === 'fulfilled') c.value.stream.abort(new Error('node stopping'))

@@ -6,7 +6,7 @@ import { echoHandler } from './handlers/echo.js'
 import { storageHandlers } from './handlers/storage.js'
 import { Executor } from './executor.js'
 import { Ledger } from './ledger.js'
-import { TaskNetwork, taskProtocol } from './network.js'
+import { rawEchoProtocol, TaskNetwork, taskProtocol } from './network.js'
 import { Submitter } from './submitter.js'
 import type { Handler } from './handlers/handler.js'
 import type { NodeConfig } from '../config/types.js'
@@ -80,7 +80,10 @@ export function createTasks (config: NodeConfig, deps: TasksDeps): Tasks {
       submit
     })
   }
-  const network = new TaskNetwork(deps.libp2p, executor, { protocol: taskProtocol(config.network.protocolVersion), maxPayload: config.tasks.maxPayload }, deps.metrics, log.child({ c: 'task-net' }))
+  const pv = config.network.protocolVersion
+  const network = new TaskNetwork(deps.libp2p, executor, {
+    protocol: taskProtocol(pv), maxPayload: config.tasks.maxPayload, rawEcho: config.tasks.rawEcho ? rawEchoProtocol(pv) : undefined
+  }, deps.metrics, log.child({ c: 'task-net' }))
   // membership is built after the executor (it advertises the executor's types): read it late
   const submitter = new Submitter({ maxPayload: config.tasks.maxPayload, defaultTimeoutMs: config.tasks.defaultTimeoutMs, maxRetries: config.tasks.maxRetries }, {
     selfPeerId: deps.libp2p.peerId.toString(),

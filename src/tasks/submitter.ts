@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { peerIdFromMultihash, peerIdFromString } from '@libp2p/peer-id'
-import * as Digest from 'multiformats/hashes/digest'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { TaskResponse, type TaskRequest } from '../messages/tasks.js'
 import { AttemptError, type TaskNetwork } from './network.js'
 import { nextAttempt, type RetryPolicy } from './retry.js'
@@ -10,6 +9,7 @@ import type { Executor } from './executor.js'
 import type { Logger } from '../logger.js'
 import type { Membership } from '../membership/service.js'
 import type { Metrics } from '../metrics/metrics.js'
+import type { PeerId } from '@libp2p/interface'
 
 export interface SubmitterInit {
   maxPayload: number
@@ -35,6 +35,7 @@ export interface SubmitterDeps {
 const { Status } = TaskResponse
 const BUSY_BACKOFF_MS = 250
 const UNREACHABLE_BACKOFF_MS = 2000
+const CANDIDATE_CACHE_MS = 100
 const FAILURE_OF: Partial<Record<TaskResponse.Status, AttemptFailure>> = {
   [Status.BUSY]: 'busy', [Status.NOT_FOUND]: 'not_found', [Status.TIMEOUT]: 'worker_timeout', [Status.REJECTED]: 'rejected'
 }
@@ -56,8 +57,21 @@ export class Submitter {
     this.policy = { maxRetries: init.maxRetries, baseDelayMs: 100, maxDelayMs: 2000 }
   }
 
-  /** the live candidates, this node included when it runs tasks */
+  private cached?: { at: number, base: Candidate[] }
+
+  /** the live candidates, this node included when it runs tasks; membership is re-read at most every 100 ms */
   candidates (): Candidate[] {
+    const now = Date.now()
+    if (this.cached == null || now - this.cached.at > CANDIDATE_CACHE_MS) this.cached = { at: now, base: this.baseCandidates() }
+    return this.cached.base.map(c => ({
+      ...c,
+      inFlight: this.inFlight.get(c.peerId) ?? 0,
+      busyUntil: this.busyUntil.get(c.peerId),
+      advertisedLoad: c.peerId === this.deps.selfPeerId ? this.deps.local?.load() ?? 0 : c.advertisedLoad
+    }))
+  }
+
+  private baseCandidates (): Candidate[] {
     const list: Candidate[] = this.deps.membership.members().filter(m => m.role === 'worker').map(m => ({
       peerId: m.peerId,
       taskTypes: m.taskTypes,
@@ -196,13 +210,24 @@ export class Submitter {
     }
   }
 
+  private readonly peerIds = new Map<string, PeerId>()
+  /** parsing a peer id string costs a base58 decode: keep the objects */
+  private peerId (id: string): PeerId {
+    let p = this.peerIds.get(id)
+    if (p == null) {
+      if (this.peerIds.size > 10_000) this.peerIds.clear()
+      this.peerIds.set(id, p = peerIdFromString(id))
+    }
+    return p
+  }
+
   private async attempt (target: string, req: TaskRequest, timeoutMs: number): Promise<{ response: TaskResponse } | { failure: AttemptFailure, error: string }> {
     this.inFlight.set(target, (this.inFlight.get(target) ?? 0) + 1)
     try {
       if (target === this.deps.selfPeerId && this.deps.local != null) {
         return { response: await this.deps.local.execute(req) }
       }
-      return { response: await this.deps.network.request(peerIdFromString(target), req, timeoutMs) }
+      return { response: await this.deps.network.request(this.peerId(target), req, timeoutMs) }
     } catch (err: any) {
       if (err instanceof AttemptError) return { failure: err.failure, error: err.message }
       return { failure: 'disconnect', error: err.message }
@@ -234,8 +259,8 @@ export class Submitter {
   }
 
   private result (record: TaskRecord, spec: TaskSpec, res: TaskResponse, attempt: number, started: number, target: string): TaskResult {
-    let worker = target
-    try { worker = peerIdFromMultihash(Digest.decode(res.worker)).toString() } catch {}
+    // the answer came over an authenticated stream from `target` (or from our own executor): that is the worker
+    const worker = target
     const name = worker === this.deps.selfPeerId ? this.deps.selfName : this.deps.membership.get(worker)?.name
     return {
       id: record.id, type: spec.type, ok: res.status === Status.OK, worker, workerName: name, attempts: attempt,

@@ -1,0 +1,157 @@
+#!/usr/bin/env node
+// Task throughput and latency: 1 submitter + 3 worker processes on loopback, `echo` tasks, next to a bare
+// libp2p echo protocol between the same processes with the same payload and concurrency.
+//  - open loop at fixed offered loads (tasks/s), and closed loop at saturation (C tasks in flight)
+//  - baseline: raw echo over one long-lived stream per worker; and a new stream per request, for comparison
+// Usage: node bench/tasks.mjs [--seconds 5] [--rates 500,1000,2000] [--concurrency 32] [--payload 64]
+import { LengthPrefixedDecoder } from '@libp2p/utils'
+import { encode } from 'it-length-prefixed'
+import os from 'node:os'
+import pWaitFor from 'p-wait-for'
+import { parseConfig } from '../dist/config/load.js'
+import { createLogger } from '../dist/logger.js'
+import { P2PNode } from '../dist/node/node.js'
+import { rawEchoProtocol } from '../dist/tasks/network.js'
+import { Cluster, dnsAddr } from '../dist/testing/cluster.js'
+import { report, round, summary } from './lib.mjs'
+
+const arg = (name, def) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? process.argv[i + 1] : def }
+const SECONDS = Number(arg('seconds', 5))
+const RATES = String(arg('rates', '500,1000,2000')).split(',').filter(r => r !== 'none').map(Number)
+const CONCURRENCY = Number(arg('concurrency', 32))
+const PAYLOAD = new Uint8Array(Number(arg('payload', 64))).fill(97)
+const progress = msg => process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${msg}\n`)
+const sleep = ms => new Promise(resolve => setTimeout(resolve, ms))
+/** a call that has not answered in 10 s counts as failed, so a stuck request cannot stall the run */
+const bounded = call => async () => await Promise.race([call(), sleep(10_000).then(() => false)])
+
+/** open loop: `rate` requests per second for `seconds`, whatever the answers do */
+async function openLoop (call, rate, seconds) {
+  const lat = []
+  let failed = 0
+  const total = Math.round(rate * seconds)
+  const start = performance.now()
+  const pending = []
+  for (let sent = 0; sent < total;) {
+    const due = start + (sent / rate) * 1000
+    const now = performance.now()
+    if (due > now + 1) { await sleep(due - now); continue }
+    const t0 = performance.now()
+    pending.push(call().then(ok => { if (ok) lat.push(performance.now() - t0); else failed++ }, () => { failed++ }))
+    sent++
+  }
+  await Promise.all(pending)
+  const elapsed = (performance.now() - start) / 1000
+  return { offered: rate, achieved: lat.length / elapsed, failed, lat: summary(lat) }
+}
+
+/** closed loop: `concurrency` callers, each sending the next request when the last is answered */
+async function closedLoop (call, concurrency, seconds) {
+  const lat = []
+  let failed = 0
+  const end = performance.now() + seconds * 1000
+  const start = performance.now()
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (performance.now() < end) {
+      const t0 = performance.now()
+      try { if (await call()) lat.push(performance.now() - t0); else failed++ } catch { failed++ }
+    }
+  }))
+  const elapsed = (performance.now() - start) / 1000
+  return { offered: `saturation (${concurrency} in flight)`, achieved: lat.length / elapsed, failed, lat: summary(lat) }
+}
+
+/** raw echo client: one long-lived stream per worker, answers in order per stream */
+async function rawClient (libp2p, peers, protocol) {
+  const streams = await Promise.all(peers.map(async peer => {
+    const stream = await libp2p.dialProtocol(peer, protocol)
+    const fifo = []
+    const decoder = new LengthPrefixedDecoder()
+    stream.addEventListener('message', evt => { for (const _ of decoder.decode(evt.data)) fifo.shift()?.(true) })
+    return { stream, fifo }
+  }))
+  let next = 0
+  return {
+    call: async () => {
+      const s = streams[next++ % streams.length]
+      const answered = new Promise(resolve => s.fifo.push(resolve))
+      if (!s.stream.send(encode.single(PAYLOAD))) await s.stream.onDrain()
+      return await answered
+    },
+    close: () => { for (const s of streams) s.stream.abort(new Error('done')) }
+  }
+}
+
+/** a new stream for every request: what one stream per task would cost */
+function perStreamCall (libp2p, peers, protocol) {
+  let next = 0
+  return async () => {
+    const stream = await libp2p.dialProtocol(peers[next++ % peers.length], protocol)
+    const decoder = new LengthPrefixedDecoder()
+    const answered = new Promise(resolve => stream.addEventListener('message', evt => { for (const _ of decoder.decode(evt.data)) resolve(true) }))
+    stream.send(encode.single(PAYLOAD))
+    await answered
+    // what is measured is opening and negotiating a stream per request; reset it rather than wait for a close
+    stream.abort(new Error('done'))
+    return true
+  }
+}
+
+const cluster = new Cluster()
+process.env.TEST_LOG_LEVEL = 'warn'
+let submitterNode
+try {
+  const boot = cluster.add({ name: 'tb-boot', role: 'bootstrap', mesh: false, heartbeat: '1s' })
+  await boot.start()
+  const workers = ['tb-w1', 'tb-w2', 'tb-w3'].map(name => cluster.add({ name, role: 'worker', bootstrap: [dnsAddr(boot)], heartbeat: '1s', extra: { tasks: { raw_echo: true } } }))
+  await Promise.all(workers.map(async w => { await w.start() }))
+
+  // the submitter: a real node in this process (no control socket in the path), like an API gateway
+  const config = parseConfig(`node:\n  role: bootstrap\n  name: tb-submitter\n  listen_host: 127.0.0.1\n  listen_port: 0\n  heartbeat_interval: 1s\n  data_dir: ${cluster.dir}/submitter\nnetwork:\n  enable_mdns: false\n  bootstrap: [${dnsAddr(boot)}]\n`, { file: `${cluster.dir}/submitter.yaml` })
+  submitterNode = await P2PNode.create(config, createLogger({ level: 'warn', pretty: false }))
+  await submitterNode.start()
+  const ids = new Set(workers.map(w => w.peerId))
+  await pWaitFor(() => submitterNode.tasks.submitter.offeredTypes().echo === 3 &&
+    new Set(submitterNode.libp2p.getConnections().map(c => c.remotePeer.toString())).size >= 4, { interval: 100, timeout: 60_000 })
+  const peers = submitterNode.libp2p.getConnections().map(c => c.remotePeer).filter(p => ids.has(p.toString()))
+  const uniquePeers = [...new Map(peers.map(p => [p.toString(), p])).values()]
+
+  const task = async () => (await submitterNode.tasks.submitter.submit({ type: 'echo', payload: PAYLOAD, timeoutMs: 10_000 })).state === 'done'
+  const raw = await rawClient(submitterNode.libp2p, uniquePeers, rawEchoProtocol('p2p-network'))
+  progress('network up; warming up')
+  // warm up both paths (JIT, connections, streams)
+  await closedLoop(task, 8, 1)
+  await closedLoop(raw.call, 8, 1)
+
+  const rows = []
+  const results = { tasks: [], raw: [] }
+  for (const rate of RATES) {
+    progress(`raw echo at ${rate}/s`)
+    results.raw.push(await openLoop(raw.call, rate, SECONDS))
+    progress(`tasks at ${rate}/s`)
+    results.tasks.push(await openLoop(task, rate, SECONDS))
+  }
+  progress('saturation')
+  const rawSat = await closedLoop(raw.call, CONCURRENCY, SECONDS)
+  const taskSat = await closedLoop(task, CONCURRENCY, SECONDS)
+  results.raw.push(rawSat)
+  results.tasks.push(taskSat)
+  raw.close()
+  progress('stream per request')
+  const perStream = await closedLoop(bounded(perStreamCall(submitterNode.libp2p, uniquePeers, rawEchoProtocol('p2p-network'))), CONCURRENCY, SECONDS)
+
+  for (let i = 0; i < results.tasks.length; i++) {
+    const t = results.tasks[i]
+    const r = results.raw[i]
+    rows.push([`tasks @ ${t.offered}`, round(t.achieved), '/s', `p50 ${round(t.lat.p50, 2)} ms, p99 ${round(t.lat.p99, 2)} ms, failed ${t.failed}; ratio to raw ${round(t.achieved / r.achieved, 2)}`])
+    rows.push([`raw echo @ ${r.offered}`, round(r.achieved), '/s', `p50 ${round(r.lat.p50, 2)} ms, p99 ${round(r.lat.p99, 2)} ms`])
+  }
+  rows.push([`raw echo, new stream per request @ saturation (${CONCURRENCY})`, round(perStream.achieved), '/s', `p50 ${round(perStream.lat.p50, 2)} ms, p99 ${round(perStream.lat.p99, 2)} ms; long-lived stream is ${round(rawSat.achieved / perStream.achieved, 1)}x faster`])
+  report('tasks', {
+    machine: { cpus: os.cpus().length, node: process.version, workers: 3, payloadBytes: PAYLOAD.length, seconds: SECONDS },
+    results, perStream, saturationRatio: round(taskSat.achieved / rawSat.achieved, 3)
+  }, rows)
+} finally {
+  await submitterNode?.stop()
+  await cluster.teardown()
+}
