@@ -139,6 +139,18 @@ describe('distributed tasks', () => {
     expect(JSON.parse(list.stdout).some((t: any) => t.id === id && t.state === 'done')).toBe(true)
   })
 
+  it('runs a task piped into p2p-node attached to a worker, and one-shot with --json', async () => {
+    const piped = await runCli(['--config', w[0].configFile], 'task compute test_payload\ntasks\n')
+    expect(piped.code, piped.stderr).toBe(0)
+    expect(piped.stdout).toContain(iteratedSha256('test_payload', 10_000))
+    expect(piped.stdout).toMatch(/^ok\s+t-w\d/m)
+    const one = await runCli(['task', 'echo', 'one shot', '--config', w[1].configFile, '--json'])
+    expect(one.code, one.stderr).toBe(0)
+    expect(JSON.parse(one.stdout)).toMatchObject({ state: 'done', results: [{ ok: true, output: 'one shot' }] })
+    const failed = await runCli(['task', 'fail', 'x', '--config', w[0].configFile])
+    expect(failed.code).toBe(1)
+  })
+
   it('counts tasks in the submitter\'s and the workers\' metrics', async () => {
     const m = await boot.metrics()
     expect(m).toMatch(/^p2p_tasks_submitted_total\{type="echo"\} [1-9]/m)
