@@ -34,7 +34,7 @@ export class TestNode {
   readonly logFile: string
   exit?: Promise<{ code: number | null, signal: NodeJS.Signals | null }>
 
-  constructor (readonly spec: NodeSpec, readonly configFile: string, readonly dataDir: string, private readonly wrap: string[] = []) {
+  constructor (readonly spec: NodeSpec, readonly configFile: string, readonly dataDir: string, private readonly wrap: string[] = [], private readonly launcher = LAUNCHER) {
     this.logFile = join(dataDir, 'node.log')
   }
 
@@ -55,7 +55,7 @@ export class TestNode {
   /** Starts the process; resolves once its control socket answers. */
   async start (args: string[] = ['start'], stdin: 'ignore' | 'pipe' = 'ignore'): Promise<void> {
     const log = openSync(this.logFile, 'a')
-    const [cmd, ...pre] = [...this.wrap, LAUNCHER]
+    const [cmd, ...pre] = [...this.wrap, this.launcher]
     const proc = spawn(cmd, [...pre, ...args, '--config', this.configFile], { stdio: [stdin, log, log], env: { ...process.env, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'debug' } })
     this.proc = proc
     this.exit = new Promise(resolve => proc.once('exit', (code, signal) => { resolve({ code, signal }) }))
@@ -109,12 +109,12 @@ export class Cluster {
   readonly nodes: TestNode[] = []
 
   /** Writes a config for `spec` (ports 0: the OS picks, tests read them back from status). */
-  add (spec: NodeSpec, wrap: string[] = []): TestNode {
+  add (spec: NodeSpec, wrap: string[] = [], launcher?: string): TestNode {
     const dataDir = join(this.dir, spec.name)
     mkdirSync(dataDir, { recursive: true })
     const file = join(this.dir, `${spec.name}.yaml`)
     writeFileSync(file, stringify(configFor(spec, dataDir)))
-    const node = new TestNode(spec, file, dataDir, wrap)
+    const node = new TestNode(spec, file, dataDir, wrap, launcher)
     this.nodes.push(node)
     return node
   }
