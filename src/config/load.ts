@@ -47,9 +47,13 @@ export function parseConfig (text: string, opts: ParseOptions = {}): NodeConfig 
   const lines = new LineCounter()
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true })
   if (doc.errors.length > 0) {
-    throw new ConfigError(doc.errors.map(e => ({
-      path: '', file, line: e.linePos?.[0].line, message: `YAML syntax error: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`
-    })))
+    const textLines = text.split('\n')
+    throw new ConfigError(doc.errors.map(e => {
+      const line = e.linePos?.[0].line
+      // the usual trap: announce: [/ip4/${POD_IP}/tcp/4001], where { } inside [ ] is a YAML mapping
+      const hint = line != null && /\[[^\]]*\$\{|\{[^}]*\$\{/.test(textLines[line - 1] ?? '') ? ' (quote values that contain ${...} inside [ ] or { }, e.g. ["/ip4/${POD_IP}/tcp/4001"])' : ''
+      return { path: '', file, line, message: `YAML syntax error: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}${hint}` }
+    }))
   }
   const lineOf = (path: PropertyKey[]): number | undefined => findLine(doc, lines, path)
 

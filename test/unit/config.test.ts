@@ -71,6 +71,7 @@ network:
     ['bad capability', 'node:\n  role: worker\n  capabilities: [Compute!]\n', 'node.capabilities.0', 3, /lowercase/],
     ['yaml syntax', 'node:\n  role: worker\n  foo: [\n', '', 4, /YAML syntax error/],
     ['not a mapping', '- a\n- b\n', '', 1, /mapping/],
+    ['unquoted ${} in a flow list', 'node:\n  role: worker\n  announce: [/ip4/${POD_IP}/tcp/4001]\n', '', 3, /quote values that contain \$\{\.\.\.\} inside \[ \]/],
     ['duplicate key', 'node:\n  role: worker\n  role: relay\n', '', 3, /YAML syntax error.*[Uu]nique|YAML syntax error/]
   ]
   it.each(bad)('rejects %s naming the key and line', (_name, yaml, path, line, message) => {

@@ -1,0 +1,155 @@
+import { execFileSync } from 'node:child_process'
+import { join } from 'node:path'
+import * as apps from 'kubernetes-models/apps/v1'
+import * as networking from 'kubernetes-models/networking.k8s.io/v1'
+import * as policy from 'kubernetes-models/policy/v1'
+import * as core from 'kubernetes-models/v1'
+import { describe, expect, it } from 'vitest'
+import { parseAllDocuments } from 'yaml'
+import { parseConfig } from '../../src/config/load.js'
+import { ROOT } from '../../src/testing/cluster.js'
+
+const MODELS: Record<string, any> = {
+  'v1/Namespace': core.Namespace,
+  'v1/ConfigMap': core.ConfigMap,
+  'v1/Service': core.Service,
+  'apps/v1/Deployment': apps.Deployment,
+  'apps/v1/StatefulSet': apps.StatefulSet,
+  'policy/v1/PodDisruptionBudget': policy.PodDisruptionBudget,
+  'networking.k8s.io/v1/NetworkPolicy': networking.NetworkPolicy
+}
+// custom resources have no upstream schema here; their shape is checked below
+const CUSTOM = new Set(['monitoring.coreos.com/v1/ServiceMonitor'])
+
+function render (overlay: string): any[] {
+  const out = execFileSync('kubectl', ['kustomize', join(ROOT, 'k8s/overlays', overlay)], { encoding: 'utf8' })
+  return parseAllDocuments(out).map(d => d.toJS())
+}
+
+const hasKubectl = (() => { try { execFileSync('kubectl', ['version', '--client'], { stdio: 'ignore' }); return true } catch { return false } })()
+
+describe.skipIf(!hasKubectl)('Kubernetes manifests (kubectl kustomize, offline)', () => {
+  for (const overlay of ['dev', 'production']) {
+    describe(`overlay ${overlay}`, () => {
+      const objects = render(overlay)
+      const byKind = (kind: string): any[] => objects.filter(o => o.kind === kind)
+      const workloads = [...byKind('Deployment'), ...byKind('StatefulSet')]
+
+      it('every object validates against the Kubernetes API schemas', () => {
+        expect(objects.length).toBeGreaterThanOrEqual(13)
+        for (const o of objects) {
+          const key = `${o.apiVersion}/${o.kind}`
+          if (CUSTOM.has(key)) continue
+          const Model = MODELS[key]
+          expect(Model, `no schema for ${key}`).toBeDefined()
+          expect(() => new Model(o).validate(), `${key} ${o.metadata?.name}`).not.toThrow()
+        }
+      })
+
+      it('lives in net-test with the recommended labels', () => {
+        for (const o of objects.filter(o => o.kind !== 'Namespace')) {
+          expect(o.metadata.namespace, `${o.kind}/${o.metadata.name}`).toBe('net-test')
+          expect(o.metadata.labels?.['app.kubernetes.io/part-of'], `${o.kind}/${o.metadata.name}`).toBe('p2p-network')
+          expect(o.metadata.labels?.['app.kubernetes.io/managed-by']).toBe('kustomize')
+        }
+        expect(workloads.map(w => w.spec.template.metadata.labels['app.kubernetes.io/component']).sort()).toEqual(['bootstrap', 'relay', 'worker'])
+      })
+
+      it('ports agree between pods, probes, Services, configs and scrape annotations', () => {
+        const configs = new Map(byKind('ConfigMap').map(c => [c.metadata.name, c.data['config.yaml']]))
+        for (const w of workloads) {
+          const pod = w.spec.template
+          const c = pod.spec.containers[0]
+          const ports = new Map(c.ports.map((p: any) => [p.name, p.containerPort]))
+          for (const probe of [c.startupProbe, c.readinessProbe, c.livenessProbe]) expect(ports.has(probe.httpGet.port)).toBe(true)
+          expect(c.readinessProbe.httpGet.path).toBe('/readyz')
+          expect(c.livenessProbe.httpGet.path).toBe('/healthz')
+          expect(Number(pod.metadata.annotations['prometheus.io/port'])).toBe(ports.get('metrics'))
+          const cmName = pod.spec.volumes.find((v: any) => v.name === 'config').configMap.name
+          const cfg = parseConfig(configs.get(cmName)!, { env: { POD_NAME: 'pod-0', POD_IP: '10.0.0.5' }, file: '/app/config.yaml' })
+          expect(cfg.node.listenPort).toBe(ports.get('p2p'))
+          expect(cfg.metrics.port).toBe(ports.get('metrics'))
+          expect(c.args).toEqual(['start', '--config', '/app/config.yaml'])
+          // the Services that select this pod reach ports it has
+          for (const svc of byKind('Service').filter(s => Object.entries(s.spec.selector).every(([k, v]) => pod.metadata.labels[k] === v))) {
+            for (const p of svc.spec.ports) expect(ports.has(p.targetPort), `${svc.metadata.name} -> ${p.targetPort}`).toBe(true)
+          }
+        }
+      })
+
+      it('every ConfigMap config passes our loader, and names Services that exist', () => {
+        const services = new Set(byKind('Service').map(s => `${s.metadata.name}.${s.metadata.namespace}.svc.cluster.local`))
+        for (const cm of byKind('ConfigMap').filter(c => c.data['config.yaml'] != null)) {
+          const cfg = parseConfig(cm.data['config.yaml'], { env: { POD_NAME: 'pod-0', POD_IP: '10.0.0.5', P2P_DATA_DIR: '/data' }, file: '/app/config.yaml' })
+          expect(cfg.node.dataDir).toBe('/data')
+          expect(cfg.node.announce).toEqual(['/ip4/10.0.0.5/tcp/4001'])
+          expect(cfg.network.enableMdns).toBe(false)
+          for (const b of cfg.network.bootstrap) expect(services.has(b.split('/')[2]), b).toBe(true)
+        }
+      })
+
+      it('pods run restricted: non-root, no privilege escalation, no capabilities, RuntimeDefault seccomp, read-only root', () => {
+        for (const w of workloads) {
+          const spec = w.spec.template.spec
+          expect(spec.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } })
+          for (const c of spec.containers) {
+            expect(c.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] } })
+            expect(c.resources.requests.cpu).toBeDefined()
+            expect(c.resources.limits.memory).toBeDefined()
+            const mounts = c.volumeMounts.map((m: any) => m.mountPath)
+            expect(mounts).toEqual(expect.arrayContaining(['/data', '/tmp', '/app/config.yaml']))
+          }
+          const env = new Map(spec.containers[0].env.map((e: any) => [e.name, e]))
+          expect(env.get('POD_IP')).toMatchObject({ valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } })
+          expect(env.get('POD_NAME')).toMatchObject({ valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } })
+        }
+      })
+
+      it('workers are a StatefulSet behind a headless Service, with a disruption budget and the pod index', () => {
+        const sts = byKind('StatefulSet')[0]
+        const headless = byKind('Service').find(s => s.metadata.name === sts.spec.serviceName)
+        expect(headless.spec.clusterIP).toBe('None')
+        expect(headless.spec.publishNotReadyAddresses).toBe(true)
+        const env = sts.spec.template.spec.containers[0].env.find((e: any) => e.name === 'P2P_POD_INDEX')
+        expect(env.valueFrom.fieldRef.fieldPath).toBe("metadata.labels['apps.kubernetes.io/pod-index']")
+        const pdb = byKind('PodDisruptionBudget')[0]
+        expect(pdb.spec.selector.matchLabels).toEqual(sts.spec.selector.matchLabels)
+        expect(byKind('Service').filter(s => s.spec.type === 'ClusterIP').map(s => s.metadata.name).sort()).toEqual(['p2p-bootstrap', 'p2p-relay'])
+      })
+
+      it('allows only p2p, metrics and DNS traffic', () => {
+        const np = byKind('NetworkPolicy')[0]
+        expect(np.spec.policyTypes).toEqual(['Ingress', 'Egress'])
+        const ports = (rules: any[]): number[] => rules.flatMap(r => r.ports.map((p: any) => p.port)).sort()
+        expect(ports(np.spec.ingress)).toEqual([4001, 9090])
+        expect(ports(np.spec.egress)).toEqual([4001, 53, 53])
+      })
+
+      it('ships the Grafana dashboard with panels for peers, messages, tasks and failover', () => {
+        const cm = byKind('ConfigMap').find(c => c.metadata.labels?.grafana_dashboard === '1')
+        const dash = JSON.parse(cm.data['p2p-network.json'])
+        const exprs = dash.panels.flatMap((p: any) => p.targets.map((t: any) => t.expr)).join('\n')
+        for (const m of ['p2p_peers_connected', 'p2p_messages_received_total', 'p2p_tasks_completed_total', 'p2p_task_duration_seconds_bucket', 'p2p_failover_active', 'p2p_failover_transitions_total']) {
+          expect(exprs).toContain(m)
+        }
+      })
+    })
+  }
+
+  it('the validation is not vacuous: a broken object fails it', () => {
+    const deployment = render('dev').find(o => o.kind === 'Deployment')
+    deployment.spec.template.spec.containers[0].ports[0].containerPort = 'not-a-port'
+    expect(() => new apps.Deployment(deployment).validate()).toThrow()
+    const svc = render('dev').find(o => o.kind === 'Service')
+    delete svc.spec.ports[0].port
+    expect(() => new core.Service(svc).validate()).toThrow()
+  })
+
+  it('production adds replicas, a pushed image and a ServiceMonitor', () => {
+    const prod = render('production')
+    expect(prod.find(o => o.kind === 'StatefulSet').spec.replicas).toBe(5)
+    expect(prod.find(o => o.kind === 'StatefulSet').spec.template.spec.containers[0].image).toBe('registry.example.com/p2p-network:0.1.0')
+    const sm = prod.find(o => o.kind === 'ServiceMonitor')
+    expect(sm.spec.endpoints[0]).toMatchObject({ port: 'metrics', path: '/metrics' })
+  })
+})
