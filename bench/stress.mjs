@@ -1,0 +1,115 @@
+#!/usr/bin/env node
+// Load + faults, bounded in time and count, with a progress line and a final report.
+//   local (default): a loopback network (bootstrap + N workers); workers are SIGKILLed and restarted
+//   --k8s: the deployed net-test namespace, through `kubectl port-forward` to the bootstrap's HTTP API;
+//          worker pods are deleted (the StatefulSet brings them back)
+// Options: --duration 60 --rate 200 --workers 3 --kill-every 15 --max-tasks 100000 --k8s
+import { spawn, execFileSync } from 'node:child_process'
+import os from 'node:os'
+import { Cluster, dnsAddr } from '../dist/testing/cluster.js'
+import { report, round, summary } from './lib.mjs'
+
+const arg = (name, def) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? Number(process.argv[i + 1]) : def }
+const K8S = process.argv.includes('--k8s')
+const DURATION = arg('duration', 60)
+const RATE = arg('rate', 200)
+const WORKERS = arg('workers', 3)
+const KILL_EVERY = arg('kill-every', 15)
+const MAX_TASKS = arg('max-tasks', 100_000)
+const sleep = ms => new Promise(resolve => setTimeout(resolve, ms))
+const tty = process.stderr.isTTY === true
+
+let apiUrl
+let fault
+let cleanup = async () => {}
+
+if (K8S) {
+  const port = 19000 + Math.floor(Math.random() * 900)
+  const pf = spawn('kubectl', ['-n', 'net-test', 'port-forward', 'svc/p2p-bootstrap', `${port}:9090`], { stdio: 'ignore' })
+  apiUrl = `http://127.0.0.1:${port}`
+  const pods = execFileSync('kubectl', ['-n', 'net-test', 'get', 'pods', '-l', 'app.kubernetes.io/component=worker', '-o', 'jsonpath={.items[*].metadata.name}'], { encoding: 'utf8' }).split(' ').filter(Boolean)
+  fault = async i => {
+    const pod = pods[i % pods.length]
+    execFileSync('kubectl', ['-n', 'net-test', 'delete', 'pod', pod, '--grace-period=0', '--force', '--wait=false'], { stdio: 'ignore' })
+    return `deleted pod ${pod}`
+  }
+  cleanup = async () => { pf.kill() }
+  for (let i = 0; i < 50; i++) { try { await fetch(`${apiUrl}/healthz`); break } catch { await sleep(200) } }
+} else {
+  process.env.TEST_LOG_LEVEL = 'warn'
+  const cluster = new Cluster()
+  const boot = cluster.add({ name: 'st-boot', role: 'bootstrap', mesh: false, heartbeat: '1s' })
+  await boot.start()
+  const workers = Array.from({ length: WORKERS }, (_, i) => cluster.add({ name: `st-w${i}`, role: 'worker', capabilities: ['compute'], bootstrap: [dnsAddr(boot)], heartbeat: '1s' }))
+  await Promise.all(workers.map(async w => { await w.start() }))
+  apiUrl = (await boot.request('status')).metricsUrl
+  for (let i = 0; i < 100; i++) { if ((await boot.request('capabilities')).taskTypes.echo === WORKERS) break; await sleep(200) }
+  fault = async i => {
+    const w = workers[i % workers.length]
+    w.kill('SIGKILL')
+    await w.exit
+    setTimeout(() => { void w.start().catch(() => {}) }, 3000)
+    return `SIGKILL ${w.spec.name} (back in 3 s)`
+  }
+  cleanup = async () => { await cluster.teardown() }
+}
+
+const lat = []
+const outcomes = { ok: 0, failed: 0, rejected: 0, error: 0 }
+let sent = 0
+let inflight = 0
+let retried = 0
+const events = []
+const submit = async i => {
+  const body = i % 4 === 0 ? { type: 'compute', payload: `stress-${i}`, cost: 2000, timeout: '10s', retries: 5 } : { type: 'echo', payload: `stress-${i}`, timeout: '10s', retries: 5 }
+  const t0 = performance.now()
+  inflight++
+  try {
+    const r = await fetch(`${apiUrl}/api/tasks`, { method: 'POST', body: JSON.stringify(body), signal: AbortSignal.timeout(120_000) })
+    const j = await r.json()
+    if (r.status === 422) outcomes.rejected++
+    else if (j.state === 'done' && (body.type !== 'echo' || j.results[0].output === body.payload)) { outcomes.ok++; lat.push(performance.now() - t0) } else outcomes.failed++
+    if (j.attempts > 1) retried++
+  } catch { outcomes.error++ } finally { inflight-- }
+}
+
+const start = performance.now()
+const end = start + DURATION * 1000
+let nextFault = start + KILL_EVERY * 1000
+let faults = 0
+const pending = []
+let lastDraw = 0
+while (performance.now() < end && sent < MAX_TASKS) {
+  const now = performance.now()
+  const due = Math.floor(((now - start) / 1000) * RATE)
+  while (sent < due && sent < MAX_TASKS) pending.push(submit(sent++))
+  if (KILL_EVERY > 0 && now >= nextFault) {
+    nextFault += KILL_EVERY * 1000
+    events.push(`${round((now - start) / 1000)}s ${await fault(faults++)}`)
+  }
+  if (now - lastDraw > 500) {
+    lastDraw = now
+    const line = `${round((now - start) / 1000)}/${DURATION}s sent ${sent} ok ${outcomes.ok} failed ${outcomes.failed} in flight ${inflight} faults ${faults}`
+    process.stderr.write(tty ? `\r${line}   ` : `${line}\n`)
+  }
+  await sleep(5)
+}
+await Promise.all(pending)
+if (tty) process.stderr.write('\n')
+const elapsed = (performance.now() - start) / 1000
+const l = summary(lat)
+report('stress', {
+  mode: K8S ? 'k8s' : 'local', machine: { cpus: os.cpus().length, node: process.version }, duration: round(elapsed), rate: RATE,
+  sent, outcomes, retried, lost: outcomes.failed + outcomes.error, latencyMs: l, faults: events,
+  failover: 'not measured: the failover supervisor is not built yet'
+}, [
+  ['tasks sent', sent, '', `${RATE}/s for ${DURATION}s`],
+  ['throughput (ok)', round(outcomes.ok / elapsed), '/s', ''],
+  ['latency p50 / p99', `${round(l.p50, 1)} / ${round(l.p99, 1)}`, 'ms', `max ${round(l.max, 1)} ms`],
+  ['lost (failed or no answer)', outcomes.failed + outcomes.error, '', `rejected ${outcomes.rejected}`],
+  ['retried', retried, '', 'tasks needing more than one attempt'],
+  ['faults', faults, '', events.join('; ')],
+  ['failover times, overlaps', '-', '', 'not built yet (issue 6)']
+])
+await cleanup()
+process.exit(outcomes.failed + outcomes.error > 0 ? 1 : 0)
