@@ -124,16 +124,15 @@ describe('election rules (pure)', () => {
       expect(decide(as, [...ok, view('c', { state: 'active', term: 2, lastBeatAt: 1450 })], sent, true, 1450, cfg()).decision.action).toBe('release')
     })
     it('is preempted by a higher-ranked eligible member only after the delay, and never with preempt off', () => {
-      const members = [view('b', { ackSeq: 14, lastBeatAt: 1450, priority: 500 })]
-      const first = decide(as, members, sent, true, 1450, cfg())
+      const at = (t: number): MemberView[] => [view('b', { ackSeq: 20, lastBeatAt: t, priority: 500 })]
+      const sentLater = new Map([...sent, [20, 2400]])
+      const first = decide(as, at(1450), new Map([...sent, [20, 1440]]), true, 1450, cfg())
       expect(first.decision.action).toBe('renew')
       expect(first.state.higherSince).toBe(1450)
-      expect(decide(first.state, members, sent, true, 1450 + 999, cfg()).decision.action).toBe('renew')
-      // later, with fresh acknowledgements (so only preemption can be the reason to release)
-      const later = members.map(m => ({ ...m, lastBeatAt: 2450, ackSeq: 20 }))
-      const sentLater = new Map([...sent, [20, 2400]])
-      expect(decide(first.state, later, sentLater, true, 2450, cfg()).decision).toEqual({ action: 'release', reason: 'preempted by a higher-priority member' })
-      expect(decide(first.state, later, sentLater, true, 2450, cfg({ preempt: false })).decision.action).toBe('renew')
+      // fresh acknowledgements throughout, so only the preemption delay decides
+      expect(decide(first.state, at(2449), sentLater, true, 2449, cfg()).decision.action).toBe('renew')
+      expect(decide(first.state, at(2450), sentLater, true, 2450, cfg()).decision).toEqual({ action: 'release', reason: 'preempted by a higher-priority member' })
+      expect(decide(first.state, at(2450), sentLater, true, 2450, cfg({ preempt: false })).decision.action).toBe('renew')
     })
     it('stands down to standby', () => {
       expect(standDown(as).phase).toEqual({ phase: 'standby' })
