@@ -105,8 +105,14 @@ export class TestNode {
 
 /** A set of nodes sharing one temp dir; `teardown()` stops them all and removes it. */
 export class Cluster {
-  readonly dir = mkdtempSync(join(tmpdir(), 'p2p-test-'))
+  private made?: string
   readonly nodes: TestNode[] = []
+
+  /** made on first use, so a suite that is skipped leaves nothing behind */
+  get dir (): string {
+    this.made ??= mkdtempSync(join(tmpdir(), 'p2p-test-'))
+    return this.made
+  }
 
   /** Writes a config for `spec` (ports 0: the OS picks, tests read them back from status). */
   add (spec: NodeSpec, wrap: string[] = [], launcher?: string): TestNode {
@@ -121,7 +127,7 @@ export class Cluster {
 
   async teardown (): Promise<void> {
     await Promise.all(this.nodes.map(async n => { await n.stop() }))
-    if (process.env.KEEP_TEST_DIRS == null) rmSync(this.dir, { recursive: true, force: true })
+    if (process.env.KEEP_TEST_DIRS == null && this.made != null) rmSync(this.made, { recursive: true, force: true })
   }
 
   /** log tails of every node, for failure messages */
