@@ -1,6 +1,7 @@
 import { formatDuration } from '../config/duration.js'
 import type { CapabilitiesView, PeerView, StatusView } from '../node/node.js'
 import type { TaskRecord } from '../tasks/types.js'
+import type { FailoverStatus } from '../failover/supervisor.js'
 
 /** Renders rows as an aligned text table. */
 export function table (header: string[], rows: string[][]): string {
@@ -80,6 +81,16 @@ export function formatTasks (list: Array<Record<string, any>>): string {
   ]))
 }
 
+export function formatFailover (list: FailoverStatus[] | string): string {
+  if (typeof list === 'string') return list
+  if (list.length === 0) return 'no failover services on this node'
+  return list.map(f => {
+    const head = `${f.service}: this member ${f.running ? 'ACTIVE (program running)' : f.state}, term ${f.term}, priority ${f.priority}, active ${f.active != null ? shortId(f.active) : 'none'}`
+    const rows = f.members.map(m => [shortId(m.peerId), String(m.priority), m.state, m.healthy ? 'healthy' : 'unhealthy', String(m.term), `${m.lastBeatAgeMs}ms`])
+    return rows.length === 0 ? `${head}\n  (no other members heard)` : `${head}\n${table(['MEMBER', 'PRIORITY', 'STATE', 'HEALTH', 'TERM', 'LAST BEAT'], rows)}`
+  }).join('\n\n')
+}
+
 export function toJson (value: unknown): string {
   return JSON.stringify(value, (_k, v) => typeof v === 'bigint' ? v.toString() : v, 2)
 }
@@ -93,6 +104,7 @@ export function formatResult (command: string, result: unknown, opts: { json?: b
     case 'capabilities': return formatCapabilities(result as CapabilitiesView)
     case 'task': return formatTask(result as TaskRecord)
     case 'tasks': return formatTasks(result as Array<Record<string, any>>)
+    case 'failover': return formatFailover(result as FailoverStatus[] | string)
     default: return typeof result === 'string' ? result : toJson(result)
   }
 }

@@ -102,6 +102,11 @@ export function buildProgram (run: (p: Promise<number>) => void): Command {
       .option('--json', 'print JSON')
       .action((cmdOpts: GlobalOpts) => { run(oneShot(name, { ...program.opts(), ...cmdOpts })) })
   }
+  program.command('failover').description('failover services of the running daemon; failover handoff <service> moves one on')
+    .argument('[words...]')
+    .option('-c, --config <file>', 'node config file (default: $P2P_CONFIG_PATH)')
+    .option('--json', 'print JSON')
+    .action((words: string[], cmdOpts: GlobalOpts) => { run(oneShot('failover', { ...program.opts(), ...cmdOpts }, words)) })
   program.command('tasks').description('recent tasks submitted through the running daemon')
     .option('-c, --config <file>', 'node config file (default: $P2P_CONFIG_PATH)')
     .option('--json', 'print JSON')

@@ -16,6 +16,7 @@ export const REPL_COMMANDS: ReplCommand[] = [
   { name: 'capabilities', usage: 'capabilities [--json]', help: 'this node\'s capabilities and task types, and who offers what in the network' },
   { name: 'task', usage: 'task <type> <payload> [options] [--json]', help: 'run a task on the network and print its result; options: --timeout 5s --reward N --capability NAME --broadcast --retries N --cost N --param k=v' },
   { name: 'tasks', usage: 'tasks [--json]', help: 'recent tasks submitted through this node, with their state' },
+  { name: 'failover', usage: 'failover [handoff <service>] [--json]', help: 'each supervised service: this member\'s state, term, the active member, every member; handoff moves it on' },
   { name: 'quit', usage: 'quit', help: 'leave the REPL (an attached REPL leaves the daemon running)' }
 ]
 

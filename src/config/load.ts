@@ -4,7 +4,7 @@ import { dirname, isAbsolute, resolve } from 'node:path'
 import { isMap, isScalar, LineCounter, parseDocument, visit, type Document, type Node as YamlNode } from 'yaml'
 import { ConfigError, type ConfigIssue } from '../errors.js'
 import { interpolate } from './interpolate.js'
-import { configSchema, controlSchema, handlerSchema, loggingSchema, metricsSchema, networkSchema, nodeSchema, tasksSchema, type RawConfig } from './schema.js'
+import { configSchema, controlSchema, failoverSchema, failoverServiceSchema, handlerSchema, loggingSchema, metricsSchema, networkSchema, nodeSchema, tasksSchema, type RawConfig } from './schema.js'
 import type { NodeConfig } from './types.js'
 
 const KNOWN_KEYS: Record<string, string[]> = {
@@ -15,6 +15,8 @@ const KNOWN_KEYS: Record<string, string[]> = {
   control: Object.keys(controlSchema.shape),
   logging: Object.keys(loggingSchema.shape),
   tasks: Object.keys(tasksSchema.shape),
+  failover: Object.keys(failoverSchema.shape),
+  'failover.services.*': Object.keys(failoverServiceSchema.shape),
   'tasks.handlers.*': Object.keys(handlerSchema.shape)
 }
 
@@ -139,7 +141,29 @@ function normalize (c: RawConfig, opts: ParseOptions): NodeConfig {
         command: h.command, capability: h.capability ?? type, timeoutMs: h.timeout, maxOutput: h.max_output, env: h.env
       }]))
     },
-    logging: { level: c.logging.level }
+    logging: { level: c.logging.level },
+    failover: {
+      services: c.failover.services.map(f => {
+        // acks come back within milliseconds (members answer an active's beat at once), so the active renews
+        // long before its deadline; the extra two intervals absorb a lost beat or a GC pause
+        const leaseMs = f.lease ?? Math.max(f.heartbeat_interval * (f.misses + 2), 300)
+        return {
+          name: f.name,
+          argv: typeof f.command === 'string' ? ['sh', '-c', f.command] : f.command,
+          priority: f.priority,
+          groupSize: f.group_size,
+          quorum: f.quorum ?? Math.floor(f.group_size / 2) + 1,
+          intervalMs: f.heartbeat_interval,
+          misses: f.misses,
+          leaseMs,
+          marginMs: Math.max(50, Math.round(leaseMs * 0.15)),
+          preempt: f.preempt,
+          preemptDelayMs: f.preempt_delay,
+          stopTimeoutMs: f.stop_timeout,
+          env: f.env
+        }
+      })
+    }
   }
 }
 
@@ -166,7 +190,7 @@ function typeName (v: unknown): string {
 }
 
 function suggest (key: string, parent: PropertyKey[]): string {
-  const known = KNOWN_KEYS[parent.join('.')] ?? KNOWN_KEYS[parent.map((p, i) => i === 2 && parent[1] === 'handlers' ? '*' : p).join('.')]
+  const known = KNOWN_KEYS[parent.join('.')] ?? KNOWN_KEYS[parent.map((p, i) => i === 2 && (parent[1] === 'handlers' || parent[1] === 'services') ? '*' : p).join('.')]
   if (known == null) return ''
   const close = known.find(k => distance(k, key) <= 2)
   return close != null ? ` (did you mean ${close}?)` : ` (known keys: ${known.join(', ')})`

@@ -121,6 +121,32 @@ export const tasksSchema = z.strictObject({
   handlers: z.record(taskType, handlerSchema).default({})
 })
 
+export const failoverServiceSchema = z.strictObject({
+  name: z.string().min(1).max(64).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, ".", "_" and "-" only'),
+  // an argv list, or a shell string (run with sh -c), like the seed's `instructions`
+  command: z.union([z.array(z.string().min(1)).min(1), z.string().min(1)]),
+  priority: z.int().min(-1_000_000).max(1_000_000),
+  // members the group has: quorum and safety depend on it, so it is never guessed
+  group_size: z.int().min(1).max(64),
+  quorum: z.int().min(1).max(64).optional(),
+  heartbeat_interval: duration({ min: 20, max: 60_000 }).default(200),
+  misses: z.int().min(1).max(100).default(3),
+  lease: duration({ min: 50 }).optional(),
+  preempt: z.boolean().default(true),
+  preempt_delay: duration({ min: 0 }).default(5000),
+  stop_timeout: duration({ min: 0 }).default(5000),
+  env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).default({})
+}).superRefine((s, ctx) => {
+  // two quorums must always share a member, or two sides of a partition could both run the program
+  if (s.quorum != null && (s.quorum * 2 <= s.group_size || s.quorum > s.group_size)) {
+    ctx.addIssue({ code: 'custom', path: ['quorum'], message: `must be a majority of group_size ${s.group_size} (${Math.floor(s.group_size / 2) + 1} to ${s.group_size}), or two partitions could both run the program` })
+  }
+})
+
+export const failoverSchema = z.strictObject({
+  services: z.array(failoverServiceSchema).max(16).default([])
+})
+
 export const loggingSchema = z.strictObject({
   level: z.enum(LOG_LEVELS).default('info')
 })
@@ -131,6 +157,7 @@ export const configSchema = z.strictObject({
   metrics: metricsSchema.default(() => metricsSchema.parse({})),
   control: controlSchema.default(() => controlSchema.parse({})),
   tasks: tasksSchema.default(() => tasksSchema.parse({})),
+  failover: failoverSchema.default(() => failoverSchema.parse({})),
   logging: loggingSchema.default(() => loggingSchema.parse({}))
 })
 

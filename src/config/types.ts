@@ -43,6 +43,7 @@ export interface NodeConfig {
     handlers: Record<string, HandlerConfig>
   }
   logging: { level: string }
+  failover: { services: FailoverServiceConfig[] }
 }
 
 /** a configured command handler: runs `command` with the payload on stdin, returns its stdout */
@@ -52,5 +53,22 @@ export interface HandlerConfig {
   capability: string
   timeoutMs: number
   maxOutput: number
+  env: Record<string, string>
+}
+
+/** one supervised program (docs/adr/0003-failover-design.md) */
+export interface FailoverServiceConfig {
+  name: string
+  argv: string[]
+  priority: number
+  groupSize: number
+  quorum: number
+  intervalMs: number
+  misses: number
+  leaseMs: number
+  marginMs: number
+  preempt: boolean
+  preemptDelayMs: number
+  stopTimeoutMs: number
   env: Record<string, string>
 }

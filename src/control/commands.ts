@@ -37,7 +37,16 @@ export function createCommands (node: P2PNode): Record<string, CommandHandler> {
       }
     },
     // internal tasks (storage replication) are the handlers' business, not the operator's
-    tasks: () => node.tasks.submitter.list().filter(r => !r.type.endsWith('.replicate')).map(summarize)
+    tasks: () => node.tasks.submitter.list().filter(r => !r.type.endsWith('.replicate')).map(summarize),
+    failover: async (args: string[]) => {
+      if (args.length === 0) return node.failover.map(f => f.status())
+      if (args[0] === 'handoff' && args.length === 2) {
+        const f = node.failover.find(x => x.name === args[1])
+        if (f == null) throw new CommandUsageError(`no failover service ${JSON.stringify(args[1])} on this node (services: ${node.failover.map(x => x.name).join(', ') || 'none'})`)
+        return await f.handoff()
+      }
+      throw new CommandUsageError('usage: failover [handoff <service>]')
+    }
   }
 }
 

@@ -147,7 +147,8 @@ export function decide (state: ElectionState, members: readonly MemberView[], se
   healthy: boolean, now: number, cfg: ElectionConfig): { state: ElectionState, decision: Decision } {
   const self = { id: cfg.self, priority: cfg.priority }
   const live = members.filter(m => m.id !== cfg.self && fresh(m, now, cfg))
-  const higher = live.filter(m => m.healthy && m.eligible && m.state !== 'released' && ranksAbove(m, self))
+  // a member that released is a standby like any other; one handing off advertises itself unhealthy instead
+  const higher = live.filter(m => m.healthy && m.eligible && ranksAbove(m, self))
   const next: ElectionState = { ...state, higherSince: higher.length > 0 ? (state.higherSince ?? now) : undefined }
   const phase = state.phase
 
@@ -163,15 +164,20 @@ export function decide (state: ElectionState, members: readonly MemberView[], se
   }
 
   if (phase.phase === 'candidate') {
-    if (!healthy) return { state: next, decision: { action: 'abandon', reason: 'not healthy' } }
-    if (higher.length > 0) return { state: next, decision: { action: 'abandon', reason: `${higher[0].id} ranks higher` } }
-    if (live.some(m => m.state === 'active' || (m.state === 'candidate' && m.term > phase.term))) return { state: next, decision: { action: 'abandon', reason: 'another member is active or standing in a newer term' } }
+    // abandoning drops the self-vote: only this member counted it, and it never activated on it, so it may
+    // vote for the better candidate at once instead of splitting the vote for a whole lease
+    const quit = (reason: string): { state: ElectionState, decision: Decision } => ({
+      state: { ...next, vote: next.vote?.candidate === cfg.self ? undefined : next.vote }, decision: { action: 'abandon', reason }
+    })
+    if (!healthy) return quit('not healthy')
+    if (higher.length > 0) return quit(`${higher[0].id} ranks higher`)
+    if (live.some(m => m.state === 'active' || (m.state === 'candidate' && m.term > phase.term))) return quit('another member is active or standing in a newer term')
     const voters = live.filter(m => m.vote?.candidate === cfg.self && m.vote.term === phase.term && (m.ackSeq ?? -1) >= phase.seq)
     if (voters.length + 1 >= cfg.quorum) {
       const deadline = fenceDeadline(voters, sentAt, cfg, () => phase.seq)
       if (deadline > now) return { state: next, decision: { action: 'activate', term: phase.term, deadline, voters: voters.map(v => v.id) } }
     }
-    if (now - phase.since > cfg.leaseMs) return { state: next, decision: { action: 'abandon', reason: `no quorum of votes within ${cfg.leaseMs}ms` } }
+    if (now - phase.since > cfg.leaseMs) return quit(`no quorum of votes within ${cfg.leaseMs}ms`)
     return { state: next, decision: { action: 'wait', reason: `votes: ${voters.length + 1} of ${cfg.quorum}` } }
   }
 

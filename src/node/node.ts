@@ -10,6 +10,7 @@ import { loadOrCreateIdentity } from './identity.js'
 import { buildLibp2p, type Node } from './libp2p.js'
 import { createPinger, type Pinger } from './pinger.js'
 import { createTasks, type Tasks } from '../tasks/service.js'
+import { FailoverSupervisor } from '../failover/supervisor.js'
 import type { LedgerEntry } from '../tasks/ledger.js'
 import type { NodeConfig } from '../config/types.js'
 import type { Logger } from '../logger.js'
@@ -76,6 +77,7 @@ export class P2PNode {
     private readonly mesh: MeshDialer,
     private readonly pinger: Pinger,
     readonly tasks: Tasks,
+    readonly failover: FailoverSupervisor[],
     metrics: Metrics,
     private readonly logger: Logger
   ) {
@@ -118,7 +120,14 @@ export class P2PNode {
     })
     metrics.nodeInfo.set({ role: config.node.role, version: VERSION, name: config.node.name }, 1)
     metrics.nodeHealthy.set(0)
-    return new P2PNode(config, libp2p, membership, bootstrapper, mesh, pinger, tasks, metrics, logger)
+    // workers supervise the configured programs (one supervisor each)
+    const failover = config.node.role !== 'worker'
+      ? []
+      : config.failover.services.map(svc => new FailoverSupervisor(svc, {
+        peerId: libp2p.peerId, pubsub: libp2p.services.pubsub, protocolVersion: config.network.protocolVersion,
+        logger: logger.child({ c: 'failover', service: svc.name }), metrics, env: opts.env ?? {}
+      }))
+    return new P2PNode(config, libp2p, membership, bootstrapper, mesh, pinger, tasks, failover, metrics, logger)
   }
 
   get peerId (): string { return this.libp2p.peerId.toString() }
@@ -129,6 +138,7 @@ export class P2PNode {
     await this.tasks.start()
     this.running = true
     this.membership.start()
+    for (const f of this.failover) f.start()
     this.mesh.start()
     this.pinger.start()
     this.bootstrapper.start()
@@ -141,6 +151,8 @@ export class P2PNode {
   async stop (): Promise<void> {
     if (!this.running) return
     this.running = false
+    // first: a supervised program stops here and the group hears it at once, while gossip still works
+    await Promise.all(this.failover.map(async f => { await f.stop() }))
     this.bootstrapper.stop()
     this.pinger.stop()
     this.mesh.stop()

@@ -27,6 +27,7 @@ describe('election rules (pure)', () => {
     ['waits when unhealthy', ready(), [view('b'), view('c')], false, 'wait'],
     ['waits when a higher-ranked eligible member is live', ready(), [view('b', { priority: 200 }), view('c')], true, 'wait'],
     ['does not wait for a higher-ranked member that is not eligible', ready(), [view('b', { priority: 200, eligible: false }), view('c')], true, 'stand'],
+    ['waits for a higher-ranked member that just released (it is a standby like any other)', ready(), [view('b', { priority: 200, state: 'released' }), view('c')], true, 'wait'],
     ['waits when it does not hear a quorum (the others are stale)', ready(), [view('b', { lastBeatAt: 0 }), view('c', { lastBeatAt: 0 })], true, 'wait'],
     ['waits while bound by its vote for another', { ...ready(), vote: { candidate: 'b', term: 1, until: 1500 } }, [view('b'), view('c')], true, 'wait'],
     ['waits while another member stands', ready(), [view('b', { state: 'candidate', term: 1 }), view('c')], true, 'wait'],
@@ -88,6 +89,11 @@ describe('election rules (pure)', () => {
     })
     it('does not count votes that acknowledge only an older beat', () => {
       expect(decide(cs, [voter('b', 9), view('c', { lastBeatAt: 1150 })], new Map([[9, 900], ...sent]), true, 1200, cfg()).decision.action).toBe('wait')
+    })
+    it('abandoning drops its self-vote, so it can vote for the better candidate at once', () => {
+      const r = decide(cs, [view('b', { priority: 999, lastBeatAt: 1100 })], sent, true, 1200, cfg())
+      expect(r.decision.action).toBe('abandon')
+      expect(r.state.vote).toBeUndefined()
     })
     it('abandons after a lease without a quorum, or when a better member or an active appears', () => {
       expect(decide(cs, [view('b', { lastBeatAt: 1700 }), view('c', { lastBeatAt: 1700 })], sent, true, 1700, cfg()).decision.action).toBe('abandon')

@@ -1,0 +1,128 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import pWaitFor from 'p-wait-for'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Cluster, dnsAddr, type TestNode } from '../../src/testing/cluster.js'
+
+interface Stamp { who: string, ms: number, term: number }
+interface Interval { who: string, start: number, end: number, term: number }
+
+/** each member's running intervals from its 20 ms stamps (a gap over 150 ms ends an interval) */
+function intervals (stamps: Stamp[]): Interval[] {
+  const out: Interval[] = []
+  const open = new Map<string, Interval>()
+  for (const s of [...stamps].sort((a, b) => a.ms - b.ms)) {
+    const cur = open.get(s.who)
+    if (cur != null && s.ms - cur.end <= 150 && s.term === cur.term) { cur.end = s.ms; continue }
+    const next = { who: s.who, start: s.ms, end: s.ms, term: s.term }
+    out.push(next)
+    open.set(s.who, next)
+  }
+  return out.sort((a, b) => a.start - b.start)
+}
+
+/** the checker: never two members running at once, and each new holder has a higher term */
+function checkNoOverlap (list: Interval[]): void {
+  for (let i = 0; i < list.length; i++) {
+    for (let j = i + 1; j < list.length; j++) {
+      if (list[i].who === list[j].who) continue
+      const overlap = list[i].start <= list[j].end && list[j].start <= list[i].end
+      expect(overlap, `overlap: ${JSON.stringify(list[i])} and ${JSON.stringify(list[j])}`).toBe(false)
+    }
+  }
+  for (let i = 1; i < list.length; i++) if (list[i].who !== list[i - 1].who) expect(list[i].term).toBeGreaterThan(list[i - 1].term)
+}
+
+describe('failover supervisor: exactly one active (real processes)', () => {
+  const cluster = new Cluster()
+  let log: string
+  let boot: TestNode
+  let w: TestNode[]
+  const stamps = (): Stamp[] => {
+    try {
+      return readFileSync(log, 'utf8').split('\n').map(l => l.split(' '))
+        // a program killed in the middle of `date` writes a line without a time: not a stamp
+        .filter(f => f.length === 3 && /^\d+$/.test(f[1]) && /^\d+$/.test(f[2]))
+        .map(([who, ms, term]) => ({ who, ms: Number(ms), term: Number(term) }))
+    } catch { return [] }
+  }
+  const lastOf = (who: string): number => Math.max(0, ...stamps().filter(s => s.who === who).map(s => s.ms))
+  const activeNow = (): string | undefined => {
+    const recent = stamps().filter(s => s.ms > Date.now() - 100)
+    return recent.at(-1)?.who
+  }
+
+  beforeAll(async () => {
+    log = join(cluster.dir, 'program.log')
+    boot = cluster.add({ name: 'f-boot', role: 'bootstrap', mesh: false, heartbeat: '500ms' })
+    await boot.start()
+    w = [['f-w1', 300], ['f-w2', 200], ['f-w3', 100]].map(([name, priority]) => cluster.add({
+      name: name as string, role: 'worker', bootstrap: [dnsAddr(boot)], heartbeat: '500ms',
+      extra: {
+        failover: {
+          services: [{
+            name: 'prog', priority, group_size: 3, heartbeat_interval: '100ms', misses: 3, preempt_delay: '1s', stop_timeout: '1s',
+            command: ['sh', '-c', `trap 'exit 0' TERM; while :; do echo "$WHO $(date +%s%3N) $P2P_FAILOVER_TERM" >> ${log}; sleep 0.02; done`],
+            env: { WHO: name }
+          }]
+        }
+      }
+    }))
+    await Promise.all(w.map(async n => { await n.start() }))
+  })
+  afterAll(async () => { await cluster.teardown() })
+
+  it('elects the highest-priority member, and only it', async () => {
+    await pWaitFor(() => activeNow() === 'f-w1', { interval: 50, timeout: 30_000 })
+    const st = await w[0].request('failover') as any[]
+    expect(st[0]).toMatchObject({ service: 'prog', running: true, priority: 300 })
+    expect(st[0].term).toBeGreaterThanOrEqual(1)
+    const others = await w[1].request('failover') as any[]
+    expect(others[0]).toMatchObject({ running: false, active: w[0].peerId })
+    expect(await w[0].metrics()).toMatch(/^p2p_failover_active\{service="prog"\} 1$/m)
+    expect(await w[1].metrics()).toMatch(/^p2p_failover_active\{service="prog"\} 0$/m)
+    checkNoOverlap(intervals(stamps()))
+  })
+
+  it('kill -9 of the active: its program goes with it, the next member takes over', async () => {
+    const killedAt = Date.now()
+    w[0].kill('SIGKILL')
+    await w[0].exit
+    await pWaitFor(() => activeNow() === 'f-w2', { interval: 20, timeout: 30_000 })
+    const first = stamps().find(s => s.who === 'f-w2' && s.ms >= killedAt)!
+    console.log(`failover: kill -9 of the active -> standby's program started after ${first.ms - killedAt} ms`)
+    // no orphan: nothing from w1 after its supervisor died (allow one stamp already being written)
+    expect(lastOf('f-w1')).toBeLessThanOrEqual(killedAt + 60)
+    checkNoOverlap(intervals(stamps()))
+  })
+
+  it('the higher-priority member returns and takes over after the preempt delay, without overlap', async () => {
+    await w[0].start()
+    await pWaitFor(() => activeNow() === 'f-w1', { interval: 50, timeout: 30_000 })
+    checkNoOverlap(intervals(stamps()))
+  })
+
+  it('a frozen active (SIGSTOP) is fenced by its watchdog; another takes over; no overlap', async () => {
+    const frozenAt = Date.now()
+    w[0].kill('SIGSTOP')
+    await pWaitFor(() => activeNow() === 'f-w2', { interval: 20, timeout: 30_000 })
+    expect(lastOf('f-w1')).toBeLessThan(stamps().find(s => s.who === 'f-w2' && s.ms >= frozenAt)!.ms)
+    w[0].kill('SIGCONT')
+    // it comes back as a standby, then preempts again: still one at a time
+    await pWaitFor(() => activeNow() === 'f-w1', { interval: 50, timeout: 30_000 })
+    checkNoOverlap(intervals(stamps()))
+  })
+
+  it('SIGTERM on the active hands off at once', async () => {
+    const termAt = Date.now()
+    w[0].kill('SIGTERM')
+    await w[0].exit
+    await pWaitFor(() => activeNow() === 'f-w2', { interval: 20, timeout: 30_000 })
+    const last = lastOf('f-w1')
+    const first = stamps().find(s => s.who === 'f-w2' && s.ms >= termAt)!
+    console.log(`failover: SIGTERM handoff gap ${first.ms - last} ms (last stamp of the old active to first of the new)`)
+    checkNoOverlap(intervals(stamps()))
+    const all = intervals(stamps())
+    console.log(`failover: ${all.length} intervals, holders ${all.map(i => `${i.who}@${i.term}`).join(' -> ')}`)
+  })
+})
