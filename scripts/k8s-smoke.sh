@@ -24,6 +24,11 @@ if echo "task echo smoke" | kubectl -n "$NS" exec -i "$worker" -- /app/p2p-node 
 for pod in $pods; do
   if kubectl -n "$NS" exec "$pod" -- node -e 'fetch("http://127.0.0.1:9090/metrics").then(r=>r.text()).then(t=>process.exit(t.includes("p2p_peers_connected")?0:1)).catch(()=>process.exit(1))'; then ok "$pod /metrics"; else bad "$pod /metrics"; fi
 done
-echo "  skip  failover status (the failover supervisor is not built yet)"
+active=0
+for pod in $(kubectl -n "$NS" get pods -l app.kubernetes.io/component=worker -o jsonpath='{.items[*].metadata.name}'); do
+  n=$(p2p "$pod" failover --json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).filter(f=>f.running).length))' 2>/dev/null || echo 0)
+  active=$((active + n))
+done
+if [ "$active" = 1 ]; then ok "exactly one failover active"; else bad "$active failover actives (want exactly 1)"; fi
 [ $fail = 0 ] && echo "smoke test passed" || echo "smoke test FAILED"
 exit $fail

@@ -117,6 +117,17 @@ describe.skipIf(!hasKubectl)('Kubernetes manifests (kubectl kustomize, offline)'
         expect(byKind('Service').filter(s => s.spec.type === 'ClusterIP').map(s => s.metadata.name).sort()).toEqual(['p2p-bootstrap', 'p2p-relay'])
       })
 
+      it('the failover group is every worker: group size equals replicas, priority from the pod index', () => {
+        const sts = byKind('StatefulSet')[0]
+        const env = new Map(sts.spec.template.spec.containers[0].env.map((e: any) => [e.name, e]))
+        expect(Number((env.get('P2P_FAILOVER_GROUP_SIZE') as any)?.value)).toBe(sts.spec.replicas)
+        expect((env.get('P2P_POD_INDEX') as any)?.valueFrom.fieldRef.fieldPath).toBe("metadata.labels['apps.kubernetes.io/pod-index']")
+        const cm = byKind('ConfigMap').find(c => c.metadata.name === sts.spec.template.spec.volumes.find((v: any) => v.name === 'config').configMap.name)
+        const priorities = [0, 1, 2].map(i => parseConfig(cm.data['config.yaml'], { env: { POD_NAME: `p2p-worker-${i}`, POD_IP: '10.0.0.5', P2P_POD_INDEX: String(i), P2P_FAILOVER_GROUP_SIZE: String(sts.spec.replicas) }, file: '/app/config.yaml' }).failover.services[0])
+        expect(priorities.map(p => p.priority)).toEqual([-0, -1, -2])
+        expect(priorities[0].groupSize).toBe(sts.spec.replicas)
+      })
+
       it('allows only p2p, metrics and DNS traffic', () => {
         const np = byKind('NetworkPolicy')[0]
         expect(np.spec.policyTypes).toEqual(['Ingress', 'Egress'])

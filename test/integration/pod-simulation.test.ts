@@ -35,7 +35,7 @@ describe.skipIf(!canUseNetns() || !hasKubectl)('the rendered pods, simulated in 
     try { return await c.request(command, args) } finally { c.close() }
   }
 
-  it('workers join through the p2p-bootstrap name, everyone lists everyone, probes answer, a task runs', async () => {
+  it('workers join through the p2p-bootstrap name, everyone lists everyone, probes answer, one failover active, a task runs', async () => {
     const objects = parseAllDocuments(execFileSync('kubectl', ['kustomize', join(ROOT, 'k8s/overlays/dev')], { encoding: 'utf8' })).map(d => d.toJS())
     const configMaps = new Map(objects.filter(o => o.kind === 'ConfigMap').map(o => [o.metadata.name, o.data]))
     const services = objects.filter(o => o.kind === 'Service')
@@ -112,6 +112,14 @@ describe.skipIf(!canUseNetns() || !hasKubectl)('the rendered pods, simulated in 
     const peer = (await request(w0, 'peers')).find((x: any) => x.peerId === ids.get('p2p-worker-1'))
     expect(peer).toMatchObject({ state: 'alive', connection: 'direct' })
     expect(peer.addresses.some((a: string) => a.startsWith(`/ip4/${w1.host.ip}/tcp/4001`))).toBe(true)
+
+    // one failover active: the singleton runs on p2p-worker-0 (priority from the pod index), and only there
+    const workers = pods.filter(p => p.role === 'worker')
+    await pWaitFor(async () => {
+      const st = await Promise.all(workers.map(async p => (await request(p, 'failover'))[0]))
+      return st.filter(s => s.running).length === 1 && st.every(s => s.active === ids.get('p2p-worker-0'))
+    }, { interval: 250, timeout: { milliseconds: 60_000, message: `no single failover active\n${tails()}` } })
+    expect((await request(w0, 'failover'))[0]).toMatchObject({ service: 'singleton', running: true, priority: 0 })
 
     const boot = pods.find(p => p.role === 'bootstrap')!
     const t = await request(boot, 'task', ['compute', 'test_payload'])
