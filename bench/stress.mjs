@@ -6,7 +6,9 @@
 // Options: --duration 60 --rate 200 --workers 3 --kill-every 15 --max-tasks 100000 --k8s
 import { spawn, execFileSync } from 'node:child_process'
 import os from 'node:os'
+import { join } from 'node:path'
 import { Cluster, dnsAddr } from '../dist/testing/cluster.js'
+import { handovers, intervals, overlaps, readStamps, stampingProgram, termRegressions } from '../dist/testing/failover-log.js'
 import { report, round, summary } from './lib.mjs'
 
 const arg = (name, def) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? Number(process.argv[i + 1]) : def }
@@ -22,6 +24,8 @@ const tty = process.stderr.isTTY === true
 let apiUrl
 let fault
 let cleanup = async () => {}
+/** local mode: the supervised program's stamp log, for failover times and overlaps */
+let failoverLog
 
 if (K8S) {
   const port = 19000 + Math.floor(Math.random() * 900)
@@ -40,7 +44,11 @@ if (K8S) {
   const cluster = new Cluster()
   const boot = cluster.add({ name: 'st-boot', role: 'bootstrap', mesh: false, heartbeat: '1s' })
   await boot.start()
-  const workers = Array.from({ length: WORKERS }, (_, i) => cluster.add({ name: `st-w${i}`, role: 'worker', capabilities: ['compute'], bootstrap: [dnsAddr(boot)], heartbeat: '1s' }))
+  failoverLog = join(cluster.dir, 'failover.log')
+  const workers = Array.from({ length: WORKERS }, (_, i) => cluster.add({
+    name: `st-w${i}`, role: 'worker', capabilities: ['compute'], bootstrap: [dnsAddr(boot)], heartbeat: '1s',
+    extra: { failover: { services: [{ name: 'stress', command: stampingProgram(failoverLog), priority: 100 - i, group_size: WORKERS, preempt_delay: '3s', env: { WHO: `st-w${i}` } }] } }
+  }))
   await Promise.all(workers.map(async w => { await w.start() }))
   apiUrl = (await boot.request('status')).metricsUrl
   for (let i = 0; i < 100; i++) { if ((await boot.request('capabilities')).taskTypes.echo === WORKERS) break; await sleep(200) }
@@ -98,10 +106,16 @@ await Promise.all(pending)
 if (tty) process.stderr.write('\n')
 const elapsed = (performance.now() - start) / 1000
 const l = summary(lat)
+let fo = { measured: false, note: K8S ? 'not measured with --k8s (the program log is inside the pods)' : '' }
+if (failoverLog != null) {
+  const list = intervals(readStamps(failoverLog))
+  const gaps = handovers(list).map(h => h.gapMs)
+  fo = { measured: true, holders: list.length, handovers: gaps.length, gapMs: summary(gaps), overlaps: overlaps(list).length, termRegressions: termRegressions(list).length }
+}
 report('stress', {
   mode: K8S ? 'k8s' : 'local', machine: { cpus: os.cpus().length, node: process.version }, duration: round(elapsed), rate: RATE,
   sent, outcomes, retried, lost: outcomes.failed + outcomes.error, latencyMs: l, faults: events,
-  failover: 'not measured: the failover supervisor is not built yet'
+  failover: fo
 }, [
   ['tasks sent', sent, '', `${RATE}/s for ${DURATION}s`],
   ['throughput (ok)', round(outcomes.ok / elapsed), '/s', ''],
@@ -109,7 +123,10 @@ report('stress', {
   ['lost (failed or no answer)', outcomes.failed + outcomes.error, '', `rejected ${outcomes.rejected}`],
   ['retried', retried, '', 'tasks needing more than one attempt'],
   ['faults', faults, '', events.join('; ')],
-  ['failover times, overlaps', '-', '', 'not built yet (issue 6)']
-])
+  fo.measured
+    ? ['failover handovers', fo.handovers, '', `gap p50 ${round(fo.gapMs.p50)} ms, max ${round(fo.gapMs.max)} ms (kills of the active, preemption back)`]
+    : ['failover', '-', '', fo.note],
+  fo.measured ? ['failover overlaps', fo.overlaps, '', `term regressions ${fo.termRegressions}; must both be 0`] : ['', '', '', '']
+].filter(r => r[0] !== ''))
 await cleanup()
-process.exit(outcomes.failed + outcomes.error > 0 ? 1 : 0)
+process.exit(outcomes.failed + outcomes.error > 0 || (fo.measured && (fo.overlaps > 0 || fo.termRegressions > 0)) ? 1 : 0)

@@ -1,36 +1,13 @@
-import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import pWaitFor from 'p-wait-for'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Cluster, dnsAddr, type TestNode } from '../../src/testing/cluster.js'
-
-interface Stamp { who: string, ms: number, term: number }
-interface Interval { who: string, start: number, end: number, term: number }
-
-/** each member's running intervals from its 20 ms stamps (a gap over 150 ms ends an interval) */
-function intervals (stamps: Stamp[]): Interval[] {
-  const out: Interval[] = []
-  const open = new Map<string, Interval>()
-  for (const s of [...stamps].sort((a, b) => a.ms - b.ms)) {
-    const cur = open.get(s.who)
-    if (cur != null && s.ms - cur.end <= 150 && s.term === cur.term) { cur.end = s.ms; continue }
-    const next = { who: s.who, start: s.ms, end: s.ms, term: s.term }
-    out.push(next)
-    open.set(s.who, next)
-  }
-  return out.sort((a, b) => a.start - b.start)
-}
+import { intervals, overlaps, readStamps, stampingProgram, termRegressions, type Interval, type Stamp } from '../../src/testing/failover-log.js'
 
 /** the checker: never two members running at once, and each new holder has a higher term */
 function checkNoOverlap (list: Interval[]): void {
-  for (let i = 0; i < list.length; i++) {
-    for (let j = i + 1; j < list.length; j++) {
-      if (list[i].who === list[j].who) continue
-      const overlap = list[i].start <= list[j].end && list[j].start <= list[i].end
-      expect(overlap, `overlap: ${JSON.stringify(list[i])} and ${JSON.stringify(list[j])}`).toBe(false)
-    }
-  }
-  for (let i = 1; i < list.length; i++) if (list[i].who !== list[i - 1].who) expect(list[i].term).toBeGreaterThan(list[i - 1].term)
+  expect(overlaps(list).map(([a, b]) => `${JSON.stringify(a)} and ${JSON.stringify(b)}`)).toEqual([])
+  expect(termRegressions(list)).toEqual([])
 }
 
 describe('failover supervisor: exactly one active (real processes)', () => {
@@ -38,14 +15,7 @@ describe('failover supervisor: exactly one active (real processes)', () => {
   let log: string
   let boot: TestNode
   let w: TestNode[]
-  const stamps = (): Stamp[] => {
-    try {
-      return readFileSync(log, 'utf8').split('\n').map(l => l.split(' '))
-        // a program killed in the middle of `date` writes a line without a time: not a stamp
-        .filter(f => f.length === 3 && /^\d+$/.test(f[1]) && /^\d+$/.test(f[2]))
-        .map(([who, ms, term]) => ({ who, ms: Number(ms), term: Number(term) }))
-    } catch { return [] }
-  }
+  const stamps = (): Stamp[] => readStamps(log)
   const lastOf = (who: string): number => Math.max(0, ...stamps().filter(s => s.who === who).map(s => s.ms))
   const activeNow = (): string | undefined => {
     const recent = stamps().filter(s => s.ms > Date.now() - 100)
@@ -62,7 +32,7 @@ describe('failover supervisor: exactly one active (real processes)', () => {
         failover: {
           services: [{
             name: 'prog', priority, group_size: 3, heartbeat_interval: '100ms', misses: 3, preempt_delay: '1s', stop_timeout: '1s',
-            command: ['sh', '-c', `trap 'exit 0' TERM; while :; do echo "$WHO $(date +%s%3N) $P2P_FAILOVER_TERM" >> ${log}; sleep 0.02; done`],
+            command: stampingProgram(log),
             env: { WHO: name }
           }]
         }
