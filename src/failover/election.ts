@@ -110,7 +110,11 @@ export function castVote (state: ElectionState, members: readonly MemberView[], 
   if (bound != null) {
     // keep renewing a vote for the candidate we back while it stands or becomes active
     const c = live.find(m => m.id === bound.candidate && (m.state === 'candidate' || m.state === 'active') && m.term === bound.term)
-    return c == null ? state : { ...state, vote: { ...bound, until: now + cfg.leaseMs }, honoured: { ...state.honoured, [c.id]: now + cfg.leaseMs } }
+    if (c == null) return state
+    // bound until its latest beat's arrival + lease: what its deadline relies on, and no longer (a dead
+    // member's last beat must not keep the group waiting beyond that)
+    const until = Math.max(bound.until, c.lastBeatAt + cfg.leaseMs)
+    return { ...state, vote: { ...bound, until }, honoured: { ...state.honoured, [c.id]: Math.max(state.honoured[c.id] ?? 0, until) } }
   }
   const leased = Object.entries(state.honoured).some(([id, until]) => until > now && id !== cfg.self)
   if (leased) return state

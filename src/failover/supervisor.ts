@@ -91,6 +91,7 @@ export class FailoverSupervisor {
     if (this.stopping) return
     this.stopping = true
     clearInterval(this.timer)
+    clearTimeout(this.expiryTimer)
     // leaving for good: advertise as unhealthy, so nobody waits for this member to take the service back
     this.holdUntil = Infinity
     if (this.running) {
@@ -196,6 +197,20 @@ export class FailoverSupervisor {
     const acted = await this.apply(decision, now)
     if (beat || voted || acted) await this.publish()
     this.gauges()
+    this.wakeAtExpiry()
+  }
+
+  private expiryTimer?: NodeJS.Timeout
+  /**
+   * A dead member sends nothing, so no message would prompt the next step when its lease runs out; waiting for
+   * the periodic tick would add up to an interval at the candidate and another at each voter. Step then instead.
+   */
+  private wakeAtExpiry (): void {
+    const now = performance.now()
+    const times = [...Object.values(this.state.honoured), this.state.vote?.until ?? Infinity, this.state.quietUntil].filter(t => t > now)
+    const next = Math.min(...times)
+    clearTimeout(this.expiryTimer)
+    if (Number.isFinite(next) && !this.stopping) this.expiryTimer = setTimeout(() => { void this.step(false) }, next - now + 1)
   }
 
   /** carries a decision out; true when the group should hear about it at once */
