@@ -61,11 +61,15 @@ export interface FailoverServiceConfig {
   name: string
   argv: string[]
   priority: number
+  /** members the group is configured to have (n), self included */
   groupSize: number
+  /** members (self included) that must vote; a majority */
   quorum: number
   intervalMs: number
   misses: number
+  /** how long a member honours an active's lease, or its own vote, after the beat or vote */
   leaseMs: number
+  /** subtracted from the active's deadline: clock-rate skew and the time to kill the program */
   marginMs: number
   preempt: boolean
   preemptDelayMs: number

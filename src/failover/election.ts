@@ -2,8 +2,9 @@
  * The failover election as pure functions (docs/adr/0003-failover-design.md): leases measured as durations
  * on each member's monotonic clock, exclusive votes to take over, and a deadline for the active computed from
  * acknowledged beats so that it stops before any challenger can gather a quorum. Nothing here does I/O; the
- * supervisor feeds snapshots in and carries the decisions out. Not wired into the node yet (issue 6).
+ * supervisor feeds snapshots in and carries the decisions out.
  */
+import type { FailoverServiceConfig } from '../config/types.js'
 
 /** another member, as its latest beat and our clock describe it */
 export interface MemberView {
@@ -24,21 +25,9 @@ export interface MemberView {
   ackSeq?: number
 }
 
-export interface ElectionConfig {
+/** a service's failover settings (see FailoverServiceConfig) plus who this member is */
+export type ElectionConfig = Pick<FailoverServiceConfig, 'priority' | 'groupSize' | 'quorum' | 'intervalMs' | 'misses' | 'leaseMs' | 'marginMs' | 'preempt' | 'preemptDelayMs'> & {
   self: string
-  priority: number
-  /** members the group is configured to have (n), self included */
-  groupSize: number
-  /** members (self included) that must vote; majority by default */
-  quorum: number
-  intervalMs: number
-  misses: number
-  /** how long a member honours an active's lease, or its own vote, after the beat or vote */
-  leaseMs: number
-  /** subtracted from the active's deadline: clock-rate skew and the time to kill the program */
-  marginMs: number
-  preempt: boolean
-  preemptDelayMs: number
 }
 
 export type Phase =

@@ -12,6 +12,9 @@ import type { PubSub } from '../node/pubsub.js'
 import type { PeerId } from '@libp2p/interface'
 
 const MAX_BEAT_BYTES = 4096
+const MAX_SEQ = BigInt(Number.MAX_SAFE_INTEGER)
+/** beat sequence numbers travel as uint64; the election compares them as numbers */
+const seqNumber = (seq: bigint): number => Number(seq % MAX_SEQ)
 const STATE_NAME: Record<FailoverBeat.State, MemberView['state']> = {
   [FailoverBeat.State.STANDBY]: 'standby', [FailoverBeat.State.CANDIDATE]: 'candidate', [FailoverBeat.State.ACTIVE]: 'active', [FailoverBeat.State.RELEASED]: 'released'
 }
@@ -66,10 +69,7 @@ export class FailoverSupervisor {
   constructor (private readonly cfg: FailoverServiceConfig, private readonly deps: SupervisorDeps) {
     this.topic = stringifyTopic({ kind: 'failover', pv: deps.protocolVersion, service: cfg.name })
     this.self = deps.peerId.toString()
-    this.ecfg = {
-      self: this.self, priority: cfg.priority, groupSize: cfg.groupSize, quorum: cfg.quorum, intervalMs: cfg.intervalMs, misses: cfg.misses,
-      leaseMs: cfg.leaseMs, marginMs: cfg.marginMs, preempt: cfg.preempt, preemptDelayMs: cfg.preemptDelayMs
-    }
+    this.ecfg = { ...cfg, self: this.self }
     this.state = initialState(performance.now(), this.ecfg)
   }
 
@@ -153,7 +153,7 @@ export class FailoverSupervisor {
     const beat = this.decoded.get(msg)
     if (beat == null) return
     const id = msg.from.toString()
-    const seq = Number(beat.seq % BigInt(Number.MAX_SAFE_INTEGER))
+    const seq = seqNumber(beat.seq)
     // replays and reordered beats say nothing new
     if ((this.received.get(id) ?? -1) >= seq) { this.deps.metrics.invalidMessages.inc({ reason: 'stale' }); return }
     this.received.set(id, seq)
@@ -164,7 +164,7 @@ export class FailoverSupervisor {
     }
     const view: MemberView = {
       id, priority: beat.priority, healthy: beat.healthy, state: STATE_NAME[beat.state] ?? 'standby', term: Number(beat.term),
-      lastBeatAt: performance.now(), seq, eligible: beat.eligible, vote, ackSeq: mine != null ? Number(mine.seq % BigInt(Number.MAX_SAFE_INTEGER)) : undefined
+      lastBeatAt: performance.now(), seq, eligible: beat.eligible, vote, ackSeq: mine != null ? seqNumber(mine.seq) : undefined
     }
     this.views.set(id, view)
     this.state = observe(this.state, view, this.ecfg)
@@ -217,7 +217,7 @@ export class FailoverSupervisor {
   private async apply (d: Decision, now: number): Promise<boolean> {
     switch (d.action) {
       case 'stand':
-        this.state = stood(this.state, d.term, Number((this.seq + 1n) % BigInt(Number.MAX_SAFE_INTEGER)), now, this.ecfg)
+        this.state = stood(this.state, d.term, seqNumber(this.seq + 1n), now, this.ecfg)
         this.deps.logger.info({ service: this.cfg.name, term: d.term }, 'standing for the service')
         this.deps.logger.debug({ view: [...this.views.values()].map(v => `${v.id}:${v.state}:p${v.priority}:h${Number(v.healthy)}:e${Number(v.eligible)}:age${Math.round(now - v.lastBeatAt)}`) }, 'members when standing')
         return true
@@ -244,7 +244,7 @@ export class FailoverSupervisor {
       if (left <= 0) { this.state = standDown(this.state); return true }
       const env = { ...this.deps.env, ...this.cfg.env, P2P_FAILOVER_SERVICE: this.cfg.name, P2P_FAILOVER_TERM: String(term), P2P_FAILOVER_MEMBER: this.self }
       await this.watchdog.start(this.cfg.argv, left, env)
-      this.state = activated(this.state, term, now, voters, Number((this.seq + 1n) % BigInt(Number.MAX_SAFE_INTEGER)))
+      this.state = activated(this.state, term, now, voters, seqNumber(this.seq + 1n))
       this.running = true
       this.releasedAt = undefined
       this.deps.metrics.failoverTransitions.inc({ service: this.cfg.name, reason: 'activated' })
@@ -264,9 +264,8 @@ export class FailoverSupervisor {
     if (!this.running) { this.state = standDown(this.state); return }
     this.busy = true
     try {
-      const phase = this.state.phase
-      const left = phase.phase === 'active' ? this.cfg.stopTimeoutMs : 0
-      await this.watchdog?.stop(Math.min(this.cfg.stopTimeoutMs, left))
+      // the watchdog still enforces the deadline: a stop that runs past it ends in SIGKILL there
+      await this.watchdog?.stop(this.cfg.stopTimeoutMs)
       this.running = false
       this.releasedAt = performance.now()
       this.state = standDown(this.state)
@@ -299,7 +298,7 @@ export class FailoverSupervisor {
   private async publish (): Promise<void> {
     const now = performance.now()
     this.seq++
-    const seq = Number(this.seq % BigInt(Number.MAX_SAFE_INTEGER))
+    const seq = seqNumber(this.seq)
     this.sentAt.set(seq, now)
     if (this.sentAt.size > 512) this.sentAt.delete(this.sentAt.keys().next().value as number)
     const vote = this.state.vote != null && this.state.vote.until > now ? this.state.vote : undefined

@@ -28,7 +28,7 @@ function render (overlay: string): any[] {
 
 const hasKubectl = (() => { try { execFileSync('kubectl', ['version', '--client'], { stdio: 'ignore' }); return true } catch { return false } })()
 
-describe.skipIf(!hasKubectl)('Kubernetes manifests (kubectl kustomize, offline)', () => {
+describe.skipIf(!hasKubectl)('Kubernetes manifests (kubectl kustomize, offline; skipped without kubectl)', () => {
   for (const overlay of ['dev', 'production']) {
     describe(`overlay ${overlay}`, () => {
       const objects = render(overlay)

@@ -5,7 +5,7 @@ import { canUseNetns, Hosts } from '../helpers/netns.js'
 
 // mDNS multicast must not leave the sandbox, so the two nodes are separate hosts (network namespaces)
 // on a private bridge. Needs root for `ip netns`; CI runs as root.
-describe.skipIf(!canUseNetns())('mDNS-only discovery (needs root for network namespaces)', () => {
+describe.skipIf(!canUseNetns())('mDNS-only discovery (skipped unless root with ip netns: multicast must stay inside test hosts)', () => {
   const cluster = new Cluster()
   let hosts: Hosts | undefined
   afterAll(async () => {

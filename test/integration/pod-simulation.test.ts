@@ -16,7 +16,7 @@ const hasKubectl = (() => { try { execFileSync('kubectl', ['version', '--client'
 
 // The dev overlay's pods as real p2p-node processes, each a host of its own (network namespace, own IP),
 // with the command, args, env and ConfigMap config from the rendered manifests. Needs root.
-describe.skipIf(!canUseNetns() || !hasKubectl)('the rendered pods, simulated in network namespaces', () => {
+describe.skipIf(!canUseNetns() || !hasKubectl)('the rendered pods, simulated in network namespaces (skipped unless root with ip netns, and kubectl)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'p2p-pods-'))
   let hosts: Hosts | undefined
   const pods: Pod[] = []

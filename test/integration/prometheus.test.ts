@@ -18,7 +18,7 @@ async function freePort (): Promise<number> {
 }
 
 // A real Prometheus (Debian's package; ./test.sh installs it as root) scraping a local network.
-describe.skipIf(!has('prometheus') || !has('promtool'))('Prometheus scraping a local network', () => {
+describe.skipIf(!has('prometheus') || !has('promtool'))('Prometheus scraping a local network (skipped without the prometheus and promtool binaries)', () => {
   const cluster = new Cluster()
   let nodes: TestNode[]
   let prom: ChildProcess | undefined

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Cluster, LAUNCHER, ROOT, dnsAddr, type TestNode } from '../../src/testing/cluster.js'
 import { hasTmux, Terminal } from '../helpers/tmux.js'
 
-describe.skipIf(!hasTmux())('the interactive REPL in a terminal (tmux)', () => {
+describe.skipIf(!hasTmux())('the interactive REPL in a terminal (tmux; skipped without tmux)', () => {
   const cluster = new Cluster()
   const terminals: Terminal[] = []
   let bootstrap: TestNode
