@@ -85,7 +85,10 @@ export function formatFailover (list: FailoverStatus[] | string): string {
   if (typeof list === 'string') return list
   if (list.length === 0) return 'no failover services on this node'
   return list.map(f => {
-    const head = `${f.service}: this member ${f.running ? 'ACTIVE (program running)' : f.state}, term ${f.term}, priority ${f.priority}, active ${f.active != null ? shortId(f.active) : 'none'}`
+    const self = f.running ? `ACTIVE (program ${f.program})` : f.state
+    const health = `${f.health.healthy ? 'healthy' : 'unhealthy'}${f.health.check != null ? ` (last check: ${f.health.check})` : ''}${f.health.holdMs > 0 && Number.isFinite(f.health.holdMs) ? `, held down ${f.health.holdMs}ms` : ''}`
+    const extra = [f.dryRun ? 'DRY RUN' : '', f.restarts > 0 ? `${f.restarts} restart(s) in window` : '', f.stateFile != null ? `state file term ${f.stateFile.term} v${f.stateFile.version}` : ''].filter(x => x !== '').join(', ')
+    const head = `${f.service}: this member ${self}, term ${f.term}, priority ${f.priority}, ${health}, active ${f.active != null ? shortId(f.active) : 'none'}${extra !== '' ? `; ${extra}` : ''}`
     const rows = f.members.map(m => [shortId(m.peerId), String(m.priority), m.state, m.healthy ? 'healthy' : 'unhealthy', String(m.term), `${m.lastBeatAgeMs}ms`])
     return rows.length === 0 ? `${head}\n  (no other members heard)` : `${head}\n${table(['MEMBER', 'PRIORITY', 'STATE', 'HEALTH', 'TERM', 'LAST BEAT'], rows)}`
   }).join('\n\n')

@@ -4,8 +4,8 @@ import { dirname, isAbsolute, resolve } from 'node:path'
 import { isMap, isScalar, LineCounter, parseDocument, visit, type Document, type Node as YamlNode } from 'yaml'
 import { ConfigError, type ConfigIssue } from '../errors.js'
 import { interpolate } from './interpolate.js'
-import { configSchema, controlSchema, failoverSchema, failoverServiceSchema, handlerSchema, loggingSchema, metricsSchema, networkSchema, nodeSchema, tasksSchema, type RawConfig } from './schema.js'
-import type { NodeConfig } from './types.js'
+import { configSchema, controlSchema, failoverSchema, failoverServiceSchema, handlerSchema, healthCheckSchema, hooksSchema, restartSchema, stateSchema, loggingSchema, metricsSchema, networkSchema, nodeSchema, tasksSchema, type RawConfig } from './schema.js'
+import type { FailoverServiceConfig, NodeConfig } from './types.js'
 
 const KNOWN_KEYS: Record<string, string[]> = {
   '': Object.keys(configSchema.shape),
@@ -17,6 +17,10 @@ const KNOWN_KEYS: Record<string, string[]> = {
   tasks: Object.keys(tasksSchema.shape),
   failover: Object.keys(failoverSchema.shape),
   'failover.services.*': Object.keys(failoverServiceSchema.shape),
+  'failover.services.*.health_check': Object.keys(healthCheckSchema.shape),
+  'failover.services.*.hooks': Object.keys(hooksSchema.shape),
+  'failover.services.*.restart': Object.keys(restartSchema.shape),
+  'failover.services.*.state': Object.keys(stateSchema.shape),
   'tasks.handlers.*': Object.keys(handlerSchema.shape)
 }
 
@@ -149,7 +153,7 @@ function normalize (c: RawConfig, opts: ParseOptions): NodeConfig {
         const leaseMs = f.lease ?? Math.max(f.heartbeat_interval * (f.misses + 2), 300)
         return {
           name: f.name,
-          argv: typeof f.command === 'string' ? ['sh', '-c', f.command] : f.command,
+          argv: argvOf(f.command),
           priority: f.priority,
           groupSize: f.group_size,
           quorum: f.quorum ?? Math.floor(f.group_size / 2) + 1,
@@ -160,11 +164,31 @@ function normalize (c: RawConfig, opts: ParseOptions): NodeConfig {
           preempt: f.preempt,
           preemptDelayMs: f.preempt_delay,
           stopTimeoutMs: f.stop_timeout,
-          env: f.env
+          env: f.env,
+          cwd: opts.file != null ? dirname(opts.file) : undefined,
+          healthCheck: f.health_check != null
+            ? { argv: argvOf(f.health_check.command), intervalMs: f.health_check.interval, timeoutMs: f.health_check.timeout, rise: f.health_check.rise, fall: f.health_check.fall }
+            : undefined,
+          hooks: Object.fromEntries(HOOK_EVENTS.map(event => [event, f.hooks[event].map(h => ({
+            argv: argvOf(h.command),
+            timeoutMs: h.timeout ?? 10_000,
+            // only a hook that prepares the member for the service can stop it from taking the service
+            mustSucceed: h.must_succeed ?? event === 'before_active'
+          }))])) as FailoverServiceConfig['hooks'],
+          restart: { maxRestarts: f.restart.max_restarts, windowMs: f.restart.window, delayMs: f.restart.delay },
+          state: f.state != null ? { path: abs(f.state.path), intervalMs: f.state.interval, maxBytes: f.state.max_size } : undefined,
+          dryRun: f.dry_run
         }
       })
     }
   }
+}
+
+const HOOK_EVENTS = ['before_active', 'after_active', 'before_passive', 'after_passive'] as const
+
+/** a command as configured: an argv list as is, a string through sh -c */
+function argvOf (command: string | string[]): string[] {
+  return typeof command === 'string' ? ['sh', '-c', command] : command
 }
 
 function retype (value: string): unknown {

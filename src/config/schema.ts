@@ -121,10 +121,47 @@ export const tasksSchema = z.strictObject({
   handlers: z.record(taskType, handlerSchema).default({})
 })
 
+// an argv list, or a shell string (run with sh -c), like the seed's `instructions`
+const commandLine = z.union([z.array(z.string().min(1)).min(1), z.string().min(1)])
+
+export const healthCheckSchema = z.strictObject({
+  command: commandLine,
+  interval: duration({ min: 50, max: 3_600_000 }).default(1000),
+  timeout: duration({ min: 10, max: 3_600_000 }).default(1000),
+  // consecutive results it takes to change state: rise successes to become healthy, fall failures to become unhealthy
+  rise: z.int().min(1).max(100).default(2),
+  fall: z.int().min(1).max(100).default(3)
+})
+
+const hookSchema = z.union([
+  commandLine.transform(command => ({ command, timeout: undefined, must_succeed: undefined })),
+  z.strictObject({ command: commandLine, timeout: duration({ min: 10, max: 3_600_000 }).optional(), must_succeed: z.boolean().optional() })
+])
+const hookList = z.union([hookSchema.transform(h => [h]), z.array(hookSchema).max(16)]).default([])
+
+export const hooksSchema = z.strictObject({
+  before_active: hookList,
+  after_active: hookList,
+  before_passive: hookList,
+  after_passive: hookList
+})
+
+export const restartSchema = z.strictObject({
+  // restarts allowed within `window` before the member gives the service up (0: hand off at the first exit)
+  max_restarts: z.int().min(0).max(1000).default(3),
+  window: duration({ min: 100 }).default(60_000),
+  delay: duration({ min: 0, max: 600_000 }).default(1000)
+})
+
+export const stateSchema = z.strictObject({
+  path: z.string().min(1),
+  interval: duration({ min: 50, max: 3_600_000 }).default(1000),
+  max_size: byteSize({ min: 1, max: 64 * 1024 ** 2 }).default(16 * 1024 ** 2)
+})
+
 export const failoverServiceSchema = z.strictObject({
   name: z.string().min(1).max(64).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, ".", "_" and "-" only'),
-  // an argv list, or a shell string (run with sh -c), like the seed's `instructions`
-  command: z.union([z.array(z.string().min(1)).min(1), z.string().min(1)]),
+  command: commandLine,
   priority: z.int().min(-1_000_000).max(1_000_000),
   // members the group has: quorum and safety depend on it, so it is never guessed
   group_size: z.int().min(1).max(64),
@@ -135,7 +172,13 @@ export const failoverServiceSchema = z.strictObject({
   preempt: z.boolean().default(true),
   preempt_delay: duration({ min: 0 }).default(5000),
   stop_timeout: duration({ min: 0 }).default(5000),
-  env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).default({})
+  env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).default({}),
+  health_check: healthCheckSchema.optional(),
+  hooks: hooksSchema.default(() => hooksSchema.parse({})),
+  restart: restartSchema.default(() => restartSchema.parse({})),
+  state: stateSchema.optional(),
+  // take part in the election and log what would run, but run nothing (program, hooks, health checks)
+  dry_run: z.boolean().default(false)
 }).superRefine((s, ctx) => {
   // two quorums must always share a member, or two sides of a partition could both run the program
   if (s.quorum != null && (s.quorum * 2 <= s.group_size || s.quorum > s.group_size)) {

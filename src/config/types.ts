@@ -75,4 +75,14 @@ export interface FailoverServiceConfig {
   preemptDelayMs: number
   stopTimeoutMs: number
   env: Record<string, string>
+  /** where the program, hooks and health check run (the config file's directory) */
+  cwd?: string
+  healthCheck?: { argv: string[], intervalMs: number, timeoutMs: number, rise: number, fall: number }
+  hooks: Record<HookEvent, Hook[]>
+  restart: { maxRestarts: number, windowMs: number, delayMs: number }
+  state?: { path: string, intervalMs: number, maxBytes: number }
+  dryRun: boolean
 }
+
+export type HookEvent = 'before_active' | 'after_active' | 'before_passive' | 'after_passive'
+export interface Hook { argv: string[], timeoutMs: number, mustSucceed: boolean }

@@ -4,8 +4,12 @@ import * as Digest from 'multiformats/hashes/digest'
 import { FailoverBeat } from '../messages/failover.js'
 import { stringifyTopic } from '../messages/topics.js'
 import { activated, castVote, decide, initialState, observe, standDown, stood, type Decision, type ElectionConfig, type ElectionState, type MemberView } from './election.js'
+import { HealthMonitor } from './health.js'
+import { runOnce } from './run.js'
+import { pushSnapshot, StateStore, stateProtocol, type Snapshot } from './state-sync.js'
 import { WatchdogClient } from './watchdog-client.js'
-import type { FailoverServiceConfig } from '../config/types.js'
+import type { FailoverServiceConfig, HookEvent } from '../config/types.js'
+import type { Node } from '../node/libp2p.js'
 import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics/metrics.js'
 import type { PubSub } from '../node/pubsub.js'
@@ -29,6 +33,14 @@ export interface FailoverStatus {
   running: boolean
   priority: number
   active?: string
+  /** the program on this member: running, restarting (after an exit, within the restart policy), stopped, or dry-run */
+  program: 'running' | 'restarting' | 'stopped' | 'dry-run'
+  dryRun: boolean
+  /** this member's own health: the damped state, and the latest check's outcome */
+  health: { healthy: boolean, check?: string, holdMs: number }
+  restarts: number
+  /** the newest state snapshot held here (produced when active, received when standby) */
+  stateFile?: { term: number, version: number }
   members: Array<{ peerId: string, priority: number, state: string, healthy: boolean, term: number, lastBeatAgeMs: number }>
 }
 
@@ -41,11 +53,16 @@ export interface SupervisorDeps {
   env: Record<string, string | undefined>
   /** the Node.js binary the watchdog runs on */
   nodePath?: string
+  /** for pushing the state file to the standbys (services with `state`) */
+  libp2p?: Node
+  /** where a received state snapshot is kept */
+  dataDir?: string
 }
 
 /**
  * Runs one configured program on exactly one member of its group (docs/adr/0003-failover-design.md): gossips
- * beats, feeds the pure election, and carries out its decisions through the lease watchdog.
+ * beats, feeds the pure election, and carries out its decisions through the lease watchdog; runs the health
+ * check, the hooks and the restart policy, and copies the state file from the active to the standbys.
  */
 export class FailoverSupervisor {
   private readonly topic: string
@@ -58,22 +75,44 @@ export class FailoverSupervisor {
   private seq = BigInt(Date.now()) * 1000n
   private timer?: NodeJS.Timeout
   private watchdog?: WatchdogClient
+  /** this member holds the service (its program runs, or is being restarted under the restart policy) */
   private running = false
+  /** the program's process group exists (between the watchdog's `started` and `gone`) */
+  private programUp = false
   private stopping = false
   private busy = false
   private releasedAt?: number
-  /** after a handoff: advertise as unhealthy (neither stand nor outrank the next member) until then */
+  /** the lease deadline the watchdog enforces, while active (monotonic ms) */
+  private deadline = 0
+  /** after a handoff, a failed hook or a crash loop: advertise as unhealthy (neither stand nor outrank the next member) until then */
   private holdUntil = 0
   private readonly decoded = new WeakMap<Message, FailoverBeat>()
+  private health?: HealthMonitor
+  /** hooks run one at a time, in the order of the transitions */
+  private hookChain: Promise<unknown> = Promise.resolve()
+  /** the candidacy term whose before_active hooks already ran (a second `activate` for it skips them) */
+  private hooksDoneFor?: number
+  /** when the program exited while active, within the restart window */
+  private exits: number[] = []
+  private restartTimer?: NodeJS.Timeout
+  private readonly store?: StateStore
+  private stateTimer?: NodeJS.Timeout
+  /** the snapshot this active last produced, and which members hold it */
+  private latest?: Snapshot
+  private readonly pushedTo = new Map<string, string>()
+  private readonly pushing = new Set<string>()
 
   constructor (private readonly cfg: FailoverServiceConfig, private readonly deps: SupervisorDeps) {
     this.topic = stringifyTopic({ kind: 'failover', pv: deps.protocolVersion, service: cfg.name })
     this.self = deps.peerId.toString()
     this.ecfg = { ...cfg, self: this.self }
     this.state = initialState(performance.now(), this.ecfg)
+    if (cfg.state != null && deps.dataDir != null) this.store = new StateStore(cfg.state, deps.dataDir, cfg.name)
   }
 
   get name (): string { return this.cfg.name }
+  get hasState (): boolean { return this.store != null }
+  get maxStateBytes (): number { return this.cfg.state?.maxBytes ?? 0 }
 
   start (): void {
     const { pubsub } = this.deps
@@ -83,25 +122,48 @@ export class FailoverSupervisor {
     // ready before it is needed: spawning it at activation would spend the first lease
     this.watchdog ??= this.newWatchdog()
     this.timer = setInterval(() => { void this.step(true) }, this.cfg.intervalMs)
+    // a member starts passive: undo whatever an earlier run (killed before its passive hooks) left behind
+    this.queueHooks('after_passive')
+    if (this.cfg.healthCheck != null && !this.cfg.dryRun) {
+      this.health = new HealthMonitor(this.cfg.healthCheck, {
+        env: () => this.envFor('health_check'),
+        cwd: this.cfg.cwd,
+        onResult: (healthy, changed, r) => {
+          this.deps.metrics.failoverHealthChecks.inc({ service: this.cfg.name, outcome: r.ok ? 'ok' : 'failed' })
+          if (!changed) return
+          this.deps.logger[healthy ? 'info' : 'warn']({ service: this.cfg.name, check: r.outcome, stderr: r.stderr || undefined }, healthy ? 'health check passing: healthy' : 'health check failing: unhealthy')
+          void this.step(true)
+        }
+      })
+      this.health.start()
+    } else if (this.cfg.healthCheck != null) {
+      this.deps.logger.info({ service: this.cfg.name, argv: this.cfg.healthCheck.argv }, 'dry run: would run the health check (counted healthy)')
+    }
     this.gauges()
   }
 
   /** stops the program if it runs here, tells the group at once (no lease wait for the next member), leaves */
   async stop (): Promise<void> {
     if (this.stopping) return
+    // leaving for good: advertise as unhealthy, so nobody waits for this member to take the service back
+    this.holdUntil = Infinity
+    this.health?.stop()
+    if (this.running) {
+      // a release already under way (handoff, health) finishes first
+      while (this.busy) await new Promise(resolve => setTimeout(resolve, 5))
+      await this.release('node stopping')
+    }
     this.stopping = true
     clearInterval(this.timer)
     clearTimeout(this.expiryTimer)
-    // leaving for good: advertise as unhealthy, so nobody waits for this member to take the service back
-    this.holdUntil = Infinity
-    if (this.running) {
-      await this.release('node stopping')
+    if (this.releasedAt != null && performance.now() - this.releasedAt < this.cfg.leaseMs) {
       // the node stops libp2p right after this: give the RELEASED beat time to leave, and send it twice, so
       // the next member takes over now instead of waiting out the lease
       await new Promise(resolve => setTimeout(resolve, 50))
       await this.publish()
       await new Promise(resolve => setTimeout(resolve, 50))
     }
+    await this.hookChain
     this.deps.pubsub.removeEventListener('message', this.onMessage)
     this.deps.pubsub.topicValidators.delete(this.topic)
     this.watchdog?.close()
@@ -110,7 +172,7 @@ export class FailoverSupervisor {
   /** planned handoff: release now and stay out of the way for a hold-down */
   async handoff (): Promise<string> {
     if (!this.running) throw new Error(`${this.cfg.name} is not active on this member`)
-    this.holdUntil = performance.now() + Math.max(this.cfg.preemptDelayMs, 10 * this.cfg.intervalMs)
+    this.holdUntil = performance.now() + this.holdDownMs()
     await this.release('handoff')
     return `${this.cfg.name}: released (term ${this.term()}); the next member takes over`
   }
@@ -119,18 +181,91 @@ export class FailoverSupervisor {
     const now = performance.now()
     const members = [...this.views.values()].map(v => ({ peerId: v.id, priority: v.priority, state: v.state, healthy: v.healthy, term: v.term, lastBeatAgeMs: Math.round(now - v.lastBeatAt) }))
     const active = this.running ? this.self : [...this.views.values()].find(v => v.state === 'active' && now - v.lastBeatAt <= this.cfg.intervalMs * this.cfg.misses)?.id
-    return { service: this.cfg.name, state: this.wireState(now), term: this.term(), running: this.running, priority: this.cfg.priority, active, members }
+    const program = !this.running ? 'stopped' : this.cfg.dryRun ? 'dry-run' : this.programUp ? 'running' : 'restarting'
+    const held = this.running ? this.store?.produced : this.store?.received
+    return {
+      service: this.cfg.name,
+      state: this.wireState(now),
+      term: this.term(),
+      running: this.running,
+      priority: this.cfg.priority,
+      active,
+      program,
+      dryRun: this.cfg.dryRun,
+      health: { healthy: this.healthy(now), check: this.health?.last?.outcome, holdMs: Math.max(0, Math.round(Math.min(this.holdUntil, 1e15) - now)) },
+      restarts: this.exits.length,
+      stateFile: held != null ? { term: held.term, version: held.version } : undefined,
+      members
+    }
+  }
+
+  /** a state snapshot pushed to this member; the outcome is counted and returned */
+  receiveState (from: string, snap: Snapshot): string {
+    const outcome = this.acceptState(from, snap)
+    this.deps.metrics.failoverStateSnapshots.inc({ service: this.cfg.name, outcome })
+    if (outcome === 'kept') this.deps.logger.debug({ service: this.cfg.name, term: snap.term, version: snap.version, bytes: snap.data.byteLength }, 'state snapshot received')
+    else this.deps.logger.warn({ service: this.cfg.name, from, term: snap.term, version: snap.version, outcome }, 'state snapshot refused')
+    return outcome
+  }
+
+  private acceptState (from: string, snap: Snapshot): string {
+    if (this.store == null) return 'no_state'
+    if (this.running) return 'active_here'
+    // only the member the group knows holds (or just released) that term may send its state
+    const v = this.views.get(from)
+    if (v == null || v.term !== snap.term || (v.state !== 'active' && v.state !== 'released')) return 'not_the_active'
+    return this.store.accept(snap)
   }
 
   private term (): number {
     return this.state.phase.phase === 'standby' ? this.state.maxTerm : this.state.phase.term
   }
 
-  private healthy (now: number): boolean { return now >= this.holdUntil }
+  private holdDownMs (): number { return Math.max(this.cfg.preemptDelayMs, 10 * this.cfg.intervalMs) }
+
+  private healthy (now: number): boolean { return now >= this.holdUntil && (this.health == null || this.health.healthy) }
 
   private wireState (now: number): MemberView['state'] {
     if (this.releasedAt != null && now - this.releasedAt < this.cfg.leaseMs) return 'released'
     return this.state.phase.phase
+  }
+
+  private envFor (event: HookEvent | 'program' | 'health_check', term = this.term()): Record<string, string | undefined> {
+    return {
+      ...this.deps.env,
+      ...this.cfg.env,
+      P2P_FAILOVER_SERVICE: this.cfg.name,
+      P2P_FAILOVER_TERM: String(term),
+      P2P_FAILOVER_MEMBER: this.self,
+      P2P_FAILOVER_EVENT: event,
+      P2P_FAILOVER_ROLE: this.running ? 'active' : 'passive'
+    }
+  }
+
+  /** runs a transition's hooks in order; false when a must-succeed hook failed (the rest are then skipped) */
+  private async runHooks (event: HookEvent, term = this.term()): Promise<boolean> {
+    for (const hook of this.cfg.hooks[event]) {
+      if (this.cfg.dryRun) {
+        this.deps.logger.info({ service: this.cfg.name, event, argv: hook.argv, term }, 'dry run: would run the hook')
+        this.deps.metrics.failoverHooks.inc({ service: this.cfg.name, event, outcome: 'dry_run' })
+        continue
+      }
+      const r = await runOnce(hook.argv, { timeoutMs: hook.timeoutMs, env: this.envFor(event, term), cwd: this.cfg.cwd })
+      this.deps.metrics.failoverHooks.inc({ service: this.cfg.name, event, outcome: r.ok ? 'ok' : 'failed' })
+      if (r.ok) {
+        this.deps.logger.info({ service: this.cfg.name, event, argv: hook.argv, ms: r.ms }, 'hook ran')
+      } else {
+        this.deps.logger.warn({ service: this.cfg.name, event, argv: hook.argv, outcome: r.outcome, stderr: r.stderr || undefined, mustSucceed: hook.mustSucceed }, 'hook failed')
+        if (hook.mustSucceed) return false
+      }
+    }
+    return true
+  }
+
+  /** queues a transition's hooks behind any still running (after_* hooks do not hold the election up) */
+  private queueHooks (event: HookEvent, term = this.term()): void {
+    if (this.cfg.hooks[event].length === 0) return
+    this.hookChain = this.hookChain.then(async () => await this.runHooks(event, term), () => {})
   }
 
   private validate (msg: Message): TopicValidatorResult {
@@ -187,7 +322,16 @@ export class FailoverSupervisor {
   private async step (beat: boolean): Promise<void> {
     if (this.stopping) return
     const now = performance.now()
-    if (this.busy) { if (beat) await this.publish(); return }
+    if (this.busy) {
+      // a release, a stop or before_active hooks are under way: the lease keeps being renewed as long as the
+      // group acknowledges it (renewing is always safe: the deadline comes from acknowledgements), nothing else
+      if (this.running && this.state.phase.phase === 'active') {
+        const { decision } = decide(this.state, [...this.views.values()], this.sentAt, this.healthy(now), now, this.ecfg)
+        if (decision.action === 'renew') this.renew(decision.deadline)
+      }
+      if (beat) await this.publish()
+      return
+    }
     const views = [...this.views.values()]
     const before = this.state.vote
     this.state = castVote(this.state, views, now, this.ecfg)
@@ -198,6 +342,11 @@ export class FailoverSupervisor {
     if (beat || voted || acted) await this.publish()
     this.gauges()
     this.wakeAtExpiry()
+  }
+
+  private renew (deadline: number): void {
+    this.deadline = deadline
+    if (this.running && !this.cfg.dryRun) this.watchdog?.renew(Math.max(0, deadline - performance.now()))
   }
 
   private expiryTimer?: NodeJS.Timeout
@@ -223,10 +372,10 @@ export class FailoverSupervisor {
         return true
       case 'activate': return await this.activate(d.term, d.deadline, d.voters, now)
       case 'renew':
-        if (this.running) this.watchdog?.renew(Math.max(0, d.deadline - performance.now()))
+        this.renew(d.deadline)
         return false
       case 'abandon':
-        this.state = standDown(this.state)
+        this.abandon(d.reason)
         return true
       case 'release':
         await this.release(d.reason)
@@ -235,24 +384,74 @@ export class FailoverSupervisor {
     }
   }
 
+  /** gives a candidacy up; undoes what its before_active hooks did, if they ran */
+  private abandon (reason: string): void {
+    const term = this.term()
+    // only this member counted its self-vote, and it never activated on it: drop it (see election.decide)
+    this.state = { ...standDown(this.state), vote: this.state.vote?.candidate === this.self ? undefined : this.state.vote }
+    this.deps.logger.info({ service: this.cfg.name, term, reason }, 'candidacy abandoned')
+    if (this.hooksDoneFor === term) {
+      this.hooksDoneFor = undefined
+      this.queueHooks('before_passive', term)
+      this.queueHooks('after_passive', term)
+    }
+  }
+
   private async activate (term: number, deadline: number, voters: string[], now: number): Promise<boolean> {
     this.busy = true
     try {
       this.watchdog ??= this.newWatchdog()
       await this.watchdog.ready
+      if (this.cfg.hooks.before_active.length > 0 && this.hooksDoneFor !== term) {
+        // prepare this member while still a candidate: nothing runs yet, so a slow or failing hook only costs time
+        await this.hookChain
+        this.hooksDoneFor = term
+        if (!await this.runHooks('before_active', term)) {
+          this.holdUntil = performance.now() + this.holdDownMs()
+          this.deps.metrics.failoverTransitions.inc({ service: this.cfg.name, reason: 'hook_failed' })
+          this.abandon('a must-succeed before_active hook failed')
+          return true
+        }
+        // the hooks took time: ask the election again with what the group says now
+        const at = performance.now()
+        const again = decide(this.state, [...this.views.values()], this.sentAt, this.healthy(at), at, this.ecfg)
+        this.state = again.state
+        if (again.decision.action !== 'activate') {
+          this.busy = false
+          return await this.apply(again.decision, at)
+        }
+        deadline = again.decision.deadline
+        voters = again.decision.voters
+      }
       const left = deadline - performance.now()
-      if (left <= 0) { this.state = standDown(this.state); return true }
-      const env = { ...this.deps.env, ...this.cfg.env, P2P_FAILOVER_SERVICE: this.cfg.name, P2P_FAILOVER_TERM: String(term), P2P_FAILOVER_MEMBER: this.self }
-      await this.watchdog.start(this.cfg.argv, left, env)
+      if (left <= 0) { this.abandon('lease deadline passed before the start'); return true }
+      const restored = this.store?.restore(term)
+      if (restored != null) {
+        this.deps.metrics.failoverStateSnapshots.inc({ service: this.cfg.name, outcome: 'restored' })
+        this.deps.logger.info({ service: this.cfg.name, term: restored.term, version: restored.version, bytes: restored.data.byteLength, path: this.cfg.state!.path }, 'state file restored before the start')
+      }
+      this.latest = undefined
+      this.pushedTo.clear()
+      if (this.cfg.dryRun) {
+        this.deps.logger.info({ service: this.cfg.name, term, argv: this.cfg.argv }, 'dry run: would start the program (nothing runs)')
+      } else {
+        await this.watchdog.start(this.cfg.argv, left, this.envFor('program', term), this.cfg.cwd)
+      }
       this.state = activated(this.state, term, now, voters, seqNumber(this.seq + 1n))
       this.running = true
+      this.deadline = deadline
+      this.exits = []
+      this.hooksDoneFor = undefined
       this.releasedAt = undefined
       this.deps.metrics.failoverTransitions.inc({ service: this.cfg.name, reason: 'activated' })
-      this.deps.logger.info({ service: this.cfg.name, term, voters }, 'active: program started')
+      this.deps.logger.info({ service: this.cfg.name, term, voters }, this.cfg.dryRun ? 'active (dry run)' : 'active: program started')
+      this.queueHooks('after_active', term)
+      this.startStateSync()
       return true
     } catch (err: any) {
       this.deps.logger.error({ service: this.cfg.name, err: err.message }, 'could not start the program')
-      this.state = standDown(this.state)
+      this.holdUntil = performance.now() + this.holdDownMs()
+      this.abandon('the program could not be started')
       return true
     } finally {
       this.busy = false
@@ -263,36 +462,159 @@ export class FailoverSupervisor {
   private async release (reason: string): Promise<void> {
     if (!this.running) { this.state = standDown(this.state); return }
     this.busy = true
+    const term = this.term()
     try {
+      this.stopStateSync()
+      clearTimeout(this.restartTimer)
+      await this.hookChain
+      await this.runHooks('before_passive', term)
       // the watchdog still enforces the deadline: a stop that runs past it ends in SIGKILL there
-      await this.watchdog?.stop(this.cfg.stopTimeoutMs)
+      if (!this.cfg.dryRun) await this.watchdog?.stop(this.cfg.stopTimeoutMs)
+      // the standbys get the final state before they hear of the release (the next active restores it)
+      await this.pushFinalState()
       this.running = false
       this.releasedAt = performance.now()
       this.state = standDown(this.state)
       this.deps.metrics.failoverTransitions.inc({ service: this.cfg.name, reason: reason.split(' ')[0] })
-      this.deps.logger.info({ service: this.cfg.name, reason }, 'released: program stopped')
+      this.deps.logger.info({ service: this.cfg.name, reason }, this.cfg.dryRun ? 'released (dry run)' : 'released: program stopped')
     } finally {
       this.busy = false
     }
+    this.queueHooks('after_passive', term)
     await this.publish()
     this.gauges()
+  }
+
+  /** the program is gone without a release (fenced, or it exited and may not restart): tell the group */
+  private lost (reason: string, metric: string): void {
+    const term = this.term()
+    this.stopStateSync()
+    clearTimeout(this.restartTimer)
+    this.running = false
+    this.releasedAt = performance.now()
+    this.state = standDown(this.state)
+    this.deps.metrics.failoverTransitions.inc({ service: this.cfg.name, reason: metric })
+    this.deps.logger.warn({ service: this.cfg.name, term, reason }, 'no longer active')
+    this.queueHooks('after_passive', term)
+    void this.publish()
+    this.gauges()
+  }
+
+  /**
+   * The program exited while this member holds the service: restart it under the same term and lease (after
+   * the configured delay), or, after more than max_restarts exits within the window, hand the service off and
+   * stay out for a window (a crash loop here should not keep the group without its program).
+   */
+  private async onProgramExit (e: { code: number | null, signal: string | null }): Promise<void> {
+    const now = performance.now()
+    const { maxRestarts, windowMs, delayMs } = this.cfg.restart
+    this.exits = [...this.exits.filter(t => now - t < windowMs), now]
+    if (this.exits.length > maxRestarts) {
+      this.busy = true
+      try {
+        // nothing of its process group may be left when the group hears of the release
+        if (this.programUp) await this.watchdog!.next(ev => ev.event === 'gone')
+        this.holdUntil = performance.now() + Math.max(windowMs, this.holdDownMs())
+        this.deps.logger.error({ service: this.cfg.name, exit: e, exits: this.exits.length, windowMs }, 'program keeps exiting: handing the service off')
+        await this.pushFinalState()
+        this.lost('program keeps exiting', 'crash_loop')
+      } finally {
+        this.busy = false
+      }
+      return
+    }
+    this.deps.logger.warn({ service: this.cfg.name, exit: e, restartInMs: delayMs, exits: this.exits.length, maxRestarts }, 'program exited while active: restarting it')
+    clearTimeout(this.restartTimer)
+    this.restartTimer = setTimeout(() => { void this.restart() }, delayMs)
+  }
+
+  private async restart (): Promise<void> {
+    if (!this.running || this.busy || this.stopping) return
+    if (this.programUp) await this.watchdog!.next(ev => ev.event === 'gone')
+    const left = this.deadline - performance.now()
+    // no lease left: the election releases (or the watchdog fences) on its own
+    if (!this.running || this.busy || left <= 0) return
+    try {
+      await this.watchdog!.start(this.cfg.argv, left, this.envFor('program'), this.cfg.cwd)
+      this.deps.metrics.failoverRestarts.inc({ service: this.cfg.name })
+      this.deps.logger.info({ service: this.cfg.name, term: this.term() }, 'program restarted')
+    } catch (err: any) {
+      this.deps.logger.error({ service: this.cfg.name, err: err.message }, 'could not restart the program')
+      this.lost('the program could not be restarted', 'crash_loop')
+    }
   }
 
   private newWatchdog (): WatchdogClient {
     const wd = new WatchdogClient(this.deps.nodePath)
     wd.on(e => {
-      if (e.event === 'fenced' || (e.event === 'exited' && this.running && !this.busy)) {
-        // the lease ran out under us, or the program died on its own: it is not running here any more
-        this.deps.logger.warn({ service: this.cfg.name, event: e }, e.event === 'fenced' ? 'fenced by the watchdog' : 'program exited while active')
-        this.running = false
-        this.releasedAt = performance.now()
-        this.state = standDown(this.state)
-        this.deps.metrics.failoverTransitions.inc({ service: this.cfg.name, reason: e.event === 'fenced' ? 'fenced' : 'program_exited' })
-        void this.publish()
-        this.gauges()
+      if (e.event === 'started') this.programUp = true
+      if (e.event === 'gone') this.programUp = false
+      if (e.event === 'fenced' && this.running && !this.busy) {
+        // the lease ran out under us: the program is not running here any more; the group hears it once
+        // nothing of the program's process group is left
+        void this.fenced(e.reason)
+      } else if (e.event === 'exited' && this.running && !this.busy) {
+        void this.onProgramExit(e)
       }
     })
     return wd
+  }
+
+  private async fenced (reason: string): Promise<void> {
+    this.busy = true
+    try {
+      if (this.programUp) await this.watchdog!.next(ev => ev.event === 'gone')
+      this.lost(`fenced by the watchdog: ${reason}`, 'fenced')
+    } finally {
+      this.busy = false
+    }
+  }
+
+  private startStateSync (): void {
+    if (this.store == null) return
+    clearInterval(this.stateTimer)
+    this.stateTimer = setInterval(() => { void this.syncState() }, this.cfg.state!.intervalMs)
+  }
+
+  private stopStateSync (): void { clearInterval(this.stateTimer) }
+
+  /** while active: a changed state file goes to every live member; members that lack the latest get it too */
+  private async syncState (): Promise<void> {
+    if (!this.running || this.store == null) return
+    this.latest = this.store.poll() ?? this.latest
+    const snap = this.latest
+    if (snap == null) return
+    const key = `${snap.term}:${snap.version}`
+    const now = performance.now()
+    for (const v of this.views.values()) {
+      if (now - v.lastBeatAt > this.cfg.intervalMs * this.cfg.misses || this.pushedTo.get(v.id) === key || this.pushing.has(v.id)) continue
+      this.pushing.add(v.id)
+      void this.pushTo(v.id, snap, Math.max(1000, 2 * this.cfg.state!.intervalMs)).finally(() => { this.pushing.delete(v.id) })
+    }
+  }
+
+  private async pushTo (id: string, snap: Snapshot, timeoutMs: number): Promise<void> {
+    if (this.deps.libp2p == null) return
+    try {
+      await pushSnapshot(this.deps.libp2p, peerIdFromString(id), stateProtocol(this.deps.protocolVersion), this.cfg.name, snap, timeoutMs)
+      this.pushedTo.set(id, `${snap.term}:${snap.version}`)
+      this.deps.metrics.failoverStateSnapshots.inc({ service: this.cfg.name, outcome: 'sent' })
+    } catch (err: any) {
+      this.deps.metrics.failoverStateSnapshots.inc({ service: this.cfg.name, outcome: 'send_failed' })
+      this.deps.logger.debug({ service: this.cfg.name, to: id, err: err.message }, 'state snapshot not delivered')
+    }
+  }
+
+  /** the program has stopped: its last state goes to every live member before the release is announced */
+  private async pushFinalState (): Promise<void> {
+    if (this.store == null) return
+    this.latest = this.store.poll() ?? this.latest
+    const snap = this.latest
+    if (snap == null) return
+    const key = `${snap.term}:${snap.version}`
+    const now = performance.now()
+    const targets = [...this.views.values()].filter(v => now - v.lastBeatAt <= this.cfg.intervalMs * this.cfg.misses && this.pushedTo.get(v.id) !== key)
+    await Promise.all(targets.map(async v => { await this.pushTo(v.id, snap, Math.max(500, this.cfg.leaseMs)) }))
   }
 
   private async publish (): Promise<void> {

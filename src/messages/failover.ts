@@ -514,3 +514,184 @@ export namespace FailoverBeat {
     return streamMessage(buf, FailoverBeat.codec(), opts)
   }
 }
+
+export interface StateSnapshot {
+  service: string
+  term: bigint
+  version: bigint
+  sha256: Uint8Array<ArrayBuffer>
+  data: Uint8Array<ArrayBuffer>
+}
+
+export namespace StateSnapshot {
+  let _codec: Codec<StateSnapshot>
+
+  export const codec = (): Codec<StateSnapshot> => {
+    if (_codec == null) {
+      _codec = message<StateSnapshot>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.service != null && obj.service !== '')) {
+          w.uint32(10)
+          w.string(obj.service)
+        }
+
+        if ((obj.term != null && obj.term !== 0n)) {
+          w.uint32(16)
+          w.uint64(obj.term)
+        }
+
+        if ((obj.version != null && obj.version !== 0n)) {
+          w.uint32(24)
+          w.uint64(obj.version)
+        }
+
+        if ((obj.sha256 != null && obj.sha256.byteLength > 0)) {
+          w.uint32(34)
+          w.bytes(obj.sha256)
+        }
+
+        if ((obj.data != null && obj.data.byteLength > 0)) {
+          w.uint32(42)
+          w.bytes(obj.data)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          service: '',
+          term: 0n,
+          version: 0n,
+          sha256: uint8ArrayAlloc(0),
+          data: uint8ArrayAlloc(0)
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.service = reader.string()
+              break
+            }
+            case 2: {
+              obj.term = reader.uint64()
+              break
+            }
+            case 3: {
+              obj.version = reader.uint64()
+              break
+            }
+            case 4: {
+              obj.sha256 = reader.bytes()
+              break
+            }
+            case 5: {
+              obj.data = reader.bytes()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.service`,
+                value: reader.string()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.term`,
+                value: reader.uint64()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.version`,
+                value: reader.uint64()
+              }
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.sha256`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 5: {
+              yield {
+                field: `${prefix}.data`,
+                value: reader.bytes()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface StateSnapshotServiceFieldEvent {
+    field: '$.service'
+    value: string
+  }
+
+  export interface StateSnapshotTermFieldEvent {
+    field: '$.term'
+    value: bigint
+  }
+
+  export interface StateSnapshotVersionFieldEvent {
+    field: '$.version'
+    value: bigint
+  }
+
+  export interface StateSnapshotSha256FieldEvent {
+    field: '$.sha256'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface StateSnapshotDataFieldEvent {
+    field: '$.data'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export function encode (obj: Partial<StateSnapshot>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, StateSnapshot.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<StateSnapshot>): StateSnapshot {
+    return decodeMessage(buf, StateSnapshot.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<StateSnapshot>): Generator<StateSnapshotServiceFieldEvent | StateSnapshotTermFieldEvent | StateSnapshotVersionFieldEvent | StateSnapshotSha256FieldEvent | StateSnapshotDataFieldEvent> {
+    return streamMessage(buf, StateSnapshot.codec(), opts)
+  }
+}

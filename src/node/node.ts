@@ -10,6 +10,7 @@ import { loadOrCreateIdentity } from './identity.js'
 import { buildLibp2p, type Node } from './libp2p.js'
 import { createPinger, type Pinger } from './pinger.js'
 import { createTasks, type Tasks } from '../tasks/service.js'
+import { serveSnapshots, stateProtocol } from '../failover/state-sync.js'
 import { FailoverSupervisor } from '../failover/supervisor.js'
 import type { LedgerEntry } from '../tasks/ledger.js'
 import type { NodeConfig } from '../config/types.js'
@@ -125,7 +126,7 @@ export class P2PNode {
       ? []
       : config.failover.services.map(svc => new FailoverSupervisor(svc, {
         peerId: libp2p.peerId, pubsub: libp2p.services.pubsub, protocolVersion: config.network.protocolVersion,
-        logger: logger.child({ c: 'failover', service: svc.name }), metrics, env: opts.env ?? {}
+        logger: logger.child({ c: 'failover', service: svc.name }), metrics, env: opts.env ?? {}, libp2p, dataDir: config.node.dataDir
       }))
     return new P2PNode(config, libp2p, membership, bootstrapper, mesh, pinger, tasks, failover, metrics, logger)
   }
@@ -138,6 +139,17 @@ export class P2PNode {
     await this.tasks.start()
     this.running = true
     this.membership.start()
+    const withState = this.failover.filter(f => f.hasState)
+    if (withState.length > 0) {
+      // state files from the group's active (one snapshot per stream; the supervisor decides whether to keep it)
+      await this.libp2p.handle(stateProtocol(this.config.network.protocolVersion), serveSnapshots(Math.max(...withState.map(f => f.maxStateBytes)),
+        (from, service, snap) => {
+          const f = this.failover.find(x => x.name === service)
+          if (f != null) f.receiveState(from, snap)
+          else this.metrics.invalidMessages.inc({ reason: 'state_unknown_service' })
+        },
+        reason => { this.metrics.invalidMessages.inc({ reason }) }), { maxInboundStreams: 4, runOnLimitedConnection: true })
+    }
     for (const f of this.failover) f.start()
     this.mesh.start()
     this.pinger.start()

@@ -1,0 +1,164 @@
+import { createHash } from 'node:crypto'
+import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { LengthPrefixedDecoder } from '@libp2p/utils'
+import { encode } from 'it-length-prefixed'
+import { StateSnapshot } from '../messages/failover.js'
+import type { FailoverServiceConfig } from '../config/types.js'
+import type { Node } from '../node/libp2p.js'
+import type { Connection, PeerId, Stream } from '@libp2p/interface'
+
+/** the stream protocol an active pushes its state file on (one snapshot per stream) */
+export function stateProtocol (pv: string): string {
+  return `/${pv}/failover-state/1.0.0`
+}
+
+export interface Snapshot { term: number, version: number, sha256: Uint8Array, data: Uint8Array }
+
+/** (term, version) order: which of two snapshots is newer */
+export const newer = (a: { term: number, version: number }, b?: { term: number, version: number }): boolean =>
+  b == null || a.term > b.term || (a.term === b.term && a.version > b.version)
+
+const sha256 = (data: Uint8Array): Uint8Array => new Uint8Array(createHash('sha256').update(data).digest())
+const same = (a?: Uint8Array, b?: Uint8Array): boolean => a != null && b != null && Buffer.from(a).equals(Buffer.from(b))
+
+/** writes a file so that a reader (or a crash) sees the old or the new content, never a mix */
+function writeAtomic (path: string, data: Uint8Array): void {
+  mkdirSync(dirname(path), { recursive: true })
+  const tmp = `${path}.p2p-tmp-${process.pid}`
+  writeFileSync(tmp, data)
+  renameSync(tmp, path)
+}
+
+/**
+ * One service's state file on one member: the newest snapshot received from an active (kept under the data
+ * dir, so a restart does not lose it), and what this member produced itself when it was active, so that an
+ * activation restores a received snapshot only when it is newer than what this member last had.
+ */
+export class StateStore {
+  private readonly dir: string
+  received?: Snapshot
+  produced?: { term: number, version: number, sha256: Uint8Array }
+  private lastStat = ''
+
+  constructor (private readonly cfg: NonNullable<FailoverServiceConfig['state']>, dataDir: string, service: string) {
+    this.dir = join(dataDir, 'failover', service)
+    try {
+      const meta = JSON.parse(readFileSync(join(this.dir, 'state.json'), 'utf8'))
+      if (meta.received != null) {
+        const data = new Uint8Array(readFileSync(join(this.dir, 'received.bin')))
+        if (same(sha256(data), Buffer.from(meta.received.sha256, 'hex'))) this.received = { ...meta.received, sha256: sha256(data), data }
+      }
+      if (meta.produced != null) this.produced = { ...meta.produced, sha256: Buffer.from(meta.produced.sha256, 'hex') }
+    } catch {}
+  }
+
+  get path (): string { return this.cfg.path }
+
+  private saveMeta (): void {
+    const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
+    writeAtomic(join(this.dir, 'state.json'), Buffer.from(JSON.stringify({
+      received: this.received != null ? { term: this.received.term, version: this.received.version, sha256: hex(this.received.sha256) } : undefined,
+      produced: this.produced != null ? { ...this.produced, sha256: hex(this.produced.sha256) } : undefined
+    })))
+  }
+
+  /** keeps a snapshot from the active if it is newer than the one held; false: older, or corrupt */
+  accept (snap: Snapshot): 'kept' | 'stale' | 'corrupt' | 'too_large' {
+    if (snap.data.byteLength > this.cfg.maxBytes) return 'too_large'
+    if (!same(sha256(snap.data), snap.sha256)) return 'corrupt'
+    if (!newer(snap, this.received)) return 'stale'
+    writeAtomic(join(this.dir, 'received.bin'), snap.data)
+    this.received = snap
+    this.saveMeta()
+    return 'kept'
+  }
+
+  /**
+   * Before this member starts the program in `term`: puts the newest received snapshot in place if it is newer
+   * than what this member itself last produced. Returns the snapshot restored, if any.
+   */
+  restore (term: number): Snapshot | undefined {
+    const r = this.received
+    const restored = r != null && newer(r, this.produced) ? r : undefined
+    if (restored != null) writeAtomic(this.cfg.path, restored.data)
+    // from now on this member produces the state; its versions start over in its own term
+    const current = restored?.sha256 ?? this.produced?.sha256 ?? new Uint8Array()
+    this.produced = { term, version: 0, sha256: current }
+    this.lastStat = ''
+    this.saveMeta()
+    return restored
+  }
+
+  /** while active: the state file as a new snapshot if it changed since the last one, else undefined */
+  poll (): Snapshot | undefined {
+    if (this.produced == null) return undefined
+    let st
+    try { st = statSync(this.cfg.path) } catch { return undefined }
+    const key = `${st.size}:${st.mtimeMs}:${st.ino}`
+    if (key === this.lastStat) return undefined
+    if (st.size > this.cfg.maxBytes) return undefined
+    const data = new Uint8Array(readFileSync(this.cfg.path))
+    this.lastStat = key
+    const hash = sha256(data)
+    if (same(hash, this.produced.sha256) && this.produced.version > 0) return undefined
+    this.produced = { term: this.produced.term, version: this.produced.version + 1, sha256: hash }
+    this.saveMeta()
+    return { term: this.produced.term, version: this.produced.version, sha256: hash, data }
+  }
+
+  /** the newest snapshot this member produced in its current term, read again from the file (for new members) */
+  current (): Snapshot | undefined {
+    if (this.produced == null || this.produced.version === 0) return undefined
+    try {
+      const data = new Uint8Array(readFileSync(this.cfg.path))
+      const hash = sha256(data)
+      return same(hash, this.produced.sha256) ? { term: this.produced.term, version: this.produced.version, sha256: hash, data } : undefined
+    } catch { return undefined }
+  }
+}
+
+/** sends one snapshot to `peer`; resolves once the receiver has stored (or refused) it and closed the stream */
+export async function pushSnapshot (libp2p: Node, peer: PeerId, protocol: string, service: string, snap: Snapshot, timeoutMs: number): Promise<void> {
+  const signal = AbortSignal.timeout(timeoutMs)
+  const stream = await libp2p.dialProtocol(peer, protocol, { signal })
+  try {
+    const frame = encode.single(StateSnapshot.encode({ service, term: BigInt(snap.term), version: BigInt(snap.version), sha256: snap.sha256 as Uint8Array<ArrayBuffer>, data: snap.data as Uint8Array<ArrayBuffer> }))
+    if (!stream.send(frame)) await stream.onDrain({ signal })
+    await stream.close({ signal })
+  } catch (err) {
+    stream.abort(err as Error)
+    throw err
+  }
+}
+
+/**
+ * Serves the state protocol: reads one snapshot (at most `maxBytes` of data), hands it to `deliver`, then
+ * closes. Anything malformed is counted through `onInvalid` and the stream dropped; the node carries on.
+ */
+export function serveSnapshots (maxBytes: number, deliver: (from: string, service: string, snap: Snapshot) => void, onInvalid: (reason: string) => void) {
+  return (stream: Stream, connection: Connection): void => {
+    const decoder = new LengthPrefixedDecoder({ maxDataLength: maxBytes + 1024, maxBufferSize: maxBytes + 2048 })
+    let done = false
+    const timer = setTimeout(() => { if (!done) { done = true; onInvalid('state_timeout'); stream.abort(new Error('no snapshot in time')) } }, 30_000)
+    stream.addEventListener('message', evt => {
+      if (done) return
+      try {
+        for (const frame of decoder.decode(evt.data)) {
+          const msg = StateSnapshot.decode(frame)
+          done = true
+          clearTimeout(timer)
+          deliver(connection.remotePeer.toString(), msg.service, { term: Number(msg.term), version: Number(msg.version), sha256: msg.sha256, data: msg.data })
+          void stream.close().catch(() => {})
+          return
+        }
+      } catch (err: any) {
+        done = true
+        clearTimeout(timer)
+        onInvalid('state_frame')
+        stream.abort(err)
+      }
+    })
+    stream.addEventListener('close', () => { clearTimeout(timer) })
+  }
+}
