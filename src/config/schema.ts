@@ -133,8 +133,10 @@ export const healthCheckSchema = z.strictObject({
   fall: z.int().min(1).max(100).default(3)
 })
 
+// a hook is a shell string or a mapping (whose command may be an argv list); an event takes one hook or a list
+// of them, so a list at the event is always a list of hooks, never an argv
 const hookSchema = z.union([
-  commandLine.transform(command => ({ command, timeout: undefined, must_succeed: undefined })),
+  z.string().min(1).transform(command => ({ command, timeout: undefined, must_succeed: undefined })),
   z.strictObject({ command: commandLine, timeout: duration({ min: 10, max: 3_600_000 }).optional(), must_succeed: z.boolean().optional() })
 ])
 const hookList = z.union([hookSchema.transform(h => [h]), z.array(hookSchema).max(16)]).default([])

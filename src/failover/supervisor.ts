@@ -338,6 +338,7 @@ export class FailoverSupervisor {
     const voted = this.state.vote != null && (before == null || before.candidate !== this.state.vote.candidate || before.term !== this.state.vote.term)
     const { state, decision } = decide(this.state, views, this.sentAt, this.healthy(now), now, this.ecfg)
     this.state = state
+    if (decision.action !== 'wait' && decision.action !== 'renew') this.deps.logger.debug({ service: this.cfg.name, decision }, 'election decision')
     const acted = await this.apply(decision, now)
     if (beat || voted || acted) await this.publish()
     this.gauges()
