@@ -17,6 +17,7 @@ export interface DaemonOptions {
  * a second one, or a stop that takes longer than the grace period, exits at once.
  */
 export async function runDaemon (config: NodeConfig, logger: Logger, opts: DaemonOptions): Promise<number> {
+  for (const w of config.warnings ?? []) logger.warn({ file: config.file }, w)
   const node = await P2PNode.create(config, logger, { env: process.env })
   const commands = createCommands(node)
   const http = config.metrics.enabled

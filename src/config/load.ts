@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs'
-import { availableParallelism, hostname } from 'node:os'
+import { availableParallelism, hostname, networkInterfaces } from 'node:os'
 import { dirname, isAbsolute, resolve } from 'node:path'
 import { isMap, isScalar, LineCounter, parseDocument, visit, type Document, type Node as YamlNode } from 'yaml'
 import { ConfigError, type ConfigIssue } from '../errors.js'
 import { interpolate } from './interpolate.js'
+import { fromSeed, isSeed, seedSchema } from './seed.js'
 import { configSchema, controlSchema, failoverSchema, failoverServiceSchema, handlerSchema, healthCheckSchema, hooksSchema, restartSchema, stateSchema, loggingSchema, metricsSchema, networkSchema, nodeSchema, tasksSchema, type RawConfig } from './schema.js'
 import type { FailoverServiceConfig, NodeConfig } from './types.js'
 
@@ -33,6 +34,8 @@ export interface ParseOptions {
   hostname?: string
   /** CPU count, for concurrency defaults */
   cpus?: number
+  /** this host's interface addresses (the seed format picks its own entry by them) */
+  localAddresses?: string[]
 }
 
 /** Reads and validates a config file. Throws ConfigError (naming key and line) on any mistake. */
@@ -43,7 +46,8 @@ export function loadConfig (file: string, env: Record<string, string | undefined
   } catch (err: any) {
     throw new ConfigError([{ path: '', file, message: err.code === 'ENOENT' ? 'config file not found' : `cannot read config file: ${err.message}` }])
   }
-  return parseConfig(text, { env, file: resolve(file), hostname: hostname(), cpus: availableParallelism() })
+  const localAddresses = Object.values(networkInterfaces()).flat().filter(a => a != null).map(a => a.address)
+  return parseConfig(text, { env, file: resolve(file), hostname: hostname(), cpus: availableParallelism(), localAddresses })
 }
 
 /** Pure: YAML text + environment -> validated NodeConfig, or a ConfigError naming every bad key and its line. */
@@ -79,9 +83,21 @@ export function parseConfig (text: string, opts: ParseOptions = {}): NodeConfig 
   })
   if (issues.length > 0) throw new ConfigError(issues)
 
-  const raw = doc.toJS() ?? {}
+  let raw = doc.toJS() ?? {}
   if (typeof raw !== 'object' || Array.isArray(raw)) {
     throw new ConfigError([{ path: '', file, line: 1, message: 'the config must be a mapping with a `node` section' }])
+  }
+  let warnings: string[] = []
+  if (isSeed(raw)) {
+    // the seed p2p-failover format: validated as such (its own keys in errors), then turned into ours
+    const seed = seedSchema.safeParse(raw, { reportInput: true })
+    if (!seed.success) {
+      throw new ConfigError(seed.error.issues.map(issue => ({ path: issue.path.join('.'), file, line: lineOf(issue.path), message: (issue as { input?: unknown }).input === undefined && issue.code !== 'custom' ? 'required by the seed p2p-failover format' : describe(issue) })))
+    }
+    const converted = fromSeed(seed.data, raw, { env, hostname: opts.hostname, localAddresses: opts.localAddresses ?? [] })
+    if (converted.issues.length > 0) throw new ConfigError(converted.issues.map(({ at, ...i }) => ({ ...i, file, line: lineOf(at) })))
+    raw = converted.config
+    warnings = converted.warnings
   }
   const result = configSchema.safeParse(raw, { reportInput: true })
   if (!result.success) {
@@ -94,7 +110,7 @@ export function parseConfig (text: string, opts: ParseOptions = {}): NodeConfig 
       return [{ path: issue.path.join('.'), file, line: lineOf(issue.path), message: describe(issue) }]
     }))
   }
-  return normalize(result.data, opts)
+  return { ...normalize(result.data, opts), ...(warnings.length > 0 ? { warnings } : {}) }
 }
 
 function normalize (c: RawConfig, opts: ParseOptions): NodeConfig {

@@ -2,6 +2,8 @@ import type { Role } from './schema.js'
 
 /** The validated, fully defaulted configuration every other module receives. Durations are in ms. */
 export interface NodeConfig {
+  /** keys that were read but not used (the seed format's extras): logged at start */
+  warnings?: string[]
   /** absolute path of the file it came from, when it came from a file */
   file?: string
   node: {

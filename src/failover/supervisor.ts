@@ -57,6 +57,8 @@ export interface SupervisorDeps {
   libp2p?: Node
   /** where a received state snapshot is kept */
   dataDir?: string
+  /** this node's name (node.name), passed on as P2P_FAILOVER_NODE */
+  nodeName?: string
 }
 
 /**
@@ -237,6 +239,7 @@ export class FailoverSupervisor {
       P2P_FAILOVER_SERVICE: this.cfg.name,
       P2P_FAILOVER_TERM: String(term),
       P2P_FAILOVER_MEMBER: this.self,
+      P2P_FAILOVER_NODE: this.deps.nodeName ?? '',
       P2P_FAILOVER_EVENT: event,
       P2P_FAILOVER_ROLE: this.running ? 'active' : 'passive'
     }

@@ -126,7 +126,7 @@ export class P2PNode {
       ? []
       : config.failover.services.map(svc => new FailoverSupervisor(svc, {
         peerId: libp2p.peerId, pubsub: libp2p.services.pubsub, protocolVersion: config.network.protocolVersion,
-        logger: logger.child({ c: 'failover', service: svc.name }), metrics, env: opts.env ?? {}, libp2p, dataDir: config.node.dataDir
+        logger: logger.child({ c: 'failover', service: svc.name }), metrics, env: opts.env ?? {}, libp2p, dataDir: config.node.dataDir, nodeName: config.node.name
       }))
     return new P2PNode(config, libp2p, membership, bootstrapper, mesh, pinger, tasks, failover, metrics, logger)
   }
