@@ -479,7 +479,7 @@ export class FailoverSupervisor {
       this.running = false
       this.releasedAt = performance.now()
       this.state = standDown(this.state)
-      this.deps.metrics.failoverTransitions.inc({ service: this.cfg.name, reason: reason.split(' ')[0] })
+      this.deps.metrics.failoverTransitions.inc({ service: this.cfg.name, reason: releaseLabel(reason) })
       this.deps.logger.info({ service: this.cfg.name, reason }, this.cfg.dryRun ? 'released (dry run)' : 'released: program stopped')
     } finally {
       this.busy = false
@@ -657,6 +657,16 @@ export class FailoverSupervisor {
     m.failoverMembers.set(s, 1 + [...this.views.values()].filter(v => performance.now() - v.lastBeatAt <= this.cfg.intervalMs * this.cfg.misses).length)
     m.failoverHealthy.set(s, this.healthy(performance.now()) ? 1 : 0)
   }
+}
+
+/** the metric label of a release reason (bounded: one per rule) */
+function releaseLabel (reason: string): string {
+  if (reason.startsWith('lost quorum')) return 'lost_quorum'
+  if (reason.startsWith('a newer term')) return 'newer_term'
+  if (reason.startsWith('health')) return 'health'
+  if (reason.startsWith('preempted')) return 'preempted'
+  if (reason === 'node stopping') return 'stopping'
+  return reason === 'handoff' ? 'handoff' : 'other'
 }
 
 const idBytesCache = new Map<string, Uint8Array>()

@@ -26,8 +26,11 @@ export class WatchdogClient {
   private pgid?: number
   readonly ready: Promise<void>
 
-  constructor (nodePath: string = process.execPath, file: string = watchdogFile()) {
-    this.proc = spawn(nodePath, [file], { stdio: ['pipe', 'pipe', 'inherit'] })
+  /** `programStdout`: where the program's stdout goes (default: ours) */
+  constructor (nodePath: string = process.execPath, file: string = watchdogFile(), programStdout: 'inherit' | 'ignore' = 'inherit') {
+    // fd 3 carries the program's stdout; the watchdog's own stdout carries only its events
+    // (a number is an fd of ours: 1, our stdout; 'inherit' would pass our own fd 3, which is libuv's)
+    this.proc = spawn(nodePath, [file, '--out-fd=3'], { stdio: ['pipe', 'pipe', 'inherit', programStdout === 'inherit' ? 1 : 'ignore'] })
     const rl = createInterface({ input: this.proc.stdout! })
     rl.on('line', line => {
       let e: WatchdogEvent

@@ -17,6 +17,8 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 
 let child: ChildProcess | undefined
+// `--out-fd=3`: the node passed its stdout as our fd 3 (without it, the program's stdout goes to our stderr)
+const programOut = process.argv.includes('--out-fd=3') ? 3 : 2
 let pgid: number | undefined
 let deadline = 0
 let timer: NodeJS.Timeout | undefined
@@ -86,7 +88,9 @@ function handle (msg: any): void {
     if (child != null) { emit({ event: 'error', message: 'already running' }); return }
     if (!Array.isArray(msg.argv) || msg.argv.length === 0 || !Number.isFinite(msg.leaseMs)) { emit({ event: 'error', message: 'start needs argv and leaseMs' }); return }
     arm(msg.leaseMs)
-    const c = spawn(msg.argv[0], msg.argv.slice(1), { cwd: msg.cwd, env: msg.env ?? process.env, stdio: ['ignore', 'inherit', 'inherit'], detached: true })
+    // our stdout is the event channel: the program writes to the node's stdout (our fd 3, when the node passed
+    // one) and stderr, so nothing it prints can pass for an event
+    const c = spawn(msg.argv[0], msg.argv.slice(1), { cwd: msg.cwd, env: msg.env ?? process.env, stdio: ['ignore', programOut, 'inherit'], detached: true })
     child = c
     c.once('error', err => { emit({ event: 'error', message: `cannot start ${msg.argv[0]}: ${err.message}` }) })
     if (c.pid == null) return

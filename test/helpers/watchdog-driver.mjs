@@ -3,7 +3,8 @@
 import { WatchdogClient } from '../../dist/failover/watchdog-client.js'
 
 const [leaseMs, renewMs, ...argv] = process.argv.slice(2)
-const client = new WatchdogClient()
+// the program's stdout goes nowhere: the only lines on ours are the events the client reports
+const client = new WatchdogClient(undefined, undefined, 'ignore')
 await client.ready
 const pgid = await client.start(argv, Number(leaseMs))
 process.stdout.write(JSON.stringify({ pgid, watchdog: client.pid }) + '\n')

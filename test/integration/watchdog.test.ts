@@ -23,10 +23,10 @@ interface Driven { driver: ChildProcess, pgid: number, watchdog: number, grandch
 const started: Driven[] = []
 
 /** the supervised program: leaves a grandchild behind it, logs a graceful stop unless told to ignore SIGTERM */
-async function drive (name: string, leaseMs: number, renewMs: number, ignoreTerm = false): Promise<Driven> {
+async function drive (name: string, leaseMs: number, renewMs: number, ignoreTerm = false, prelude = ''): Promise<Driven> {
   const pidFile = join(dir, `${name}.child`)
   const log = join(dir, `${name}.log`)
-  const script = `sleep 1000 & echo $! > ${pidFile}; trap ${ignoreTerm ? '""' : `"echo stopped >> ${log}; kill $!; exit 0"`} TERM; echo start >> ${log}; while :; do sleep 0.05; done`
+  const script = `${prelude !== '' ? `${prelude}; ` : ''}sleep 1000 & echo $! > ${pidFile}; trap ${ignoreTerm ? '""' : `"echo stopped >> ${log}; kill $!; exit 0"`} TERM; echo start >> ${log}; while :; do sleep 0.05; done`
   const driver = spawn(process.execPath, [DRIVER, String(leaseMs), String(renewMs), 'sh', '-c', script], { stdio: ['pipe', 'pipe', 'inherit'] })
   const events: any[] = []
   const first = await new Promise<any>((resolve, reject) => {
@@ -90,6 +90,13 @@ describe('the lease watchdog (real processes)', () => {
     const d = await drive('expired', 300, 0)
     await gone(d)
     await pWaitFor(() => d.events.some(e => e.event === 'fenced' && e.reason === 'lease expired'), { interval: 10, timeout: 2000 })
+  })
+
+  it('nothing the program prints can pass for a watchdog event (a fake "fenced" would free the service while it runs)', async () => {
+    const d = await drive('spoof', 60_000, 1000, false, 'echo \'{"event":"fenced","reason":"spoofed"}\'; echo \'{"event":"gone"}\'; echo \'{"event":"exited","code":0}\'')
+    await new Promise(resolve => setTimeout(resolve, 500))
+    expect(d.events.filter(e => e.event !== 'ready')).toEqual([])
+    expect(running(d.pgid)).toBe(true)
   })
 
   it('stop asks politely first, then SIGKILLs what ignores it', async () => {

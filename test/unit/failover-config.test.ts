@@ -164,3 +164,13 @@ execution:
     expect(errorOf(`${seed}failover: { services: [] }\n`, { localAddresses: ['10.0.0.1'] }).issues[0]).toMatchObject({ path: 'failover', line: 10 })
   })
 })
+
+describe('the example configs in config/', () => {
+  const root = join(import.meta.dirname, '../../config')
+  it.each(['bootstrap.yaml', 'relay.yaml', 'worker.yaml', 'p2p-failover.config.yaml'])('%s loads', name => {
+    const text = readFileSync(join(root, name), 'utf8')
+    const c = parseConfig(text, { file: join(root, name), env: { P2P_FAILOVER_SELF: 'node-b' }, hostname: 'h', localAddresses: ['127.0.0.1'] })
+    expect(c.node.role).toBeDefined()
+    if (name.startsWith('p2p-failover')) expect(c.failover.services[0]).toMatchObject({ name: 'test-program', priority: 50, groupSize: 3, cwd: root })
+  })
+})
