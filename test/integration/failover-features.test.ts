@@ -1,8 +1,9 @@
+import { spawnSync } from 'node:child_process'
 import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import pWaitFor from 'p-wait-for'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Cluster, dnsAddr, type TestNode } from '../../src/testing/cluster.js'
+import { Cluster, dnsAddr, LAUNCHER, type TestNode } from '../../src/testing/cluster.js'
 import { intervals, overlaps, readStamps, termRegressions } from '../../src/testing/failover-log.js'
 
 // One group of three workers runs two services: `prog` (health check, hooks, state file, restart policy) and
@@ -137,6 +138,30 @@ describe('failover: health checks, hooks, restart policy, state file, dry run (r
     await pWaitFor(() => activeNow() === 'w1', { interval: 20, timeout: 30_000 })
     const start = events().filter(e => e.who === 'w1' && e.kind === 'program-start').at(-1)!
     expect(start.rest, `w2 term ${w2Term}; ${JSON.stringify(events())}; ${JSON.stringify(intervals(stamps()))}`).toBe(`final w2 ${w2Term} ${readFileSync(join(dir, 'state-w2'), 'utf8').trim().split(' ').at(-1)}`)
+    noOverlap()
+  })
+
+  it('`p2p-node failover handoff` moves the service on purpose, with the final state; a standby refuses it', async () => {
+    const term = (await status(w[0])).term
+    const cli = (n: TestNode, ...args: string[]): { code: number | null, out: string } => {
+      const r = spawnSync(LAUNCHER, [...args, '--config', n.configFile], { encoding: 'utf8' })
+      return { code: r.status, out: `${r.stdout}${r.stderr}` }
+    }
+    const refused = cli(w[2], 'failover', 'handoff', 'prog')
+    expect(refused.code).not.toBe(0)
+    expect(refused.out).toMatch(/prog is not active on this member/)
+    const moved = cli(w[0], 'failover', 'handoff', 'prog')
+    expect(moved.code, moved.out).toBe(0)
+    expect(moved.out).toMatch(new RegExp(`prog: released \\(term ${term}\\)`))
+    await pWaitFor(() => activeNow() === 'w2', { interval: 20, timeout: 30_000 })
+    const start = events().filter(e => e.who === 'w2' && e.kind === 'program-start').at(-1)!
+    expect(start.rest).toBe(readFileSync(join(dir, 'state-w1'), 'utf8').trim())
+    expect(await metric(w[0], 'p2p_failover_transitions_total{service="prog",reason="handoff"}')).toBe(1)
+    const json = JSON.parse(cli(w[0], 'failover', '--json').out)
+    expect(json[0]).toMatchObject({ service: 'prog', running: false, active: w[1].peerId })
+    expect(json[0].members.map((m: any) => m.priority).sort()).toEqual([100, 200])
+    // held down, then it takes the service back after the preempt delay
+    await pWaitFor(() => activeNow() === 'w1', { interval: 50, timeout: 30_000 })
     noOverlap()
   })
 
