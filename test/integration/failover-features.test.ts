@@ -137,6 +137,9 @@ describe('failover: health checks, hooks, restart policy, state file, dry run (r
     rm('sick-w1')
     await pWaitFor(() => activeNow() === 'w1', { interval: 20, timeout: 30_000 })
     const start = events().filter(e => e.who === 'w1' && e.kind === 'program-start').at(-1)!
+    // while w1 runs, its state file reaches the standbys every state.interval (what a kill -9 would leave them)
+    const w1Term = (await status(w[0])).term
+    await pWaitFor(async () => (await Promise.all([w[1], w[2]].map(async n => await status(n)))).every(s => s.stateFile?.term === w1Term && s.stateFile.version >= 3), { interval: 100, timeout: 10_000 })
     expect(start.rest, `w2 term ${w2Term}; ${JSON.stringify(events())}; ${JSON.stringify(intervals(stamps()))}`).toBe(`final w2 ${w2Term} ${readFileSync(join(dir, 'state-w2'), 'utf8').trim().split(' ').at(-1)}`)
     noOverlap()
   })
