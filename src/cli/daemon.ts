@@ -21,7 +21,11 @@ export async function runDaemon (config: NodeConfig, logger: Logger, opts: Daemo
   const node = await P2PNode.create(config, logger, { env: process.env })
   const commands = createCommands(node)
   const http = config.metrics.enabled
-    ? new HttpServer({ host: config.metrics.host, port: config.metrics.port, registry: node.metrics.registry, health: () => node.health(), api: { status: commands.status, peers: commands.peers, capabilities: commands.capabilities, tasks: commands.tasks }, tasks: createTaskApi(node), maxBodyBytes: Math.ceil(config.tasks.maxPayload * 1.4) + 16384 }, logger.child({ c: 'http' }))
+    ? new HttpServer({ host: config.metrics.host, port: config.metrics.port, registry: node.metrics.registry, health: () => node.health(), api: { status: commands.status, peers: commands.peers, capabilities: commands.capabilities, tasks: commands.tasks }, tasks: createTaskApi(node), maxBodyBytes: Math.ceil(config.tasks.maxPayload * 1.4) + 16384,
+      handoff: async service => await commands.failover(['handoff', service]) as string,
+      apiToken: config.metrics.apiToken,
+      onDenied: reason => { node.metrics.accessDenied.inc({ what: `api_${reason}` }) }
+    }, logger.child({ c: 'http' }))
     : undefined
   const control = new ControlServer(config.control.socket, commands, logger.child({ c: 'control' }))
 

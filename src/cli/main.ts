@@ -107,6 +107,21 @@ export function buildProgram (run: (p: Promise<number>) => void): Command {
     .option('-c, --config <file>', 'node config file (default: $P2P_CONFIG_PATH)')
     .option('--json', 'print JSON')
     .action((words: string[], cmdOpts: GlobalOpts) => { run(oneShot('failover', { ...program.opts(), ...cmdOpts }, words)) })
+  program.command('keygen')
+    .description('write a swarm key (network.psk_file), a peer identity (node.identity_file) and an API token (metrics.api_token_file), mode 0600')
+    .option('--out <dir>', 'directory to write swarm.key, peer.key and api.token into', '.')
+    .option('--force', 'replace existing files')
+    .option('--json', 'print JSON')
+    .action((cmdOpts: { out: string, force?: boolean, json?: boolean }) => {
+      run((async () => {
+        const { keygen } = await import('./keygen.js')
+        const r = await keygen(cmdOpts.out, cmdOpts.force === true)
+        process.stdout.write(cmdOpts.json === true || program.opts().json === true
+          ? JSON.stringify(r, null, 2) + '\n'
+          : `peer id     ${r.peerId}\nidentity    ${r.identityFile}\nswarm key   ${r.swarmKeyFile}\napi token   ${r.tokenFile}\n`)
+        return EXIT.ok
+      })())
+    })
   program.command('tasks').description('recent tasks submitted through the running daemon')
     .option('-c, --config <file>', 'node config file (default: $P2P_CONFIG_PATH)')
     .option('--json', 'print JSON')

@@ -36,6 +36,8 @@ export interface ParseOptions {
   cpus?: number
   /** this host's interface addresses (the seed format picks its own entry by them) */
   localAddresses?: string[]
+  /** reads secret files (network.psk_file, metrics.api_token_file); default: the file system */
+  readFile?: (path: string) => Buffer
 }
 
 /** Reads and validates a config file. Throws ConfigError (naming key and line) on any mistake. */
@@ -110,10 +112,50 @@ export function parseConfig (text: string, opts: ParseOptions = {}): NodeConfig 
       return [{ path: issue.path.join('.'), file, line: lineOf(issue.path), message: describe(issue) }]
     }))
   }
-  return { ...normalize(result.data, opts), ...(warnings.length > 0 ? { warnings } : {}) }
+  const secrets = readSecrets(result.data, opts, lineOf)
+  return { ...normalize(result.data, opts, secrets), ...(warnings.length > 0 ? { warnings } : {}) }
 }
 
-function normalize (c: RawConfig, opts: ParseOptions): NodeConfig {
+interface Secrets { psk?: Uint8Array, apiToken?: string }
+
+/**
+ * Reads the files that hold secrets (network.psk_file, metrics.api_token_file): a missing, unreadable or
+ * malformed one is a config error naming its key and line, like any other. The contents are never logged.
+ */
+function readSecrets (c: RawConfig, opts: ParseOptions, lineOf: (path: PropertyKey[]) => number | undefined): Secrets {
+  const base = opts.file != null ? dirname(opts.file) : process.cwd()
+  const read = opts.readFile ?? ((path: string) => readFileSync(path))
+  const issues: ConfigIssue[] = []
+  const secrets: Secrets = {}
+  const load = (key: [string, string], value: string | undefined, check: (data: Buffer) => string | undefined): Buffer | undefined => {
+    if (value == null) return undefined
+    const path = isAbsolute(value) ? value : resolve(base, value)
+    let data: Buffer
+    try { data = read(path) } catch (err: any) {
+      issues.push({ path: key.join('.'), file: opts.file, line: lineOf(key), message: err.code === 'ENOENT' ? `${path} does not exist` : `cannot read ${path}: ${err.message}` })
+      return undefined
+    }
+    const problem = check(data)
+    if (problem != null) { issues.push({ path: key.join('.'), file: opts.file, line: lineOf(key), message: `${path}: ${problem}` }); return undefined }
+    return data
+  }
+  const psk = load(['network', 'psk_file'], c.network.psk_file, data => pskProblem(data))
+  if (psk != null) secrets.psk = new Uint8Array(psk)
+  const token = load(['metrics', 'api_token_file'], c.metrics.api_token_file, data => data.toString('utf8').trim().length < 16 ? 'the token must be at least 16 characters (p2p-node keygen --token writes one)' : undefined)
+  if (token != null) secrets.apiToken = token.toString('utf8').trim()
+  if (issues.length > 0) throw new ConfigError(issues)
+  return secrets
+}
+
+/** a libp2p swarm key: `/key/swarm/psk/1.0.0/`, `/base16/`, then 64 hex digits (32 bytes) */
+export function pskProblem (data: Uint8Array): string | undefined {
+  const lines = Buffer.from(data).toString('utf8').trim().split(/\r?\n/)
+  if (lines[0] !== '/key/swarm/psk/1.0.0/' || lines[1] !== '/base16/') return 'not a libp2p swarm key (first lines must be /key/swarm/psk/1.0.0/ and /base16/; p2p-node keygen writes one)'
+  if (!/^[0-9a-fA-F]{64}$/.test(lines[2] ?? '')) return 'the key line must be 64 hex digits (32 bytes)'
+  return undefined
+}
+
+function normalize (c: RawConfig, opts: ParseOptions, secrets: Secrets = {}): NodeConfig {
   const base = opts.file != null ? dirname(opts.file) : process.cwd()
   const abs = (p: string): string => isAbsolute(p) ? p : resolve(base, p)
   const name = c.node.name ?? `${c.node.role}-${opts.hostname ?? 'local'}`
@@ -143,9 +185,12 @@ function normalize (c: RawConfig, opts: ParseOptions): NodeConfig {
       connectionTimeoutMs: c.network.connection_timeout,
       bootstrap: c.network.bootstrap,
       bootstrapMaxBackoffMs: c.network.bootstrap_max_backoff,
-      pingIntervalMs: c.network.ping_interval
+      pingIntervalMs: c.network.ping_interval,
+      psk: secrets.psk,
+      allowedPeers: c.network.allowed_peers,
+      infrastructurePeers: c.network.infrastructure_peers
     },
-    metrics: { enabled: c.metrics.enabled, host: c.metrics.host, port: c.metrics.port },
+    metrics: { enabled: c.metrics.enabled, host: c.metrics.host, port: c.metrics.port, apiToken: secrets.apiToken },
     control: { socket: abs(c.control.socket ?? `${dataDir}/control.sock`) },
     tasks: {
       maxConcurrency: c.tasks.max_concurrency ?? Math.max(2, 2 * cpus),
@@ -157,6 +202,9 @@ function normalize (c: RawConfig, opts: ParseOptions): NodeConfig {
       computeThreads: c.tasks.compute_threads ?? Math.max(1, cpus - 1),
       storageReplicas: c.tasks.storage_replicas,
       rawEcho: c.tasks.raw_echo,
+      allowedSubmitters: c.tasks.allowed_submitters,
+      rateLimit: c.tasks.rate_limit,
+      rateBurst: c.tasks.rate_burst ?? Math.max(1, Math.ceil(c.tasks.rate_limit * 2)),
       handlers: Object.fromEntries(Object.entries(c.tasks.handlers).map(([type, h]) => [type, {
         command: h.command, capability: h.capability ?? type, timeoutMs: h.timeout, maxOutput: h.max_output, env: h.env
       }]))
@@ -181,6 +229,7 @@ function normalize (c: RawConfig, opts: ParseOptions): NodeConfig {
           preemptDelayMs: f.preempt_delay,
           stopTimeoutMs: f.stop_timeout,
           env: f.env,
+          members: f.members,
           cwd: opts.file != null ? dirname(opts.file) : undefined,
           healthCheck: f.health_check != null
             ? { argv: argvOf(f.health_check.command), intervalMs: f.health_check.interval, timeoutMs: f.health_check.timeout, rise: f.health_check.rise, fall: f.health_check.fall }

@@ -1,4 +1,5 @@
 import { multiaddr } from '@multiformats/multiaddr'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { z } from 'zod'
 import { parseDuration } from './duration.js'
 
@@ -27,6 +28,7 @@ function duration (opts: { min?: number, max?: number } = {}) {
 }
 
 const port = z.int().min(0).max(65535)
+const peerIdString = z.string().refine(v => { try { peerIdFromString(v); return true } catch { return false } }, { message: 'not a peer id (p2p-node keygen prints one; e.g. 12D3KooW...)' })
 
 const multiaddrString = z.string().refine(value => {
   try { multiaddr(value); return value.startsWith('/') } catch { return false }
@@ -58,13 +60,21 @@ export const networkSchema = z.strictObject({
   connection_timeout: duration({ min: 100 }).default(30_000),
   bootstrap: z.array(multiaddrString).max(256).default([]),
   bootstrap_max_backoff: duration({ min: 100 }).default(30_000),
-  ping_interval: duration({ min: 100 }).default(10_000)
+  ping_interval: duration({ min: 100 }).default(10_000),
+  // a libp2p private-network swarm key (p2p-node keygen writes one): without it no peer can connect at all
+  psk_file: z.string().min(1).optional(),
+  // if set, the only peers this node connects to or accepts (connection gater); anyone else is refused
+  allowed_peers: z.array(peerIdString).max(4096).default([]),
+  // if set, only these peers may announce themselves as bootstrap or relay nodes
+  infrastructure_peers: z.array(peerIdString).max(1024).default([])
 })
 
 export const metricsSchema = z.strictObject({
   enabled: z.boolean().default(true),
   host: z.string().min(1).default('0.0.0.0'),
-  port: port.default(9090)
+  port: port.default(9090),
+  // a file holding the bearer token that POST /api/* requires; without it those accept only loopback clients
+  api_token_file: z.string().min(1).optional()
 })
 
 export const controlSchema = z.strictObject({
@@ -116,6 +126,11 @@ export const tasksSchema = z.strictObject({
   dedup_ttl: duration({ min: 0 }).default(600_000),
   compute_threads: z.int().min(1).max(256).optional(),
   storage_replicas: z.int().min(1).max(16).default(2),
+  // if set, the only peers whose task requests this worker runs; others are answered REJECTED
+  allowed_submitters: z.array(peerIdString).max(4096).default([]),
+  // per-peer token bucket on task requests (requests per second; 0: off); over it a request is answered BUSY
+  rate_limit: z.number().min(0).max(1_000_000).default(5000),
+  rate_burst: z.int().min(1).max(1_000_000).optional(),
   // serves /<pv>/raw-echo/1.0.0, a bare echo of stream bytes: the baseline bench/tasks.mjs compares tasks with
   raw_echo: z.boolean().default(false),
   handlers: z.record(taskType, handlerSchema).default({})
@@ -175,6 +190,8 @@ export const failoverServiceSchema = z.strictObject({
   preempt_delay: duration({ min: 0 }).default(5000),
   stop_timeout: duration({ min: 0 }).default(5000),
   env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).default({}),
+  // if set, the only peers whose beats (and state files) count for this service; must hold group_size ids or fewer
+  members: z.array(peerIdString).max(64).default([]),
   health_check: healthCheckSchema.optional(),
   hooks: hooksSchema.default(() => hooksSchema.parse({})),
   restart: restartSchema.default(() => restartSchema.parse({})),
@@ -183,6 +200,9 @@ export const failoverServiceSchema = z.strictObject({
   dry_run: z.boolean().default(false)
 }).superRefine((s, ctx) => {
   // two quorums must always share a member, or two sides of a partition could both run the program
+  if (s.members.length > s.group_size) {
+    ctx.addIssue({ code: 'custom', path: ['members'], message: `lists ${s.members.length} peers but group_size is ${s.group_size}` })
+  }
   if (s.quorum != null && (s.quorum * 2 <= s.group_size || s.quorum > s.group_size)) {
     ctx.addIssue({ code: 'custom', path: ['quorum'], message: `must be a majority of group_size ${s.group_size} (${Math.floor(s.group_size / 2) + 1} to ${s.group_size}), or two partitions could both run the program` })
   }

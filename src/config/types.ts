@@ -29,8 +29,13 @@ export interface NodeConfig {
     bootstrap: string[]
     bootstrapMaxBackoffMs: number
     pingIntervalMs: number
+    /** the private-network key (contents of psk_file) */
+    psk?: Uint8Array
+    allowedPeers: string[]
+    infrastructurePeers: string[]
   }
-  metrics: { enabled: boolean, host: string, port: number }
+  /** apiToken: the bearer token POST /api/* requires (contents of api_token_file) */
+  metrics: { enabled: boolean, host: string, port: number, apiToken?: string }
   control: { socket: string }
   tasks: {
     maxConcurrency: number
@@ -43,6 +48,10 @@ export interface NodeConfig {
     storageReplicas: number
     rawEcho: boolean
     handlers: Record<string, HandlerConfig>
+    allowedSubmitters: string[]
+    /** per-peer token bucket: requests per second (0: off) and burst */
+    rateLimit: number
+    rateBurst: number
   }
   logging: { level: string }
   failover: { services: FailoverServiceConfig[] }
@@ -77,6 +86,8 @@ export interface FailoverServiceConfig {
   preemptDelayMs: number
   stopTimeoutMs: number
   env: Record<string, string>
+  /** peers allowed in the group (empty: any) */
+  members: string[]
   /** where the program, hooks and health check run (the config file's directory) */
   cwd?: string
   healthCheck?: { argv: string[], intervalMs: number, timeoutMs: number, rise: number, fall: number }

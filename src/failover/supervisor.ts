@@ -103,12 +103,18 @@ export class FailoverSupervisor {
   private latest?: Snapshot
   private readonly pushedTo = new Map<string, string>()
   private readonly pushing = new Set<string>()
+  /** the group's allowlist (empty: anyone who beats on the topic) */
+  private readonly members: Set<string>
 
   constructor (private readonly cfg: FailoverServiceConfig, private readonly deps: SupervisorDeps) {
     this.topic = stringifyTopic({ kind: 'failover', pv: deps.protocolVersion, service: cfg.name })
     this.self = deps.peerId.toString()
     this.ecfg = { ...cfg, self: this.self }
     this.state = initialState(performance.now(), this.ecfg)
+    this.members = new Set(cfg.members)
+    if (this.members.size > 0 && !this.members.has(this.self)) {
+      throw new Error(`failover service ${cfg.name}: this node's peer id ${this.self} is not in its members list`)
+    }
     if (cfg.state != null && deps.dataDir != null) this.store = new StateStore(cfg.state, deps.dataDir, cfg.name)
   }
 
@@ -212,6 +218,7 @@ export class FailoverSupervisor {
 
   private acceptState (from: string, snap: Snapshot): string {
     if (this.store == null) return 'no_state'
+    if (this.members.size > 0 && !this.members.has(from)) return 'not_member'
     if (this.running) return 'active_here'
     // only the member the group knows holds (or just released) that term may send its state
     const v = this.views.get(from)
@@ -281,6 +288,10 @@ export class FailoverSupervisor {
     try {
       if (!peerIdFromMultihash(Digest.decode(beat.member)).equals(msg.from)) return reject('wrong_sender')
     } catch { return reject('wrong_sender') }
+    if (this.members.size > 0 && !this.members.has(msg.from.toString())) {
+      this.deps.metrics.accessDenied.inc({ what: 'failover_member' })
+      return reject('not_member')
+    }
     this.decoded.set(msg, beat)
     return TopicValidatorResult.Accept
   }

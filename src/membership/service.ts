@@ -16,6 +16,8 @@ export interface MembershipInit {
   intervalMs: number
   misses: number
   expiryMs: number
+  /** peers allowed to present themselves as bootstrap or relay (empty or absent: anyone) */
+  infrastructurePeers?: Set<string>
   /** filled in by later subsystems (tasks): load and health of this node */
   getLoad?: () => number
   isHealthy?: () => boolean
@@ -166,6 +168,12 @@ class MembershipService implements Membership {
       return this.reject(result.reason)
     }
     if (!sameSender(result.value.peerId, msg.from)) return this.reject('wrong_sender')
+    // with network.infrastructure_peers, only those peers may present themselves as bootstrap or relay
+    const trusted = this.init.infrastructurePeers
+    if (trusted != null && trusted.size > 0 && result.value.role !== 'worker' && !trusted.has(msg.from.toString())) {
+      this.components.metrics.accessDenied.inc({ what: 'infrastructure_role' })
+      return this.reject('untrusted_role')
+    }
     this.decoded.set(msg, result)
     return TopicValidatorResult.Accept
   }

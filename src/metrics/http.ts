@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { CommandHandler } from '../control/commands.js'
 import type { Logger } from '../logger.js'
@@ -14,6 +15,12 @@ export interface HttpInit {
   tasks?: TaskApi
   /** largest request body accepted */
   maxBodyBytes?: number
+  /** POST /api/failover/<service>/handoff */
+  handoff?: (service: string) => Promise<string>
+  /** the bearer token every POST needs; without one, POSTs are accepted only from loopback clients */
+  apiToken?: string
+  /** a refused request, by reason: `no_token`, `bad_token`, `not_local` */
+  onDenied?: (reason: string) => void
 }
 
 export interface TaskApi {
@@ -55,7 +62,16 @@ export class HttpServer {
   private async route (req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost')
     try {
+      if (req.method === 'POST' && !this.mayWrite(req, res)) return
       if (url.pathname === '/api/tasks' && req.method === 'POST' && this.init.tasks != null) return await this.postTask(req, res)
+      const handoff = /^\/api\/failover\/([A-Za-z0-9._-]{1,64})\/handoff$/.exec(url.pathname)
+      if (handoff != null && req.method === 'POST' && this.init.handoff != null) {
+        try {
+          return this.json(res, 200, { result: await this.init.handoff(handoff[1]) })
+        } catch (err: any) {
+          return this.json(res, 409, { error: err.message })
+        }
+      }
       const one = /^\/api\/tasks\/([A-Za-z0-9-]{1,128})$/.exec(url.pathname)
       if (one != null && req.method === 'GET' && this.init.tasks != null) {
         const record = this.init.tasks.get(one[1])
@@ -80,6 +96,30 @@ export class HttpServer {
       this.logger.warn({ err: err.message, path: url.pathname }, 'http handler failed')
       return this.send(res, 500, 'text/plain', 'internal error\n')
     }
+  }
+
+  /**
+   * Writes (POST) need the bearer token when one is configured, else a loopback client: the read-only
+   * endpoints stay open to a scraper, submitting work or moving a service does not.
+   */
+  private mayWrite (req: IncomingMessage, res: ServerResponse): boolean {
+    const token = this.init.apiToken
+    const deny = (status: number, reason: string, error: string, headers: Record<string, string> = {}): false => {
+      this.init.onDenied?.(reason)
+      this.logger.warn({ reason, remote: req.socket.remoteAddress, path: req.url }, 'API write refused')
+      this.send(res, status, 'application/json', JSON.stringify({ error }) + '\n', headers)
+      return false
+    }
+    if (token != null) {
+      const given = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1]
+      if (given == null) return deny(401, 'no_token', 'this endpoint needs "Authorization: Bearer <token>" (metrics.api_token_file)', { 'www-authenticate': 'Bearer' })
+      const a = createHash('sha256').update(given).digest()
+      const b = createHash('sha256').update(token).digest()
+      return timingSafeEqual(a, b) ? true : deny(401, 'bad_token', 'wrong bearer token', { 'www-authenticate': 'Bearer error="invalid_token"' })
+    }
+    const remote = req.socket.remoteAddress ?? ''
+    if (remote === '127.0.0.1' || remote === '::1' || remote === '::ffff:127.0.0.1' || remote.startsWith('127.')) return true
+    return deny(403, 'not_local', 'writes are accepted only from this host unless metrics.api_token_file is set')
   }
 
   private async postTask (req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -4,16 +4,18 @@ import { identify } from '@libp2p/identify'
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
 import { mdns } from '@libp2p/mdns'
 import { noise } from '@libp2p/noise'
+import { preSharedKey } from '@libp2p/pnet'
 import { ping } from '@libp2p/ping'
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { tcp } from '@libp2p/tcp'
 import { yamux } from '@libp2p/yamux'
 import { createLibp2p, type Libp2p } from 'libp2p'
+import { membershipTopics, stringifyTopic } from '../messages/topics.js'
 import { pubsub, type PubSub } from './pubsub.js'
 import type { NodeConfig } from '../config/types.js'
 import type { Identify } from '@libp2p/identify'
 import type { KadDHT } from '@libp2p/kad-dht'
-import type { PrivateKey } from '@libp2p/interface'
+import type { PeerId, PrivateKey } from '@libp2p/interface'
 import type { Ping } from '@libp2p/ping'
 import type { Registry } from 'prom-client'
 
@@ -33,7 +35,7 @@ export function dhtProtocol (pv: string): string {
 }
 
 /** Builds (does not start) the libp2p node for the configured role. */
-export async function buildLibp2p (config: NodeConfig, privateKey: PrivateKey, registry: Registry): Promise<Node> {
+export async function buildLibp2p (config: NodeConfig, privateKey: PrivateKey, registry: Registry, onDenied: (what: string, peer: string) => void = () => {}): Promise<Node> {
   const { node, network } = config
   const worker = node.role === 'worker'
   const useRelayClient = worker && network.enableRelay
@@ -44,7 +46,10 @@ export async function buildLibp2p (config: NodeConfig, privateKey: PrivateKey, r
   const services: Record<string, (components: any) => unknown> = {
     identify: identify({ runOnLimitedConnection: true }),
     ping: ping({ runOnLimitedConnection: true }),
-    pubsub: pubsub(network.protocolVersion),
+    pubsub: pubsub(network.protocolVersion, [
+      ...Object.values(membershipTopics(network.protocolVersion)),
+      ...(worker ? config.failover.services.map(svc => stringifyTopic({ kind: 'failover', pv: network.protocolVersion, service: svc.name })) : [])
+    ]),
     dht: kadDHT({
       protocol: dhtProtocol(network.protocolVersion),
       clientMode: false,
@@ -67,6 +72,9 @@ export async function buildLibp2p (config: NodeConfig, privateKey: PrivateKey, r
       announce: node.announce.length > 0 ? node.announce : undefined
     },
     transports: [tcp(), circuitRelayTransport()],
+    // a private network: every connection is encrypted with the swarm key first; without it nothing connects
+    ...(network.psk != null ? { connectionProtector: preSharedKey({ psk: network.psk }) } : {}),
+    connectionGater: allowlistGater(network.allowedPeers, onDenied),
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     peerDiscovery: network.enableMdns ? [mdns({ serviceTag: mdnsServiceTag(network.protocolVersion), interval: 5000 })] : [],
@@ -82,6 +90,26 @@ export async function buildLibp2p (config: NodeConfig, privateKey: PrivateKey, r
     metrics: prometheusMetrics({ registry, preserveExistingMetrics: true, collectDefaultMetrics: true }),
     services: services as any
   }) as Node
+}
+
+/**
+ * With `network.allowed_peers`, only those peers connect: inbound connections are refused right after the
+ * handshake proves the remote's identity, dials to others are never made. Private addresses stay allowed
+ * (libp2p's default gater would refuse them; our networks live on them).
+ */
+function allowlistGater (allowed: string[], onDenied: (what: string, peer: string) => void): Record<string, (...args: any[]) => boolean | Promise<boolean>> {
+  const set = new Set(allowed)
+  const deny = (peer: PeerId, what: string): boolean => {
+    if (set.size === 0 || set.has(peer.toString())) return false
+    onDenied(what, peer.toString())
+    return true
+  }
+  return {
+    denyDialMultiaddr: () => false,
+    denyDialPeer: (peer: PeerId) => deny(peer, 'dial'),
+    denyInboundEncryptedConnection: (peer: PeerId) => deny(peer, 'inbound'),
+    denyOutboundEncryptedConnection: (peer: PeerId) => deny(peer, 'outbound')
+  }
 }
 
 /** mDNS service name for a network, so two networks on one LAN ignore each other. */

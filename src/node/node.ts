@@ -89,7 +89,11 @@ export class P2PNode {
     const registry = opts.registry ?? new Registry()
     const { key, created } = await loadOrCreateIdentity(config.node.identityFile)
     const metrics = createMetrics(registry)
-    const libp2p = await buildLibp2p(config, key, registry)
+    const deniedLog = logger.child({ c: 'access' })
+    const libp2p = await buildLibp2p(config, key, registry, (what, peer) => {
+      metrics.accessDenied.inc({ what: `connection_${what}` })
+      deniedLog.debug({ peer, what }, 'connection refused: peer not in network.allowed_peers')
+    })
     logger.info({ peerId: libp2p.peerId.toString(), identity: config.node.identityFile, created }, created ? 'created a new peer identity' : 'loaded peer identity')
     const pinger = createPinger(libp2p, logger.child({ c: 'ping' }), metrics, { intervalMs: config.network.pingIntervalMs })
     let membership: Membership | undefined
@@ -104,6 +108,7 @@ export class P2PNode {
       intervalMs: config.node.heartbeatIntervalMs,
       misses: config.node.heartbeatMisses,
       expiryMs: config.node.memberExpiryMs,
+      infrastructurePeers: new Set(config.network.infrastructurePeers),
       getLoad: () => executor?.load() ?? 0,
       taskTypes: () => executor?.types() ?? [],
       maxConcurrency: () => executor?.maxConcurrency ?? 0,

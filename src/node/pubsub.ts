@@ -2,10 +2,34 @@
 // libp2p 3; @libp2p/gossipsub is the libp2p team's continuation of the same code. Swapping back is this file.
 import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
 import { StrictSign } from '@libp2p/gossipsub'
+import { createTopicScoreParams, type TopicScoreParams } from '@libp2p/gossipsub/score'
 
 export type PubSub = GossipSub
 
-export function pubsub (protocolVersion: string): (components: any) => GossipSub {
+/**
+ * Per-topic scoring for our topics. Rates are low and uneven (a heartbeat every few seconds), so the
+ * delivery-rate penalties (P3, P3b) that suit busy topics are off: they would punish honest peers in a quiet
+ * fleet. What counts is invalid messages (P4, squared): our validators reject only what an honest peer never
+ * forwards (undecodable, oversized, unsigned, forged author, not allowed), so one costs -10 (below the gossip
+ * threshold), three put the sender under the graylist threshold, and the penalty halves every second.
+ */
+export function topicScore (): TopicScoreParams {
+  return createTopicScoreParams({
+    topicWeight: 1,
+    timeInMeshWeight: 0.01,
+    timeInMeshQuantum: 1000,
+    timeInMeshCap: 100,
+    firstMessageDeliveriesWeight: 0.5,
+    firstMessageDeliveriesDecay: 0.9,
+    firstMessageDeliveriesCap: 10,
+    meshMessageDeliveriesWeight: 0,
+    meshFailurePenaltyWeight: 0,
+    invalidMessageDeliveriesWeight: -10,
+    invalidMessageDeliveriesDecay: 0.5
+  })
+}
+
+export function pubsub (protocolVersion: string, topics: string[] = []): (components: any) => GossipSub {
   const prefix = `${protocolVersion}/`
   return gossipsub({
     globalSignaturePolicy: StrictSign,
@@ -17,8 +41,11 @@ export function pubsub (protocolVersion: string): (components: any) => GossipSub
     runOnLimitedConnection: true,
     scoreParams: {
       // many nodes per IP (one host, a NAT, a Service): co-location is normal here, not an attack
-      IPColocationFactorWeight: 0
+      IPColocationFactorWeight: 0,
+      topics: Object.fromEntries(topics.map(t => [t, topicScore()])),
+      decayInterval: 1000
     },
+    scoreThresholds: { gossipThreshold: -10, publishThreshold: -50, graylistThreshold: -80, acceptPXThreshold: 10, opportunisticGraftThreshold: 2 },
     debugName: prefix.slice(0, -1)
   })
 }

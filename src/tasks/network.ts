@@ -1,6 +1,7 @@
 import { LengthPrefixedDecoder } from '@libp2p/utils'
 import { encode } from 'it-length-prefixed'
 import { TaskRequest, TaskResponse } from '../messages/tasks.js'
+import { TokenBuckets } from './rate-limit.js'
 import type { Executor } from './executor.js'
 import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics/metrics.js'
@@ -32,6 +33,11 @@ export interface TaskNetworkInit {
   maxInboundStreams?: number
   /** also serve the raw echo protocol (a measuring baseline) */
   rawEcho?: string
+  /** peers whose requests this worker runs (empty: anyone) */
+  allowedSubmitters?: string[]
+  /** per-peer token bucket on task requests: per second (0: off), burst */
+  rateLimit?: number
+  rateBurst?: number
 }
 
 /** frames may carry the payload plus the request's other fields */
@@ -183,8 +189,34 @@ export class TaskNetwork {
     return await opening
   }
 
+  private allowed?: Set<string>
+  private buckets?: TokenBuckets
+  private selfBytes?: Uint8Array
+
+  /** a refusal for a request from `peer`, or undefined when it may run (allowlist, then rate limit) */
+  private gate (peer: string, req: TaskRequest): TaskResponse | undefined {
+    this.allowed ??= new Set(this.init.allowedSubmitters ?? [])
+    this.buckets ??= new TokenBuckets(this.init.rateLimit ?? 0, this.init.rateBurst ?? 1)
+    let status: TaskResponse.Status | undefined
+    let error = ''
+    if (this.allowed.size > 0 && !this.allowed.has(peer)) {
+      status = TaskResponse.Status.REJECTED
+      error = 'this worker does not take tasks from your peer id (tasks.allowed_submitters)'
+      this.metrics.accessDenied.inc({ what: 'task' })
+      this.logger.debug({ peer, id: req.id }, 'task refused: submitter not allowed')
+    } else if (!this.buckets.take(peer)) {
+      status = TaskResponse.Status.BUSY
+      error = 'rate limit: too many requests from your peer (tasks.rate_limit)'
+      this.metrics.rateLimited.inc({ what: 'task' })
+    }
+    if (status == null) return undefined
+    this.selfBytes ??= this.libp2p.peerId.toMultihash().bytes
+    return { id: req.id, status, result: new Uint8Array(), error, worker: this.selfBytes as Uint8Array<ArrayBuffer>, queueMs: 0, runMs: 0, reward: 0n, duplicate: false }
+  }
+
   private serve (stream: Stream, connection: Connection): void {
     const executor = this.executor!
+    const peer = connection.remotePeer.toString()
     this.inbound.add(stream)
     const writer = new Writer(stream)
     const decoder = new LengthPrefixedDecoder({ maxDataLength: this.maxFrame, maxBufferSize: this.maxFrame * 2 })
@@ -201,6 +233,11 @@ export class TaskNetwork {
         return
       }
       for (const req of frames) {
+        const refused = this.gate(peer, req)
+        if (refused != null) {
+          writer.write(TaskResponse.encode(refused)).catch(() => {})
+          continue
+        }
         void executor.execute({ ...req, submitter: submitter as Uint8Array<ArrayBuffer> })
           .then(async res => { await writer.write(TaskResponse.encode(res)) })
           .catch(err => { this.logger.debug({ err: err.message }, 'could not send a task response') })

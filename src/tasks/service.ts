@@ -82,7 +82,8 @@ export function createTasks (config: NodeConfig, deps: TasksDeps): Tasks {
   }
   const pv = config.network.protocolVersion
   const network = new TaskNetwork(deps.libp2p, executor, {
-    protocol: taskProtocol(pv), maxPayload: config.tasks.maxPayload, rawEcho: config.tasks.rawEcho ? rawEchoProtocol(pv) : undefined
+    protocol: taskProtocol(pv), maxPayload: config.tasks.maxPayload, rawEcho: config.tasks.rawEcho ? rawEchoProtocol(pv) : undefined,
+    allowedSubmitters: config.tasks.allowedSubmitters, rateLimit: config.tasks.rateLimit, rateBurst: config.tasks.rateBurst
   }, deps.metrics, log.child({ c: 'task-net' }))
   // membership is built after the executor (it advertises the executor's types): read it late
   const submitter = new Submitter({ maxPayload: config.tasks.maxPayload, defaultTimeoutMs: config.tasks.defaultTimeoutMs, maxRetries: config.tasks.maxRetries }, {
