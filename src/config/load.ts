@@ -85,7 +85,15 @@ export function parseConfig (text: string, opts: ParseOptions = {}): NodeConfig 
   })
   if (issues.length > 0) throw new ConfigError(issues)
 
-  let raw = doc.toJS() ?? {}
+  let raw: any
+  try {
+    // resolving aliases can still fail here (an alias whose anchor comes later or never: `*a`), or explode
+    // (an alias bomb, stopped by maxAliasCount)
+    raw = doc.toJS({ maxAliasCount: 100 }) ?? {}
+  } catch (err: any) {
+    const offset = (err.source?.range?.[0] ?? err.pos?.[0]) as number | undefined
+    throw new ConfigError([{ path: '', file, line: offset != null ? lines.linePos(offset).line : undefined, message: `YAML error: ${String(err.message).split('\n')[0]}` }])
+  }
   if (typeof raw !== 'object' || Array.isArray(raw)) {
     throw new ConfigError([{ path: '', file, line: 1, message: 'the config must be a mapping with a `node` section' }])
   }
@@ -141,7 +149,7 @@ function readSecrets (c: RawConfig, opts: ParseOptions, lineOf: (path: PropertyK
   }
   const psk = load(['network', 'psk_file'], c.network.psk_file, data => pskProblem(data))
   if (psk != null) secrets.psk = new Uint8Array(psk)
-  const token = load(['metrics', 'api_token_file'], c.metrics.api_token_file, data => data.toString('utf8').trim().length < 16 ? 'the token must be at least 16 characters (p2p-node keygen --token writes one)' : undefined)
+  const token = load(['metrics', 'api_token_file'], c.metrics.api_token_file, data => data.toString('utf8').trim().length < 16 ? 'the token must be at least 16 characters (p2p-node keygen writes one: api.token)' : undefined)
   if (token != null) secrets.apiToken = token.toString('utf8').trim()
   if (issues.length > 0) throw new ConfigError(issues)
   return secrets
@@ -267,8 +275,11 @@ function describe (issue: { code: string, message: string, expected?: unknown, i
     return issue.input === undefined ? 'required key is missing' : `expected ${String(issue.expected)}, got ${typeName(issue.input)} ${JSON.stringify(issue.input)}`
   }
   if (issue.code === 'invalid_value' && Array.isArray(issue.values)) {
-    return `must be one of ${issue.values.map(v => JSON.stringify(v)).join(', ')}, got ${JSON.stringify(issue.input)}`
+    const choices = issue.values.map(v => JSON.stringify(v)).join(', ')
+    return issue.input === undefined ? `required key is missing (one of ${choices})` : `must be one of ${choices}, got ${JSON.stringify(issue.input)}`
   }
+  if (issue.code === 'invalid_union' && issue.input === undefined) return 'required key is missing'
+  if (issue.code === 'invalid_union') return `not a valid value: ${typeName(issue.input)} ${JSON.stringify(issue.input)?.slice(0, 80)}`
   return issue.message
 }
 

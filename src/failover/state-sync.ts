@@ -7,6 +7,7 @@ import { StateSnapshot } from '../messages/failover.js'
 import type { FailoverServiceConfig } from '../config/types.js'
 import type { Node } from '../node/libp2p.js'
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
+import type { Uint8ArrayList } from 'uint8arraylist'
 
 /** the stream protocol an active pushes its state file on (one snapshot per stream) */
 export function stateProtocol (pv: string): string {
@@ -132,20 +133,25 @@ export async function pushSnapshot (libp2p: Node, peer: PeerId, protocol: string
   }
 }
 
+/** bytes of a state stream as they arrive -> the snapshots in them; throws on a malformed or oversized frame */
+export function snapshotDecoder (maxBytes: number): (chunk: Uint8Array | Uint8ArrayList) => StateSnapshot[] {
+  const decoder = new LengthPrefixedDecoder({ maxDataLength: maxBytes + 1024, maxBufferSize: maxBytes + 2048 })
+  return chunk => [...decoder.decode(chunk)].map(f => StateSnapshot.decode(f))
+}
+
 /**
  * Serves the state protocol: reads one snapshot (at most `maxBytes` of data), hands it to `deliver`, then
  * closes. Anything malformed is counted through `onInvalid` and the stream dropped; the node carries on.
  */
 export function serveSnapshots (maxBytes: number, deliver: (from: string, service: string, snap: Snapshot) => void, onInvalid: (reason: string) => void) {
   return (stream: Stream, connection: Connection): void => {
-    const decoder = new LengthPrefixedDecoder({ maxDataLength: maxBytes + 1024, maxBufferSize: maxBytes + 2048 })
+    const decode = snapshotDecoder(maxBytes)
     let done = false
     const timer = setTimeout(() => { if (!done) { done = true; onInvalid('state_timeout'); stream.abort(new Error('no snapshot in time')) } }, 30_000)
     stream.addEventListener('message', evt => {
       if (done) return
       try {
-        for (const frame of decoder.decode(evt.data)) {
-          const msg = StateSnapshot.decode(frame)
+        for (const msg of decode(evt.data)) {
           done = true
           clearTimeout(timer)
           deliver(connection.remotePeer.toString(), msg.service, { term: Number(msg.term), version: Number(msg.version), sha256: msg.sha256, data: msg.data })

@@ -1,6 +1,7 @@
 import { TopicValidatorResult, type Message } from '@libp2p/gossipsub'
 import { peerIdFromMultihash, peerIdFromString } from '@libp2p/peer-id'
 import * as Digest from 'multiformats/hashes/digest'
+import { decodeFailoverBeat, sameSender } from '../messages/codec.js'
 import { FailoverBeat } from '../messages/failover.js'
 import { stringifyTopic } from '../messages/topics.js'
 import { activated, castVote, decide, initialState, observe, standDown, stood, type Decision, type ElectionConfig, type ElectionState, type MemberView } from './election.js'
@@ -15,7 +16,6 @@ import type { Metrics } from '../metrics/metrics.js'
 import type { PubSub } from '../node/pubsub.js'
 import type { PeerId } from '@libp2p/interface'
 
-const MAX_BEAT_BYTES = 4096
 const MAX_SEQ = BigInt(Number.MAX_SAFE_INTEGER)
 /** beat sequence numbers travel as uint64; the election compares them as numbers */
 const seqNumber = (seq: bigint): number => Number(seq % MAX_SEQ)
@@ -281,13 +281,10 @@ export class FailoverSupervisor {
   private validate (msg: Message): TopicValidatorResult {
     const reject = (reason: string): TopicValidatorResult => { this.deps.metrics.invalidMessages.inc({ reason }); return TopicValidatorResult.Reject }
     if (msg.type !== 'signed') return reject('unsigned')
-    if (msg.data.byteLength > MAX_BEAT_BYTES) return reject('too_large')
-    let beat: FailoverBeat
-    try { beat = FailoverBeat.decode(msg.data, { limits: { acks: 64 } }) } catch { return reject('decode') }
-    if (beat.service !== this.cfg.name) return reject('bad_field')
-    try {
-      if (!peerIdFromMultihash(Digest.decode(beat.member)).equals(msg.from)) return reject('wrong_sender')
-    } catch { return reject('wrong_sender') }
+    const d = decodeFailoverBeat(msg.data, this.cfg.name)
+    if (!d.ok) return reject(d.reason)
+    const beat = d.value
+    if (!sameSender(beat.member, msg.from)) return reject('wrong_sender')
     if (this.members.size > 0 && !this.members.has(msg.from.toString())) {
       this.deps.metrics.accessDenied.inc({ what: 'failover_member' })
       return reject('not_member')

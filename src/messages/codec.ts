@@ -1,12 +1,14 @@
 import { peerIdFromMultihash } from '@libp2p/peer-id'
 import * as Digest from 'multiformats/hashes/digest'
+import { FailoverBeat } from './failover.js'
 import { CapabilityAdvertisement, HeartBeat } from './membership.js'
 import type { PeerId } from '@libp2p/interface'
 
 /** Largest encoded message accepted per type; anything larger is rejected before decoding. */
 export const MAX_BYTES = {
   heartbeat: 2048,
-  capabilities: 8192
+  capabilities: 8192,
+  failoverBeat: 4096
 } as const
 
 export const MAX_STRING = 256
@@ -41,6 +43,19 @@ export function decodeCapabilities (data: Uint8Array): Decoded<CapabilityAdverti
   const bad = checkStrings([msg.name, msg.role, ...msg.capabilities, ...msg.taskTypes]) ?? checkRole(msg.role)
   if (bad != null) return { ok: false, reason: 'bad_field', detail: bad }
   return { ok: true, value: msg }
+}
+
+/** Decodes a failover beat for `service` within limits; never throws. */
+export function decodeFailoverBeat (data: Uint8Array, service: string): Decoded<FailoverBeat> {
+  if (data.byteLength > MAX_BYTES.failoverBeat) return { ok: false, reason: 'too_large', detail: `${data.byteLength} bytes` }
+  let beat: FailoverBeat
+  try {
+    beat = FailoverBeat.decode(data, { limits: { acks: 64 } })
+  } catch (err: any) {
+    return { ok: false, reason: 'decode', detail: err.message }
+  }
+  if (beat.service !== service) return { ok: false, reason: 'bad_field', detail: 'service does not match the topic' }
+  return { ok: true, value: beat }
 }
 
 /** True when the claimed sender bytes name the same peer as the authenticated author. */

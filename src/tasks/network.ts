@@ -1,5 +1,6 @@
 import { LengthPrefixedDecoder } from '@libp2p/utils'
 import { encode } from 'it-length-prefixed'
+import type { Uint8ArrayList } from 'uint8arraylist'
 import { TaskRequest, TaskResponse } from '../messages/tasks.js'
 import { TokenBuckets } from './rate-limit.js'
 import type { Executor } from './executor.js'
@@ -7,6 +8,15 @@ import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics/metrics.js'
 import type { Node } from '../node/libp2p.js'
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
+
+/**
+ * The worker's reader of one task stream: bytes as they arrive -> the complete requests in them. Throws on a
+ * malformed frame (length over `maxFrame`, buffer over twice that, bad protobuf); the stream is then dropped.
+ */
+export function taskRequestDecoder (maxFrame: number): (chunk: Uint8Array | Uint8ArrayList) => TaskRequest[] {
+  const decoder = new LengthPrefixedDecoder({ maxDataLength: maxFrame, maxBufferSize: maxFrame * 2 })
+  return chunk => [...decoder.decode(chunk)].map(f => TaskRequest.decode(f, { limits: { params: 16 } }))
+}
 
 /** the task stream protocol of a network */
 export function taskProtocol (pv: string): string {
@@ -219,12 +229,12 @@ export class TaskNetwork {
     const peer = connection.remotePeer.toString()
     this.inbound.add(stream)
     const writer = new Writer(stream)
-    const decoder = new LengthPrefixedDecoder({ maxDataLength: this.maxFrame, maxBufferSize: this.maxFrame * 2 })
+    const decode = taskRequestDecoder(this.maxFrame)
     const submitter = connection.remotePeer.toMultihash().bytes
     stream.addEventListener('message', evt => {
       let frames: TaskRequest[]
       try {
-        frames = [...decoder.decode(evt.data)].map(f => TaskRequest.decode(f, { limits: { params: 16 } }))
+        frames = decode(evt.data)
       } catch (err: any) {
         // a malformed frame poisons the stream (frame boundaries are lost): drop the stream, keep the node
         this.metrics.invalidMessages.inc({ reason: 'task_frame' })

@@ -61,7 +61,7 @@ network:
     ['unknown key with suggestion', 'node:\n  role: worker\n  capabilites: [a]\n', 'node.capabilites', 3, /unknown key \(did you mean capabilities\?\)/],
     ['unknown section', 'node:\n  role: worker\nnetwrk: {}\n', 'netwrk', 3, /unknown key/],
     ['wrong role', 'node:\n  role: leader\n', 'node.role', 2, /must be one of "bootstrap", "relay", "worker", got "leader"/],
-    ['missing role', 'node:\n  name: x\n', 'node.role', 1, /must be one of/],
+    ['missing role', 'node:\n  name: x\n', 'node.role', 1, /required key is missing \(one of "bootstrap", "relay", "worker"\)/],
     ['port out of range', 'node:\n  role: worker\n  listen_port: 70000\n', 'node.listen_port', 3, /65535/],
     ['wrong type', 'node:\n  role: worker\nnetwork:\n  enable_mdns: "yes"\n', 'network.enable_mdns', 4, /expected boolean, got string "yes"/],
     ['bad duration', 'node:\n  role: worker\n  heartbeat_interval: soon\n', 'node.heartbeat_interval', 3, /not a duration/],
