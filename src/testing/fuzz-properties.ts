@@ -38,7 +38,8 @@ function bytesAround (valid: fc.Arbitrary<Uint8Array>, max = 4096): fc.Arbitrary
 
 const text = fc.string({ maxLength: 40 })
 const bytes32 = fc.uint8Array({ minLength: 0, maxLength: 40 })
-const validHeartbeat = fc.record({ peerId: bytes32, name: text, role: fc.constantFrom('worker', 'bootstrap', 'relay', 'x'), version: text, seq: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), intervalMs: fc.nat(), misses: fc.nat(), load: fc.double({ noNaN: false }), capabilities: fc.array(text, { maxLength: 70 }), sentAtMs: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), healthy: fc.boolean() } as any)
+const u32 = fc.nat({ max: 2 ** 32 - 1 })
+const validHeartbeat = fc.record({ peerId: bytes32, name: text, role: fc.constantFrom('worker', 'bootstrap', 'relay', 'x'), version: text, seq: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), intervalMs: u32, misses: u32, load: u32, capabilities: fc.array(text, { maxLength: 70 }), timestampMs: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), healthy: fc.boolean() } as any)
   .map(m => HeartBeat.encode(m as any))
 const validCapabilities = fc.record({ peerId: bytes32, name: text, role: fc.constantFrom('worker', 'relay'), capabilities: fc.array(text, { maxLength: 70 }), taskTypes: fc.array(text, { maxLength: 70 }) } as any)
   .map(m => CapabilityAdvertisement.encode(m as any))

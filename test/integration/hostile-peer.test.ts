@@ -1,0 +1,97 @@
+import { execFileSync, spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import pWaitFor from 'p-wait-for'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Cluster, dnsAddr, LAUNCHER, ROOT, waitAllSeeAll, type TestNode } from '../../src/testing/cluster.js'
+import { intervals, overlaps, readStamps, stampingProgram, termRegressions } from '../../src/testing/failover-log.js'
+
+const rssMiB = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024
+const metric = async (n: TestNode, name: string): Promise<number> => {
+  const lines = (await n.metrics()).split('\n').filter(l => l.startsWith(name))
+  return lines.reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0)
+}
+
+// An honest network (bootstrap + 3 workers running a failover service whose members are allowlisted, and a
+// stream of tasks) under a hostile peer that floods, forges, sends bad frames and hoards streams (see
+// test/helpers/hostile-peer.mjs). It must keep serving tasks, keep exactly one active, and stay bounded.
+describe('a hostile peer does not stop the honest network (real processes)', () => {
+  const cluster = new Cluster()
+  let boot: TestNode
+  let w: TestNode[]
+  let log: string
+  const ids: Array<{ peerId: string, identityFile: string }> = []
+
+  beforeAll(async () => {
+    log = join(cluster.dir, 'program.log')
+    for (const name of ['h1', 'h2', 'h3']) ids.push(JSON.parse(execFileSync(LAUNCHER, ['keygen', '--out', join(cluster.dir, `${name}-keys`), '--json'], { encoding: 'utf8' })))
+    boot = cluster.add({ name: 'h-boot', role: 'bootstrap', mesh: false })
+    await boot.start()
+    w = ['h1', 'h2', 'h3'].map((name, i) => {
+      const n = cluster.add({
+        name: `h-${name}`, role: 'worker', bootstrap: [dnsAddr(boot)], capabilities: ['work'],
+        extra: {
+          failover: {
+            services: [{
+              name: 'prog', priority: 300 - i * 100, group_size: 3, heartbeat_interval: '200ms', preempt_delay: '2s',
+              members: ids.map(x => x.peerId), command: stampingProgram(log), env: { WHO: name }
+            }]
+          }
+        }
+      })
+      n.updateConfig(cfg => { cfg.node.identity_file = ids[i].identityFile })
+      return n
+    })
+    await Promise.all(w.map(async n => { await n.start() }))
+    await waitAllSeeAll([boot, ...w])
+    await pWaitFor(() => readStamps(log).some(s => s.who === 'h1' && s.ms > Date.now() - 100), { interval: 50, timeout: 30_000 })
+  })
+  afterAll(async () => { await cluster.teardown() })
+
+  it('under attack for 15 s: every task answered, one active throughout, attacks counted, memory bounded', async () => {
+    const pids = [boot, ...w].map(n => n.proc!.pid!)
+    const rssBefore = pids.map(rssMiB)
+    const invalidBefore = await Promise.all(w.map(async n => await metric(n, 'p2p_invalid_messages_total')))
+    const attackStart = Date.now()
+    const hostile = spawn(process.execPath, [join(ROOT, 'test/helpers/hostile-peer.mjs'), JSON.stringify({
+      targets: [boot, ...w].map(n => n.addr), pv: 'p2p-network', service: 'prog', victims: w.map(n => n.peerId), seconds: 15, dataDir: join(cluster.dir, 'hostile')
+    })], { stdio: ['ignore', 'pipe', 'inherit'] })
+    let out = ''
+    hostile.stdout.on('data', d => { out += String(d) })
+    const ended = new Promise(resolve => hostile.once('exit', resolve))
+
+    // honest work while it runs: tasks submitted by the bootstrap, one after another
+    const results: any[] = []
+    let peakRss = rssBefore.slice()
+    while (Date.now() - attackStart < 15_000) {
+      results.push(await boot.request('task', ['echo', `t${results.length}`, '--capability', 'work', '--timeout', '10s']))
+      peakRss = peakRss.map((p, i) => Math.max(p, rssMiB(pids[i])))
+    }
+    await ended
+    const summary = JSON.parse(out.trim().split('\n').at(-1)!)
+    const rssAfter = pids.map(rssMiB)
+
+    expect(results.length).toBeGreaterThan(10)
+    expect(results.filter(r => r.state !== 'done')).toEqual([])
+    // exactly one active the whole time, and it never moved: forged releases and a forged ACTIVE with the
+    // highest term (from a non-member) changed nothing
+    const during = intervals(readStamps(log)).filter(i => i.end >= attackStart)
+    expect(overlaps(intervals(readStamps(log)))).toEqual([])
+    expect(termRegressions(intervals(readStamps(log)))).toEqual([])
+    expect(during.map(i => i.who)).toEqual(['h1'])
+    const st = (await w[0].request('failover') as any[])[0]
+    expect(st.running).toBe(true)
+    expect(st.members.map((m: any) => m.peerId)).not.toContain(summary.peerId)
+    // every kind of attack reached the honest nodes and was counted as refused
+    const invalidAfter = await Promise.all(w.map(async n => await metric(n, 'p2p_invalid_messages_total')))
+    const refused = invalidAfter.reduce((a, b) => a + b, 0) - invalidBefore.reduce((a, b) => a + b, 0)
+    expect(refused).toBeGreaterThan(100)
+    expect(await metric(w[0], 'p2p_invalid_messages_total{reason="not_member"}') + await metric(w[1], 'p2p_invalid_messages_total{reason="not_member"}')).toBeGreaterThan(0)
+    expect(await metric(w[0], 'p2p_invalid_messages_total{reason="wrong_sender"}') + await metric(w[1], 'p2p_invalid_messages_total{reason="wrong_sender"}') + await metric(w[2], 'p2p_invalid_messages_total{reason="wrong_sender"}')).toBeGreaterThan(0)
+    // memory: bounded, not growing with the attack's size
+    const growth = rssAfter.map((r, i) => r - rssBefore[i])
+    console.log(`hostile peer: ${JSON.stringify(summary)}`)
+    console.log(`hostile peer: ${results.length} tasks all done; ${refused} messages refused by the workers; RSS MiB before/peak/after: ${rssBefore.map((b, i) => `${Math.round(b)}/${Math.round(peakRss[i])}/${Math.round(rssAfter[i])}`).join(', ')}`)
+    for (const g of growth) expect(g).toBeLessThan(150)
+  }, 120_000)
+})
