@@ -48,6 +48,7 @@ export async function buildLibp2p (config: NodeConfig, privateKey: PrivateKey, r
     ping: ping({ runOnLimitedConnection: true }),
     pubsub: pubsub(network.protocolVersion, [
       ...Object.values(membershipTopics(network.protocolVersion)),
+      stringifyTopic({ kind: 'tasks', pv: network.protocolVersion }),
       ...(worker ? config.failover.services.map(svc => stringifyTopic({ kind: 'failover', pv: network.protocolVersion, service: svc.name })) : [])
     ]),
     dht: kadDHT({

@@ -46,6 +46,10 @@ export function pubsub (protocolVersion: string, topics: string[] = []): (compon
       decayInterval: 1000
     },
     scoreThresholds: { gossipThreshold: -10, publishThreshold: -50, graylistThreshold: -80, acceptPXThreshold: 10, opportunisticGraftThreshold: 2 },
+    // our messages are at most a few KiB (codec.ts MAX_BYTES): an RPC frame over 1 MiB is not decoded at all
+    maxInboundDataLength: 1024 * 1024,
+    // only our own topics are tracked, so a peer cannot make this node keep state for topics nobody uses
+    ...(topics.length > 0 ? { allowedTopics: new Set(topics) } : {}),
     debugName: prefix.slice(0, -1)
   })
 }

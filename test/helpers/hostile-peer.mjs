@@ -5,6 +5,7 @@
 //  - claims the failover service itself (ACTIVE, a huge term) with beats signed by its own key,
 //  - sends oversized and malformed frames on task streams,
 //  - opens task and state streams and never reads from them.
+// (its config names the failover service only so that its own GossipSub lets it publish on that topic)
 // Usage: node hostile-peer.mjs '<json: { targets, pv, service, victims, seconds, dataDir }>'; prints a JSON summary.
 import { randomBytes } from 'node:crypto'
 import { peerIdFromString } from '@libp2p/peer-id'
@@ -18,7 +19,7 @@ import { loadOrCreateIdentity } from '../../dist/node/identity.js'
 import { buildLibp2p } from '../../dist/node/libp2p.js'
 
 const opts = JSON.parse(process.argv[2])
-const config = parseConfig(`node: { role: worker, name: hostile, listen_host: 127.0.0.1, listen_port: 0, data_dir: ${JSON.stringify(opts.dataDir)} }\nnetwork: { protocol_version: ${opts.pv}, enable_mdns: false, enable_relay: false }\n`, { file: `${opts.dataDir}/hostile.yaml` })
+const config = parseConfig(`node: { role: worker, name: hostile, listen_host: 127.0.0.1, listen_port: 0, data_dir: ${JSON.stringify(opts.dataDir)} }\nnetwork: { protocol_version: ${opts.pv}, enable_mdns: false, enable_relay: false }\nfailover: { services: [{ name: ${opts.service}, command: 'true', priority: 0, group_size: 3 }] }\n`, { file: `${opts.dataDir}/hostile.yaml` })
 const { key } = await loadOrCreateIdentity(`${opts.dataDir}/peer.key`)
 const libp2p = await buildLibp2p(config, key, new Registry())
 await libp2p.start()
@@ -38,16 +39,21 @@ let round = 0
 const held = []
 while (Date.now() < until) {
   round++
-  // 1. junk and oversized messages on every topic
-  for (const t of Object.values(topics)) await publish(t, randomBytes(16 + (round % 200)), 'junk')
-  if (round % 10 === 0) await publish(topics.capabilities, randomBytes(200_000), 'oversized')
-  // 2. forged authorship: a valid heartbeat / failover beat naming an honest member, signed by us
+  // the pubsub attacks, in a different order each round: GossipSub scoring graylists this peer after a few
+  // refused messages and forgives it about a second later, so each kind gets its turn at the validators
   const victim = victims[round % victims.length]
-  await publish(topics.heartbeat, HeartBeat.encode({ peerId: victim.toMultihash().bytes, name: 'forged', role: 'worker', version: '0', seq: BigInt(round), intervalMs: 1000, misses: 3, load: 0, capabilities: [], timestampMs: BigInt(Date.now()), healthy: true }), 'forgedHeartbeats')
   const beat = (member, state) => FailoverBeat.encode({ service: opts.service, member, priority: 1_000_000, seq: BigInt(Date.now()) * 1000n + BigInt(round), term: big, state, healthy: true, eligible: true, voteCandidate: member, voteTerm: big, acks: [], running: true })
-  await publish(topics.failover, beat(victim.toMultihash().bytes, FailoverBeat.State.RELEASED), 'forgedBeats')
-  // 3. claiming the service for ourselves: ACTIVE in the highest term there is, top priority
-  await publish(topics.failover, beat(libp2p.peerId.toMultihash().bytes, FailoverBeat.State.ACTIVE), 'claimedBeats')
+  const attacks = [
+    // 1. junk and oversized messages on every topic
+    async () => { for (const t of Object.values(topics)) await publish(t, randomBytes(16 + (round % 200)), 'junk') },
+    async () => { if (round % 10 === 0) await publish(topics.capabilities, randomBytes(200_000), 'oversized') },
+    // 2. forged authorship: a valid heartbeat / failover beat naming an honest member, signed by us
+    async () => { await publish(topics.heartbeat, HeartBeat.encode({ peerId: victim.toMultihash().bytes, name: 'forged', role: 'worker', version: '0', seq: BigInt(round), intervalMs: 1000, misses: 3, load: 0, capabilities: [], timestampMs: BigInt(Date.now()), healthy: true }), 'forgedHeartbeats') },
+    async () => { await publish(topics.failover, beat(victim.toMultihash().bytes, FailoverBeat.State.RELEASED), 'forgedBeats') },
+    // 3. claiming the service for ourselves: ACTIVE in the highest term there is, top priority
+    async () => { await publish(topics.failover, beat(libp2p.peerId.toMultihash().bytes, FailoverBeat.State.ACTIVE), 'claimedBeats') }
+  ]
+  for (let i = 0; i < attacks.length; i++) await attacks[(i + round) % attacks.length]()
   // 4. task streams: an oversized length prefix, then garbage protobuf in a well-formed frame
   if (round % 5 === 0) {
     const v = victims[(round / 5) % victims.length]
