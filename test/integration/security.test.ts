@@ -92,6 +92,27 @@ describe('access control: private network, allowlists, rate limit, API token (re
     expect(await metric(b, 'p2p_access_denied_total{what="api_bad_token"}')).toBe(1)
   })
 
+  it('network.allowed_peers refuses everyone else; network.infrastructure_peers refuses an unlisted bootstrap', async () => {
+    const gated = cluster.add({ name: 's-gated', role: 'worker', bootstrap: [dnsAddr(boot)] })
+    gated.updateConfig(cfg => {
+      cfg.network.psk_file = keys.swarmKeyFile
+      cfg.network.allowed_peers = [boot.peerId, a.peerId]
+      cfg.network.infrastructure_peers = [a.peerId]
+    })
+    await gated.start()
+    // a is allowed and listed; b and c learn of gated through gossip and try to connect: refused
+    await pWaitFor(async () => (await gated.peers()).some(p => p.peerId === a.peerId && p.state === 'alive'), { interval: 200, timeout: 30_000 })
+    await pWaitFor(async () => await metric(gated, 'p2p_access_denied_total{what="connection_inbound"}') + await metric(gated, 'p2p_access_denied_total{what="connection_dial"}') > 0, { interval: 200, timeout: 30_000 })
+    // gated hears of b and c through a's gossip, but has no connection to them
+    const peers = await gated.peers()
+    for (const other of [b, c]) expect(peers.find(p => p.peerId === other.peerId)?.connection ?? 'none').not.toBe('direct')
+    // the bootstrap is connected (allowed) but not listed in infrastructure_peers: its heartbeats are refused
+    await pWaitFor(async () => await metric(gated, 'p2p_invalid_messages_total{reason="untrusted_role"}') > 0, { interval: 200, timeout: 30_000 })
+    // connected (listed as `unknown`), never a member: what it says about itself is not believed
+    expect((await gated.peers()).find(p => p.peerId === boot.peerId)).toMatchObject({ state: 'unknown' })
+    await gated.stop()
+  })
+
   it('the control socket is private to its user (0600)', () => {
     expect(statSync(b.socket).mode & 0o777).toBe(0o600)
   })
