@@ -15,7 +15,7 @@ import { pubsub, type PubSub } from './pubsub.js'
 import type { NodeConfig } from '../config/types.js'
 import type { Identify } from '@libp2p/identify'
 import type { KadDHT } from '@libp2p/kad-dht'
-import type { PeerId, PrivateKey } from '@libp2p/interface'
+import type { PeerId, PrivateKey, TopologyFilter } from '@libp2p/interface'
 import type { Ping } from '@libp2p/ping'
 import type { Registry } from 'prom-client'
 
@@ -72,7 +72,7 @@ export async function buildLibp2p (config: NodeConfig, privateKey: PrivateKey, r
       listen,
       announce: node.announce.length > 0 ? node.announce : undefined
     },
-    transports: [tcp(), circuitRelayTransport()],
+    transports: [tcp(), circuitRelayTransport(network.infrastructurePeers.length > 0 ? { discoveryFilter: onlyRelays(network.infrastructurePeers) } : {})],
     // a private network: every connection is encrypted with the swarm key first; without it nothing connects
     ...(network.psk != null ? { connectionProtector: preSharedKey({ psk: network.psk }) } : {}),
     connectionGater: allowlistGater(network.allowedPeers, onDenied),
@@ -110,6 +110,20 @@ function allowlistGater (allowed: string[], onDenied: (what: string, peer: strin
     denyDialPeer: (peer: PeerId) => deny(peer, 'dial'),
     denyInboundEncryptedConnection: (peer: PeerId) => deny(peer, 'inbound'),
     denyOutboundEncryptedConnection: (peer: PeerId) => deny(peer, 'outbound')
+  }
+}
+
+/**
+ * With `network.infrastructure_peers`, reservations go only to relays on that list: the relay transport skips
+ * a discovered peer its filter says it has already seen, so every other relay looks "seen" from the start.
+ */
+function onlyRelays (trusted: string[]): TopologyFilter {
+  const allowed = new Set(trusted)
+  const seen = new Set<string>()
+  return {
+    has: (peer: PeerId) => !allowed.has(peer.toString()) || seen.has(peer.toString()),
+    add: (peer: PeerId) => { seen.add(peer.toString()) },
+    remove: (peer: PeerId) => { seen.delete(peer.toString()) }
   }
 }
 

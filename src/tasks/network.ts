@@ -224,9 +224,17 @@ export class TaskNetwork {
     return { id: req.id, status, result: new Uint8Array(), error, worker: this.selfBytes as Uint8Array<ArrayBuffer>, queueMs: 0, runMs: 0, reward: 0n, duplicate: false }
   }
 
+  /** stream opens per peer: a long-lived stream is the normal case, so a few a second is plenty */
+  private readonly streamBuckets = new TokenBuckets(2, 16)
+
   private serve (stream: Stream, connection: Connection): void {
     const executor = this.executor!
     const peer = connection.remotePeer.toString()
+    if (!this.streamBuckets.take(peer)) {
+      this.metrics.rateLimited.inc({ what: 'task_stream' })
+      stream.abort(new Error('too many task streams opened'))
+      return
+    }
     this.inbound.add(stream)
     const writer = new Writer(stream)
     const decode = taskRequestDecoder(this.maxFrame)

@@ -90,6 +90,8 @@ describe('a hostile peer does not stop the honest network (real processes)', () 
     expect(refused).toBeGreaterThan(100)
     expect(await metric(w[0], 'p2p_invalid_messages_total{reason="not_member"}') + await metric(w[1], 'p2p_invalid_messages_total{reason="not_member"}')).toBeGreaterThan(0)
     expect(await metric(w[0], 'p2p_invalid_messages_total{reason="wrong_sender"}') + await metric(w[1], 'p2p_invalid_messages_total{reason="wrong_sender"}') + await metric(w[2], 'p2p_invalid_messages_total{reason="wrong_sender"}')).toBeGreaterThan(0)
+    // the stream churn met the per-peer stream-open limit
+    expect((await Promise.all(w.map(async n => await metric(n, 'p2p_rate_limited_total{what="task_stream"}')))).reduce((a, b) => a + b, 0)).toBeGreaterThan(0)
     // memory: bounded, not growing with the attack's size
     const growth = rssAfter.map((r, i) => r - rssBefore[i])
     console.log(`hostile peer: ${JSON.stringify(summary)}`)

@@ -77,4 +77,21 @@ describe('a five-node network', () => {
     expect(victim.status?.peerId).toBe(id)
     await pWaitFor(async () => (await workers[0].peers()).find(p => p.peerId === id)?.state === 'alive', { interval: 100, timeout: 30_000 })
   })
+
+  // last: it adds two members the other tests do not count on
+  it('network.infrastructure_peers: a worker reserves only on a listed relay', async () => {
+    // started together under the same conditions: one lists the relay, the other only the bootstrap
+    const listed = cluster.add({ name: 'w-listed', role: 'worker', bootstrap: [dnsAddr(bootstrap)], relay: true })
+    const unlisted = cluster.add({ name: 'w-unlisted', role: 'worker', bootstrap: [dnsAddr(bootstrap)], relay: true })
+    listed.updateConfig(c => { c.network.infrastructure_peers = [bootstrap.peerId, relay.peerId] })
+    unlisted.updateConfig(c => { c.network.infrastructure_peers = [bootstrap.peerId] })
+    await Promise.all([listed.start(), unlisted.start()])
+    const hasCircuit = async (n: TestNode): Promise<boolean> => (await n.request('status') as any).announceAddresses.some((a: string) => a.includes('p2p-circuit'))
+    await pWaitFor(async () => await hasCircuit(listed), { interval: 200, timeout: 30_000 })
+    // by now the unlisted one is connected to the relay too (full mesh), but never reserved on it
+    await pWaitFor(async () => (await unlisted.peers()).some(p => p.peerId === relay.peerId && p.connection === 'direct'), { interval: 200, timeout: 30_000 })
+    expect(await hasCircuit(unlisted)).toBe(false)
+    expect((await unlisted.peers()).find(p => p.peerId === relay.peerId)?.state).toBe('unknown')
+    await Promise.all([listed.stop(), unlisted.stop()])
+  })
 })
