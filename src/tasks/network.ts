@@ -18,6 +18,12 @@ export function taskRequestDecoder (maxFrame: number): (chunk: Uint8Array | Uint
   return chunk => [...decoder.decode(chunk)].map(f => TaskRequest.decode(f, { limits: { params: 16 } }))
 }
 
+/** the submitter's reader of a worker's answers on one task stream; throws on a malformed frame */
+export function taskResponseDecoder (maxFrame: number): (chunk: Uint8Array | Uint8ArrayList) => TaskResponse[] {
+  const decoder = new LengthPrefixedDecoder({ maxDataLength: maxFrame, maxBufferSize: maxFrame * 2 })
+  return chunk => [...decoder.decode(chunk)].map(f => TaskResponse.decode(f))
+}
+
 /** the task stream protocol of a network */
 export function taskProtocol (pv: string): string {
   return `/${pv}/task/1.0.0`
@@ -75,11 +81,10 @@ class Channel {
 
   constructor (readonly stream: Stream, maxFrame: number, onInvalid: () => void, onClose: () => void) {
     this.writer = new Writer(stream)
-    const decoder = new LengthPrefixedDecoder({ maxDataLength: maxFrame, maxBufferSize: maxFrame * 2 })
+    const decode = taskResponseDecoder(maxFrame)
     stream.addEventListener('message', evt => {
       try {
-        for (const frame of decoder.decode(evt.data)) {
-          const res = TaskResponse.decode(frame)
+        for (const res of decode(evt.data)) {
           const waiters = this.pending.get(res.id)
           this.pending.delete(res.id)
           for (const w of waiters ?? []) w.resolve(res)

@@ -11,9 +11,9 @@ import { snapshotDecoder } from '../failover/state-sync.js'
 import { decodeCapabilities, decodeFailoverBeat, decodeHeartbeat, type InvalidReason } from '../messages/codec.js'
 import { FailoverBeat, StateSnapshot } from '../messages/failover.js'
 import { CapabilityAdvertisement, HeartBeat } from '../messages/membership.js'
-import { TaskRequest } from '../messages/tasks.js'
+import { TaskRequest, TaskResponse } from '../messages/tasks.js'
 import { parseTaskArgs, parseTaskJson } from '../tasks/args.js'
-import { taskRequestDecoder } from '../tasks/network.js'
+import { taskRequestDecoder, taskResponseDecoder } from '../tasks/network.js'
 
 const REASONS = new Set<InvalidReason>(['too_large', 'decode', 'bad_field', 'wrong_sender', 'unsigned', 'stale', 'untrusted_role'])
 
@@ -50,6 +50,8 @@ const validBeat = fc.record({
 }).map(m => FailoverBeat.encode(m as any))
 const validTask = fc.record({ id: text, type: text, payload: fc.uint8Array({ maxLength: 256 }), timeoutMs: fc.nat(), reward: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), capability: text, params: fc.dictionary(text, text, { maxKeys: 20 }) } as any)
   .map(m => TaskRequest.encode(m as any))
+const validResponse = fc.record({ id: text, status: fc.constantFrom(0, 1, 2, 3, 4, 5), result: fc.uint8Array({ maxLength: 256 }), error: text, worker: bytes32, queueMs: u32, runMs: u32, reward: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), duplicate: fc.boolean() } as any)
+  .map(m => TaskResponse.encode(m as any))
 const validSnapshot = fc.record({ service: text, term: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), version: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), sha256: bytes32, data: fc.uint8Array({ maxLength: 512 }) })
   .map(m => StateSnapshot.encode(m as any))
 
@@ -113,6 +115,7 @@ export function fuzzProperties (tally: Tally = {}): FuzzCase[] {
     { name: 'capabilities decoder', property: decoderProperty('capabilities', bytesAround(validCapabilities, 9000), decodeCapabilities, tally) },
     { name: 'failover beat decoder', property: decoderProperty('failover', bytesAround(validBeat, 5000), d => decodeFailoverBeat(d, 'svc'), tally) },
     { name: 'task stream (length-prefixed TaskRequest)', property: streamProperty('task-stream', framed(validTask), () => taskRequestDecoder(4096), tally) },
+    { name: 'task answers (length-prefixed TaskResponse, from a worker)', property: streamProperty('task-answers', framed(validResponse), () => taskResponseDecoder(4096), tally) },
     { name: 'state stream (length-prefixed StateSnapshot)', property: streamProperty('state-stream', framed(validSnapshot), () => snapshotDecoder(2048), tally) },
     {
       name: 'config loader',
