@@ -23,6 +23,8 @@ const tty = process.stderr.isTTY === true
 
 let apiUrl
 let fault
+/** bearer token for POST /api/tasks: P2P_API_TOKEN, or (with --k8s) the cluster's Secret */
+let token = process.env.P2P_API_TOKEN
 let cleanup = async () => {}
 /** local mode: the supervised program's stamp log, for failover times and overlaps */
 let failoverLog
@@ -31,6 +33,10 @@ if (K8S) {
   const port = 19000 + Math.floor(Math.random() * 900)
   const pf = spawn('kubectl', ['-n', 'net-test', 'port-forward', 'svc/p2p-bootstrap', `${port}:9090`], { stdio: 'ignore' })
   apiUrl = `http://127.0.0.1:${port}`
+  // the production overlay requires a bearer token for POSTs: take it from the Secret when there is one
+  if (token == null) {
+    try { token = Buffer.from(execFileSync('kubectl', ['-n', 'net-test', 'get', 'secret', 'p2p-network-secrets', '-o', 'jsonpath={.data.api\\.token}'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }), 'base64').toString('utf8').trim() || undefined } catch {}
+  }
   const pods = execFileSync('kubectl', ['-n', 'net-test', 'get', 'pods', '-l', 'app.kubernetes.io/component=worker', '-o', 'jsonpath={.items[*].metadata.name}'], { encoding: 'utf8' }).split(' ').filter(Boolean)
   fault = async i => {
     const pod = pods[i % pods.length]
@@ -73,7 +79,7 @@ const submit = async i => {
   const t0 = performance.now()
   inflight++
   try {
-    const r = await fetch(`${apiUrl}/api/tasks`, { method: 'POST', body: JSON.stringify(body), signal: AbortSignal.timeout(120_000) })
+    const r = await fetch(`${apiUrl}/api/tasks`, { method: 'POST', body: JSON.stringify(body), headers: token != null ? { authorization: `Bearer ${token}` } : {}, signal: AbortSignal.timeout(120_000) })
     const j = await r.json()
     if (r.status === 422) outcomes.rejected++
     else if (j.state === 'done' && (body.type !== 'echo' || j.results[0].output === body.payload)) { outcomes.ok++; lat.push(performance.now() - t0) } else outcomes.failed++

@@ -28,6 +28,8 @@ function duration (opts: { min?: number, max?: number } = {}) {
 }
 
 const port = z.int().min(0).max(65535)
+// a file path that may be left empty: `psk_file: "${P2P_PSK_FILE:-}"` is off unless the variable is set
+const optionalPath = z.preprocess(v => v === '' ? undefined : v, z.string().min(1).optional())
 const peerIdString = z.string().refine(v => { try { peerIdFromString(v); return true } catch { return false } }, { message: 'not a peer id (p2p-node keygen prints one; e.g. 12D3KooW...)' })
 
 const multiaddrString = z.string().refine(value => {
@@ -62,7 +64,7 @@ export const networkSchema = z.strictObject({
   bootstrap_max_backoff: duration({ min: 100 }).default(30_000),
   ping_interval: duration({ min: 100 }).default(10_000),
   // a libp2p private-network swarm key (p2p-node keygen writes one): without it no peer can connect at all
-  psk_file: z.string().min(1).optional(),
+  psk_file: optionalPath,
   // if set, the only peers this node connects to or accepts (connection gater); anyone else is refused
   allowed_peers: z.array(peerIdString).max(4096).default([]),
   // if set, only these peers may announce themselves as bootstrap or relay nodes
@@ -74,7 +76,7 @@ export const metricsSchema = z.strictObject({
   host: z.string().min(1).default('0.0.0.0'),
   port: port.default(9090),
   // a file holding the bearer token that POST /api/* requires; without it those accept only loopback clients
-  api_token_file: z.string().min(1).optional()
+  api_token_file: optionalPath
 })
 
 export const controlSchema = z.strictObject({

@@ -163,4 +163,32 @@ describe.skipIf(!hasKubectl)('Kubernetes manifests (kubectl kustomize, offline; 
     const sm = prod.find(o => o.kind === 'ServiceMonitor')
     expect(sm.spec.endpoints[0]).toMatchObject({ port: 'metrics', path: '/metrics' })
   })
+
+  it('production runs a private network with an API token from the Secret; dev runs without', () => {
+    const swarmKey = Buffer.from(`/key/swarm/psk/1.0.0/\n/base16/\n${'ab'.repeat(32)}\n`)
+    const token = Buffer.from('a-token-of-more-than-16-characters\n')
+    const files: Record<string, Buffer> = { '/app/secrets/swarm.key': swarmKey, '/app/secrets/api.token': token }
+    for (const [overlay, secured] of [['production', true], ['dev', false]] as const) {
+      const objects = render(overlay)
+      const configs = new Map(objects.filter(o => o.kind === 'ConfigMap').map(o => [o.metadata.name, o.data['config.yaml']]))
+      const workloads = objects.filter(o => o.kind === 'Deployment' || o.kind === 'StatefulSet')
+      expect(workloads).toHaveLength(3)
+      for (const wl of workloads) {
+        const spec = wl.spec.template.spec
+        const c = spec.containers.find((x: any) => x.name === 'p2p-node')
+        const env = Object.fromEntries(c.env.filter((e: any) => e.value != null).map((e: any) => [e.name, e.value]))
+        const mounted = c.volumeMounts.some((m: any) => m.mountPath === '/app/secrets' && m.readOnly === true)
+        const volume = spec.volumes.find((v: any) => v.secret?.secretName === 'p2p-network-secrets')
+        expect({ name: wl.metadata.name, mounted, volume: volume != null, psk: env.P2P_PSK_FILE != null }).toEqual({ name: wl.metadata.name, mounted: secured, volume: secured, psk: secured })
+        // the pod's config, read the way the pod reads it
+        const cfg = parseConfig(configs.get(spec.volumes.find((v: any) => v.name === 'config').configMap.name)!, {
+          env: { POD_NAME: 'pod-0', POD_IP: '10.0.0.5', P2P_POD_INDEX: '0', P2P_DATA_DIR: '/data', ...env },
+          file: '/app/config.yaml',
+          readFile: path => { if (files[path] == null) throw Object.assign(new Error('missing'), { code: 'ENOENT' }); return files[path] }
+        })
+        expect(cfg.network.psk != null).toBe(secured)
+        expect(cfg.metrics.apiToken).toBe(secured ? 'a-token-of-more-than-16-characters' : undefined)
+      }
+    }
+  })
 })
