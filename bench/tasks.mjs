@@ -3,7 +3,8 @@
 // libp2p echo protocol between the same processes with the same payload and concurrency.
 //  - open loop at fixed offered loads (tasks/s), and closed loop at saturation (C tasks in flight)
 //  - baseline: raw echo over one long-lived stream per worker; and a new stream per request, for comparison
-// Usage: node bench/tasks.mjs [--seconds 5] [--rates 500,1000,2000] [--concurrency 32] [--payload 64]
+// Usage: node bench/tasks.mjs [--seconds 5] [--rates 500,1000,2000] [--concurrency 32] [--payload 64] [--psk]
+//   --psk: every node in a private network (network.psk_file), to measure what the swarm key costs
 import { LengthPrefixedDecoder } from '@libp2p/utils'
 import { encode } from 'it-length-prefixed'
 import os from 'node:os'
@@ -12,7 +13,8 @@ import { parseConfig } from '../dist/config/load.js'
 import { createLogger } from '../dist/logger.js'
 import { P2PNode } from '../dist/node/node.js'
 import { rawEchoProtocol } from '../dist/tasks/network.js'
-import { Cluster, dnsAddr } from '../dist/testing/cluster.js'
+import { execFileSync } from 'node:child_process'
+import { Cluster, dnsAddr, LAUNCHER } from '../dist/testing/cluster.js'
 import { report, round, summary } from './lib.mjs'
 
 const arg = (name, def) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? process.argv[i + 1] : def }
@@ -99,15 +101,22 @@ function perStreamCall (libp2p, peers, protocol) {
 
 const cluster = new Cluster()
 process.env.TEST_LOG_LEVEL = 'warn'
+const PSK = process.argv.includes('--psk')
+let pskFile
+if (PSK) {
+  execFileSync(LAUNCHER, ['keygen', '--out', `${cluster.dir}/keys`], { stdio: 'ignore' })
+  pskFile = `${cluster.dir}/keys/swarm.key`
+}
+const withPsk = node => { if (pskFile != null) node.updateConfig(c => { c.network.psk_file = pskFile }); return node }
 let submitterNode
 try {
-  const boot = cluster.add({ name: 'tb-boot', role: 'bootstrap', mesh: false, heartbeat: '1s' })
+  const boot = withPsk(cluster.add({ name: 'tb-boot', role: 'bootstrap', mesh: false, heartbeat: '1s' }))
   await boot.start()
-  const workers = ['tb-w1', 'tb-w2', 'tb-w3'].map(name => cluster.add({ name, role: 'worker', bootstrap: [dnsAddr(boot)], heartbeat: '1s', extra: { tasks: { raw_echo: true } } }))
+  const workers = ['tb-w1', 'tb-w2', 'tb-w3'].map(name => withPsk(cluster.add({ name, role: 'worker', bootstrap: [dnsAddr(boot)], heartbeat: '1s', extra: { tasks: { raw_echo: true } } })))
   await Promise.all(workers.map(async w => { await w.start() }))
 
   // the submitter: a real node in this process (no control socket in the path), like an API gateway
-  const config = parseConfig(`node:\n  role: bootstrap\n  name: tb-submitter\n  listen_host: 127.0.0.1\n  listen_port: 0\n  heartbeat_interval: 1s\n  data_dir: ${cluster.dir}/submitter\nnetwork:\n  enable_mdns: false\n  bootstrap: [${dnsAddr(boot)}]\n`, { file: `${cluster.dir}/submitter.yaml` })
+  const config = parseConfig(`node:\n  role: bootstrap\n  name: tb-submitter\n  listen_host: 127.0.0.1\n  listen_port: 0\n  heartbeat_interval: 1s\n  data_dir: ${cluster.dir}/submitter\nnetwork:\n  enable_mdns: false\n  bootstrap: [${dnsAddr(boot)}]\n${pskFile != null ? `  psk_file: ${pskFile}\n` : ''}`, { file: `${cluster.dir}/submitter.yaml` })
   submitterNode = await P2PNode.create(config, createLogger({ level: 'warn', pretty: false }))
   await submitterNode.start()
   const ids = new Set(workers.map(w => w.peerId))
@@ -148,7 +157,7 @@ try {
   }
   rows.push([`raw echo, new stream per request @ saturation (${CONCURRENCY})`, round(perStream.achieved), '/s', `p50 ${round(perStream.lat.p50, 2)} ms, p99 ${round(perStream.lat.p99, 2)} ms; long-lived stream is ${round(rawSat.achieved / perStream.achieved, 1)}x faster`])
   report('tasks', {
-    machine: { cpus: os.cpus().length, node: process.version, workers: 3, payloadBytes: PAYLOAD.length, seconds: SECONDS },
+    machine: { cpus: os.cpus().length, node: process.version, workers: 3, payloadBytes: PAYLOAD.length, seconds: SECONDS, privateNetwork: PSK },
     results, perStream, saturationRatio: round(taskSat.achieved / rawSat.achieved, 3)
   }, rows)
 } finally {
