@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { LengthPrefixedDecoder } from '@libp2p/utils'
 import { encode } from 'it-length-prefixed'
 import { StateSnapshot } from '../messages/failover.js'
@@ -166,5 +167,69 @@ export function serveSnapshots (maxBytes: number, deliver: (from: string, servic
       }
     })
     stream.addEventListener('close', () => { clearTimeout(timer) })
+  }
+}
+
+/**
+ * The active's side of state sync: every `state.interval` a changed file goes to every live member, and
+ * members that lack the latest snapshot (new, or a failed push) get it too; on release the final file goes
+ * out and is awaited. One push at a time per member.
+ */
+export class StateReplicator {
+  private latest?: Snapshot
+  private readonly pushedTo = new Map<string, string>()
+  private readonly pushing = new Set<string>()
+  private timer?: NodeJS.Timeout
+
+  constructor (readonly store: StateStore, private readonly deps: {
+    service: string
+    intervalMs: number
+    protocol: string
+    libp2p?: Node
+    metrics: { failoverStateSnapshots: { inc: (labels: { service: string, outcome: string }) => void } }
+    logger: { debug: (obj: object, msg: string) => void }
+    /** the members heard recently (peer ids) */
+    live: () => string[]
+  }) {}
+
+  /** this member became active (after `store.restore`): push from now on */
+  start (): void {
+    this.latest = undefined
+    this.pushedTo.clear()
+    clearInterval(this.timer)
+    this.timer = setInterval(() => { void this.send(Math.max(1000, 2 * this.deps.intervalMs), false) }, this.deps.intervalMs)
+  }
+
+  stop (): void { clearInterval(this.timer) }
+
+  /** the program has stopped: its last state to every live member that lacks it, awaited */
+  async pushFinal (timeoutMs: number): Promise<void> {
+    await this.send(timeoutMs, true)
+  }
+
+  private async send (timeoutMs: number, wait: boolean): Promise<void> {
+    this.latest = this.store.poll() ?? this.latest
+    const snap = this.latest
+    if (snap == null) return
+    const key = `${snap.term}:${snap.version}`
+    const targets = this.deps.live().filter(id => this.pushedTo.get(id) !== key && (wait || !this.pushing.has(id)))
+    const pushes = targets.map(async id => {
+      this.pushing.add(id)
+      try { await this.pushTo(id, snap, timeoutMs) } finally { this.pushing.delete(id) }
+    })
+    if (wait) await Promise.all(pushes)
+  }
+
+  private async pushTo (id: string, snap: Snapshot, timeoutMs: number): Promise<void> {
+    const { libp2p, metrics, service } = this.deps
+    if (libp2p == null) return
+    try {
+      await pushSnapshot(libp2p, peerIdFromString(id), this.deps.protocol, service, snap, timeoutMs)
+      this.pushedTo.set(id, `${snap.term}:${snap.version}`)
+      metrics.failoverStateSnapshots.inc({ service, outcome: 'sent' })
+    } catch (err: any) {
+      metrics.failoverStateSnapshots.inc({ service, outcome: 'send_failed' })
+      this.deps.logger.debug({ service, to: id, err: err.message }, 'state snapshot not delivered')
+    }
   }
 }

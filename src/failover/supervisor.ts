@@ -6,8 +6,8 @@ import { FailoverBeat } from '../messages/failover.js'
 import { stringifyTopic } from '../messages/topics.js'
 import { activated, castVote, decide, initialState, observe, standDown, stood, type Decision, type ElectionConfig, type ElectionState, type MemberView } from './election.js'
 import { HealthMonitor } from './health.js'
-import { runOnce } from './run.js'
-import { pushSnapshot, StateStore, stateProtocol, type Snapshot } from './state-sync.js'
+import { HookRunner } from './hooks.js'
+import { StateReplicator, StateStore, stateProtocol, type Snapshot } from './state-sync.js'
 import { WatchdogClient } from './watchdog-client.js'
 import type { FailoverServiceConfig, HookEvent } from '../config/types.js'
 import type { Node } from '../node/libp2p.js'
@@ -90,19 +90,14 @@ export class FailoverSupervisor {
   private holdUntil = 0
   private readonly decoded = new WeakMap<Message, FailoverBeat>()
   private health?: HealthMonitor
-  /** hooks run one at a time, in the order of the transitions */
-  private hookChain: Promise<unknown> = Promise.resolve()
+  private readonly hooks: HookRunner
   /** the candidacy term whose before_active hooks already ran (a second `activate` for it skips them) */
   private hooksDoneFor?: number
   /** when the program exited while active, within the restart window */
   private exits: number[] = []
   private restartTimer?: NodeJS.Timeout
-  private readonly store?: StateStore
-  private stateTimer?: NodeJS.Timeout
-  /** the snapshot this active last produced, and which members hold it */
-  private latest?: Snapshot
-  private readonly pushedTo = new Map<string, string>()
-  private readonly pushing = new Set<string>()
+  /** the state file: kept (standby) and pushed to the others (active) */
+  private readonly replicator?: StateReplicator
   /** the group's allowlist (empty: anyone who beats on the topic) */
   private readonly members: Set<string>
 
@@ -115,11 +110,17 @@ export class FailoverSupervisor {
     if (this.members.size > 0 && !this.members.has(this.self)) {
       throw new Error(`failover service ${cfg.name}: this node's peer id ${this.self} is not in its members list`)
     }
-    if (cfg.state != null && deps.dataDir != null) this.store = new StateStore(cfg.state, deps.dataDir, cfg.name)
+    this.hooks = new HookRunner(cfg, { logger: deps.logger, metrics: deps.metrics, env: (event, term) => this.envFor(event, term) })
+    if (cfg.state != null && deps.dataDir != null) {
+      this.replicator = new StateReplicator(new StateStore(cfg.state, deps.dataDir, cfg.name), {
+        service: cfg.name, intervalMs: cfg.state.intervalMs, protocol: stateProtocol(deps.protocolVersion), libp2p: deps.libp2p,
+        metrics: deps.metrics, logger: deps.logger, live: () => this.liveIds()
+      })
+    }
   }
 
   get name (): string { return this.cfg.name }
-  get hasState (): boolean { return this.store != null }
+  get hasState (): boolean { return this.replicator != null }
   get maxStateBytes (): number { return this.cfg.state?.maxBytes ?? 0 }
 
   start (): void {
@@ -131,7 +132,7 @@ export class FailoverSupervisor {
     this.watchdog ??= this.newWatchdog()
     this.timer = setInterval(() => { void this.step(true) }, this.cfg.intervalMs)
     // a member starts passive: undo whatever an earlier run (killed before its passive hooks) left behind
-    this.queueHooks('after_passive')
+    this.hooks.queue('after_passive', this.term())
     if (this.cfg.healthCheck != null && !this.cfg.dryRun) {
       this.health = new HealthMonitor(this.cfg.healthCheck, {
         env: () => this.envFor('health_check'),
@@ -171,7 +172,7 @@ export class FailoverSupervisor {
       await this.publish()
       await new Promise(resolve => setTimeout(resolve, 50))
     }
-    await this.hookChain
+    await this.hooks.idle()
     this.deps.pubsub.removeEventListener('message', this.onMessage)
     this.deps.pubsub.topicValidators.delete(this.topic)
     this.watchdog?.close()
@@ -190,7 +191,8 @@ export class FailoverSupervisor {
     const members = [...this.views.values()].map(v => ({ peerId: v.id, priority: v.priority, state: v.state, healthy: v.healthy, term: v.term, lastBeatAgeMs: Math.round(now - v.lastBeatAt) }))
     const active = this.running ? this.self : [...this.views.values()].find(v => v.state === 'active' && now - v.lastBeatAt <= this.cfg.intervalMs * this.cfg.misses)?.id
     const program = !this.running ? 'stopped' : this.cfg.dryRun ? 'dry-run' : this.programUp ? 'running' : 'restarting'
-    const held = this.running ? this.store?.produced : this.store?.received
+    const store = this.replicator?.store
+    const held = this.running ? store?.produced : store?.received
     return {
       service: this.cfg.name,
       state: this.wireState(now),
@@ -217,13 +219,13 @@ export class FailoverSupervisor {
   }
 
   private acceptState (from: string, snap: Snapshot): string {
-    if (this.store == null) return 'no_state'
+    if (this.replicator == null) return 'no_state'
     if (this.members.size > 0 && !this.members.has(from)) return 'not_member'
     if (this.running) return 'active_here'
     // only the member the group knows holds (or just released) that term may send its state
     const v = this.views.get(from)
     if (v == null || v.term !== snap.term || (v.state !== 'active' && v.state !== 'released')) return 'not_the_active'
-    return this.store.accept(snap)
+    return this.replicator.store.accept(snap)
   }
 
   private term (): number {
@@ -250,32 +252,6 @@ export class FailoverSupervisor {
       P2P_FAILOVER_EVENT: event,
       P2P_FAILOVER_ROLE: this.running ? 'active' : 'passive'
     }
-  }
-
-  /** runs a transition's hooks in order; false when a must-succeed hook failed (the rest are then skipped) */
-  private async runHooks (event: HookEvent, term = this.term()): Promise<boolean> {
-    for (const hook of this.cfg.hooks[event]) {
-      if (this.cfg.dryRun) {
-        this.deps.logger.info({ service: this.cfg.name, event, argv: hook.argv, term }, 'dry run: would run the hook')
-        this.deps.metrics.failoverHooks.inc({ service: this.cfg.name, event, outcome: 'dry_run' })
-        continue
-      }
-      const r = await runOnce(hook.argv, { timeoutMs: hook.timeoutMs, env: this.envFor(event, term), cwd: this.cfg.cwd })
-      this.deps.metrics.failoverHooks.inc({ service: this.cfg.name, event, outcome: r.ok ? 'ok' : 'failed' })
-      if (r.ok) {
-        this.deps.logger.info({ service: this.cfg.name, event, argv: hook.argv, ms: r.ms }, 'hook ran')
-      } else {
-        this.deps.logger.warn({ service: this.cfg.name, event, argv: hook.argv, outcome: r.outcome, stderr: r.stderr || undefined, mustSucceed: hook.mustSucceed }, 'hook failed')
-        if (hook.mustSucceed) return false
-      }
-    }
-    return true
-  }
-
-  /** queues a transition's hooks behind any still running (after_* hooks do not hold the election up) */
-  private queueHooks (event: HookEvent, term = this.term()): void {
-    if (this.cfg.hooks[event].length === 0) return
-    this.hookChain = this.hookChain.then(async () => await this.runHooks(event, term), () => {})
   }
 
   private validate (msg: Message): TopicValidatorResult {
@@ -404,8 +380,8 @@ export class FailoverSupervisor {
     this.deps.logger.info({ service: this.cfg.name, term, reason }, 'candidacy abandoned')
     if (this.hooksDoneFor === term) {
       this.hooksDoneFor = undefined
-      this.queueHooks('before_passive', term)
-      this.queueHooks('after_passive', term)
+      this.hooks.queue('before_passive', term)
+      this.hooks.queue('after_passive', term)
     }
   }
 
@@ -416,9 +392,9 @@ export class FailoverSupervisor {
       await this.watchdog.ready
       if (this.cfg.hooks.before_active.length > 0 && this.hooksDoneFor !== term) {
         // prepare this member while still a candidate: nothing runs yet, so a slow or failing hook only costs time
-        await this.hookChain
+        await this.hooks.idle()
         this.hooksDoneFor = term
-        if (!await this.runHooks('before_active', term)) {
+        if (!await this.hooks.run('before_active', term)) {
           this.holdUntil = performance.now() + this.holdDownMs()
           this.deps.metrics.failoverTransitions.inc({ service: this.cfg.name, reason: 'hook_failed' })
           this.abandon('a must-succeed before_active hook failed')
@@ -437,13 +413,11 @@ export class FailoverSupervisor {
       }
       const left = deadline - performance.now()
       if (left <= 0) { this.abandon('lease deadline passed before the start'); return true }
-      const restored = this.store?.restore(term)
+      const restored = this.replicator?.store.restore(term)
       if (restored != null) {
         this.deps.metrics.failoverStateSnapshots.inc({ service: this.cfg.name, outcome: 'restored' })
         this.deps.logger.info({ service: this.cfg.name, term: restored.term, version: restored.version, bytes: restored.data.byteLength, path: this.cfg.state!.path }, 'state file restored before the start')
       }
-      this.latest = undefined
-      this.pushedTo.clear()
       if (this.cfg.dryRun) {
         this.deps.logger.info({ service: this.cfg.name, term, argv: this.cfg.argv }, 'dry run: would start the program (nothing runs)')
       } else {
@@ -457,8 +431,8 @@ export class FailoverSupervisor {
       this.releasedAt = undefined
       this.deps.metrics.failoverTransitions.inc({ service: this.cfg.name, reason: 'activated' })
       this.deps.logger.info({ service: this.cfg.name, term, voters }, this.cfg.dryRun ? 'active (dry run)' : 'active: program started')
-      this.queueHooks('after_active', term)
-      this.startStateSync()
+      this.hooks.queue('after_active', term)
+      this.replicator?.start()
       return true
     } catch (err: any) {
       this.deps.logger.error({ service: this.cfg.name, err: err.message }, 'could not start the program')
@@ -476,14 +450,14 @@ export class FailoverSupervisor {
     this.busy = true
     const term = this.term()
     try {
-      this.stopStateSync()
+      this.replicator?.stop()
       clearTimeout(this.restartTimer)
-      await this.hookChain
-      await this.runHooks('before_passive', term)
+      await this.hooks.idle()
+      await this.hooks.run('before_passive', term)
       // the watchdog still enforces the deadline: a stop that runs past it ends in SIGKILL there
       if (!this.cfg.dryRun) await this.watchdog?.stop(this.cfg.stopTimeoutMs)
       // the standbys get the final state before they hear of the release (the next active restores it)
-      await this.pushFinalState()
+      await this.replicator?.pushFinal(Math.max(500, this.cfg.leaseMs))
       this.running = false
       this.releasedAt = performance.now()
       this.state = standDown(this.state)
@@ -492,7 +466,7 @@ export class FailoverSupervisor {
     } finally {
       this.busy = false
     }
-    this.queueHooks('after_passive', term)
+    this.hooks.queue('after_passive', term)
     await this.publish()
     this.gauges()
   }
@@ -500,14 +474,14 @@ export class FailoverSupervisor {
   /** the program is gone without a release (fenced, or it exited and may not restart): tell the group */
   private lost (reason: string, metric: string): void {
     const term = this.term()
-    this.stopStateSync()
+    this.replicator?.stop()
     clearTimeout(this.restartTimer)
     this.running = false
     this.releasedAt = performance.now()
     this.state = standDown(this.state)
     this.deps.metrics.failoverTransitions.inc({ service: this.cfg.name, reason: metric })
     this.deps.logger.warn({ service: this.cfg.name, term, reason }, 'no longer active')
-    this.queueHooks('after_passive', term)
+    this.hooks.queue('after_passive', term)
     void this.publish()
     this.gauges()
   }
@@ -528,7 +502,7 @@ export class FailoverSupervisor {
         if (this.programUp) await this.watchdog!.next(ev => ev.event === 'gone')
         this.holdUntil = performance.now() + Math.max(windowMs, this.holdDownMs())
         this.deps.logger.error({ service: this.cfg.name, exit: e, exits: this.exits.length, windowMs }, 'program keeps exiting: handing the service off')
-        await this.pushFinalState()
+        await this.replicator?.pushFinal(Math.max(500, this.cfg.leaseMs))
         this.lost('program keeps exiting', 'crash_loop')
       } finally {
         this.busy = false
@@ -582,51 +556,10 @@ export class FailoverSupervisor {
     }
   }
 
-  private startStateSync (): void {
-    if (this.store == null) return
-    clearInterval(this.stateTimer)
-    this.stateTimer = setInterval(() => { void this.syncState() }, this.cfg.state!.intervalMs)
-  }
-
-  private stopStateSync (): void { clearInterval(this.stateTimer) }
-
-  /** while active: a changed state file goes to every live member; members that lack the latest get it too */
-  private async syncState (): Promise<void> {
-    if (!this.running || this.store == null) return
-    this.latest = this.store.poll() ?? this.latest
-    const snap = this.latest
-    if (snap == null) return
-    const key = `${snap.term}:${snap.version}`
+  /** the members heard within the last misses x interval */
+  private liveIds (): string[] {
     const now = performance.now()
-    for (const v of this.views.values()) {
-      if (now - v.lastBeatAt > this.cfg.intervalMs * this.cfg.misses || this.pushedTo.get(v.id) === key || this.pushing.has(v.id)) continue
-      this.pushing.add(v.id)
-      void this.pushTo(v.id, snap, Math.max(1000, 2 * this.cfg.state!.intervalMs)).finally(() => { this.pushing.delete(v.id) })
-    }
-  }
-
-  private async pushTo (id: string, snap: Snapshot, timeoutMs: number): Promise<void> {
-    if (this.deps.libp2p == null) return
-    try {
-      await pushSnapshot(this.deps.libp2p, peerIdFromString(id), stateProtocol(this.deps.protocolVersion), this.cfg.name, snap, timeoutMs)
-      this.pushedTo.set(id, `${snap.term}:${snap.version}`)
-      this.deps.metrics.failoverStateSnapshots.inc({ service: this.cfg.name, outcome: 'sent' })
-    } catch (err: any) {
-      this.deps.metrics.failoverStateSnapshots.inc({ service: this.cfg.name, outcome: 'send_failed' })
-      this.deps.logger.debug({ service: this.cfg.name, to: id, err: err.message }, 'state snapshot not delivered')
-    }
-  }
-
-  /** the program has stopped: its last state goes to every live member before the release is announced */
-  private async pushFinalState (): Promise<void> {
-    if (this.store == null) return
-    this.latest = this.store.poll() ?? this.latest
-    const snap = this.latest
-    if (snap == null) return
-    const key = `${snap.term}:${snap.version}`
-    const now = performance.now()
-    const targets = [...this.views.values()].filter(v => now - v.lastBeatAt <= this.cfg.intervalMs * this.cfg.misses && this.pushedTo.get(v.id) !== key)
-    await Promise.all(targets.map(async v => { await this.pushTo(v.id, snap, Math.max(500, this.cfg.leaseMs)) }))
+    return [...this.views.values()].filter(v => now - v.lastBeatAt <= this.cfg.intervalMs * this.cfg.misses).map(v => v.id)
   }
 
   private async publish (): Promise<void> {
@@ -644,7 +577,7 @@ export class FailoverSupervisor {
       term: BigInt(this.term()),
       state: STATE_WIRE[this.wireState(now)],
       healthy: this.healthy(now),
-      eligible: [...this.views.values()].filter(v => now - v.lastBeatAt <= this.cfg.intervalMs * this.cfg.misses).length + 1 >= this.cfg.quorum,
+      eligible: this.liveIds().length + 1 >= this.cfg.quorum,
       voteCandidate: (vote != null ? idBytes(vote.candidate) : new Uint8Array()) as Uint8Array<ArrayBuffer>,
       voteTerm: BigInt(vote?.term ?? 0),
       acks: [...this.received.entries()].map(([id, s]) => ({ member: idBytes(id) as Uint8Array<ArrayBuffer>, seq: BigInt(s) })),
@@ -662,7 +595,7 @@ export class FailoverSupervisor {
     const s = { service: this.cfg.name }
     m.failoverActive.set(s, this.running ? 1 : 0)
     m.failoverTerm.set(s, this.term())
-    m.failoverMembers.set(s, 1 + [...this.views.values()].filter(v => performance.now() - v.lastBeatAt <= this.cfg.intervalMs * this.cfg.misses).length)
+    m.failoverMembers.set(s, 1 + this.liveIds().length)
     m.failoverHealthy.set(s, this.healthy(performance.now()) ? 1 : 0)
   }
 }
