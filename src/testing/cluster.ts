@@ -88,6 +88,11 @@ export class TestNode {
     return await res.text()
   }
 
+  /** the sum of the samples whose line starts with `name` (a metric, or one labelled series of it); 0 if none */
+  async metric (name: string): Promise<number> {
+    return (await this.metrics()).split('\n').filter(l => l.startsWith(name)).reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0)
+  }
+
   kill (signal: NodeJS.Signals = 'SIGKILL'): void { this.proc?.kill(signal) }
 
   async stop (): Promise<void> {

@@ -44,10 +44,6 @@ describe('failover: health checks, hooks, restart policy, state file, dry run (r
     expect(termRegressions(list)).toEqual([])
   }
   const status = async (n: TestNode, service = 'prog'): Promise<any> => ((await n.request('failover')) as any[]).find(s => s.service === service)
-  const metric = async (n: TestNode, name: string): Promise<number> => {
-    const line = (await n.metrics()).split('\n').find(l => l.startsWith(name))
-    return line != null ? Number(line.split(' ').at(-1)) : 0
-  }
   const touch = (name: string): void => { writeFileSync(join(dir, name), '') }
   const rm = (name: string): void => { rmSync(join(dir, name), { force: true }) }
   /** the kinds of `who`'s events in `term`, in log order */
@@ -126,7 +122,7 @@ describe('failover: health checks, hooks, restart policy, state file, dry run (r
     expect(k.indexOf('program-stop')).toBeLessThan(k.indexOf('hook-after_passive'))
     const st1 = await status(w[0])
     expect(st1).toMatchObject({ running: false, health: { healthy: false } })
-    expect(await metric(w[0], 'p2p_failover_transitions_total{service="prog",reason="health"}')).toBe(1)
+    expect(await w[0].metric('p2p_failover_transitions_total{service="prog",reason="health"}')).toBe(1)
     // the state file w1's program left at its stop is what w2's program found at its start
     const final = readFileSync(join(dir, 'state-w1'), 'utf8').trim()
     expect(final).toMatch(/^final w1 \d+ \d+$/)
@@ -163,7 +159,7 @@ describe('failover: health checks, hooks, restart policy, state file, dry run (r
     await pWaitFor(() => activeNow() === 'w2', { interval: 20, timeout: 30_000 })
     const start = events().filter(e => e.who === 'w2' && e.kind === 'program-start').at(-1)!
     expect(start.rest).toBe(readFileSync(join(dir, 'state-w1'), 'utf8').trim())
-    expect(await metric(w[0], 'p2p_failover_transitions_total{service="prog",reason="handoff"}')).toBe(1)
+    expect(await w[0].metric('p2p_failover_transitions_total{service="prog",reason="handoff"}')).toBe(1)
     // --json from a bystander (w1 takes the service back soon, so its own view moves on quickly): the status
     // names the active from its latest fresh beat, which under load can take a moment
     let json: any
@@ -182,8 +178,8 @@ describe('failover: health checks, hooks, restart policy, state file, dry run (r
     rm('crash-w1')
     // 1 start + 2 restarts, all in w1's term; then the hand-off
     expect(events().filter(e => e.who === 'w1' && e.term === term && e.kind === 'program-crash')).toHaveLength(3)
-    expect(await metric(w[0], 'p2p_failover_restarts_total{service="prog"}')).toBe(2)
-    expect(await metric(w[0], 'p2p_failover_transitions_total{service="prog",reason="crash_loop"}')).toBe(1)
+    expect(await w[0].metric('p2p_failover_restarts_total{service="prog"}')).toBe(2)
+    expect(await w[0].metric('p2p_failover_transitions_total{service="prog",reason="crash_loop"}')).toBe(1)
     const st = await status(w[0])
     expect(st.running).toBe(false)
     expect(st.health.holdMs).toBeGreaterThan(0)
@@ -205,7 +201,7 @@ describe('failover: health checks, hooks, restart policy, state file, dry run (r
     const failed = events().filter(e => e.who === 'w2' && e.kind === 'hook-after_passive').at(-1)!
     expect(kindsOf('w2', failed.term), JSON.stringify(events())).toEqual(['hook-before_passive', 'hook-after_passive'])
     expect(readFileSync(w[1].logFile, 'utf8')).toMatch(/a must-succeed before_active hook failed/)
-    expect(await metric(w[1], 'p2p_failover_transitions_total{service="prog",reason="hook_failed"}')).toBeGreaterThanOrEqual(1)
+    expect(await w[1].metric('p2p_failover_transitions_total{service="prog",reason="hook_failed"}')).toBeGreaterThanOrEqual(1)
     rm('nohook-w2')
     noOverlap()
   })

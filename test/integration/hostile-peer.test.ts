@@ -7,10 +7,6 @@ import { Cluster, dnsAddr, LAUNCHER, ROOT, waitAllSeeAll, type TestNode } from '
 import { intervals, overlaps, readStamps, stampingProgram, termRegressions } from '../../src/testing/failover-log.js'
 
 const rssMiB = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024
-const metric = async (n: TestNode, name: string): Promise<number> => {
-  const lines = (await n.metrics()).split('\n').filter(l => l.startsWith(name))
-  return lines.reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0)
-}
 
 // An honest network (bootstrap + 3 workers running a failover service whose members are allowlisted, and a
 // stream of tasks) under a hostile peer that floods, forges, sends bad frames and hoards streams (see
@@ -51,7 +47,7 @@ describe('a hostile peer does not stop the honest network (real processes)', () 
   it('under attack for 15 s: every task answered, one active throughout, attacks counted, memory bounded', async () => {
     const pids = [boot, ...w].map(n => n.proc!.pid!)
     const rssBefore = pids.map(rssMiB)
-    const invalidBefore = await Promise.all(w.map(async n => await metric(n, 'p2p_invalid_messages_total')))
+    const invalidBefore = await Promise.all(w.map(async n => await n.metric('p2p_invalid_messages_total')))
     const attackStart = Date.now()
     const hostile = spawn(process.execPath, [join(ROOT, 'test/helpers/hostile-peer.mjs'), JSON.stringify({
       targets: [boot, ...w].map(n => n.addr), pv: 'p2p-network', service: 'prog', victims: w.map(n => n.peerId), seconds: 15, dataDir: join(cluster.dir, 'hostile')
@@ -84,14 +80,14 @@ describe('a hostile peer does not stop the honest network (real processes)', () 
     expect(st.running).toBe(true)
     expect(st.members.map((m: any) => m.peerId)).not.toContain(summary.peerId)
     // every kind of attack reached the honest nodes and was counted as refused
-    const invalidAfter = await Promise.all(w.map(async n => await metric(n, 'p2p_invalid_messages_total')))
+    const invalidAfter = await Promise.all(w.map(async n => await n.metric('p2p_invalid_messages_total')))
     console.log(`hostile peer: refused by reason ${JSON.stringify(await Promise.all(w.map(async n => (await n.metrics()).split('\n').filter(l => l.startsWith('p2p_invalid_messages_total')))))}`)
     const refused = invalidAfter.reduce((a, b) => a + b, 0) - invalidBefore.reduce((a, b) => a + b, 0)
     expect(refused).toBeGreaterThan(100)
-    expect(await metric(w[0], 'p2p_invalid_messages_total{reason="not_member"}') + await metric(w[1], 'p2p_invalid_messages_total{reason="not_member"}')).toBeGreaterThan(0)
-    expect(await metric(w[0], 'p2p_invalid_messages_total{reason="wrong_sender"}') + await metric(w[1], 'p2p_invalid_messages_total{reason="wrong_sender"}') + await metric(w[2], 'p2p_invalid_messages_total{reason="wrong_sender"}')).toBeGreaterThan(0)
+    expect(await w[0].metric('p2p_invalid_messages_total{reason="not_member"}') + await w[1].metric('p2p_invalid_messages_total{reason="not_member"}')).toBeGreaterThan(0)
+    expect(await w[0].metric('p2p_invalid_messages_total{reason="wrong_sender"}') + await w[1].metric('p2p_invalid_messages_total{reason="wrong_sender"}') + await w[2].metric('p2p_invalid_messages_total{reason="wrong_sender"}')).toBeGreaterThan(0)
     // the stream churn met the per-peer stream-open limit
-    expect((await Promise.all(w.map(async n => await metric(n, 'p2p_rate_limited_total{what="task_stream"}')))).reduce((a, b) => a + b, 0)).toBeGreaterThan(0)
+    expect((await Promise.all(w.map(async n => await n.metric('p2p_rate_limited_total{what="task_stream"}')))).reduce((a, b) => a + b, 0)).toBeGreaterThan(0)
     // memory: bounded, not growing with the attack's size
     const growth = rssAfter.map((r, i) => r - rssBefore[i])
     console.log(`hostile peer: ${JSON.stringify(summary)}`)

@@ -9,10 +9,6 @@ import { canUseNetns, Hosts } from '../helpers/netns.js'
 const keygen = (dir: string): { peerId: string, identityFile: string, swarmKeyFile: string, tokenFile: string } =>
   JSON.parse(execFileSync(LAUNCHER, ['keygen', '--out', dir, '--json'], { encoding: 'utf8' }))
 
-const metric = async (n: TestNode, name: string): Promise<number> => {
-  const line = (await n.metrics()).split('\n').find(l => l.startsWith(name))
-  return line != null ? Number(line.split(' ').at(-1)) : 0
-}
 
 describe('access control: private network, allowlists, rate limit, API token (real processes)', () => {
   const cluster = new Cluster()
@@ -47,7 +43,7 @@ describe('access control: private network, allowlists, rate limit, API token (re
     expect(a.peerId).toBe(ids.peerId)
     // both outsiders have tried their bootstrap address, and failed
     for (const n of [outsider, wrongKey]) {
-      await pWaitFor(async () => await metric(n, 'p2p_bootstrap_dials_total{outcome="error"}') >= 2, { interval: 200, timeout: 30_000 })
+      await pWaitFor(async () => await n.metric('p2p_bootstrap_dials_total{outcome="error"}') >= 2, { interval: 200, timeout: 30_000 })
       expect(await n.peers()).toEqual([])
     }
     const seen = (await boot.peers()).map(p => p.peerId)
@@ -61,13 +57,13 @@ describe('access control: private network, allowlists, rate limit, API token (re
     const refused = await c.request('task', ['echo', 'from-c', '--capability', 'special', '--retries', '0']) as any
     expect(refused.state).toBe('failed')
     expect(refused.error).toMatch(/allowed_submitters/)
-    expect(await metric(b, 'p2p_access_denied_total{what="task"}')).toBeGreaterThanOrEqual(1)
+    expect(await b.metric('p2p_access_denied_total{what="task"}')).toBeGreaterThanOrEqual(1)
   })
 
   it('a per-peer rate limit answers BUSY past the burst (counted); the submitter backs off and every task still runs', async () => {
     const results = await Promise.all(Array.from({ length: 20 }, async (_, i) => await a.request('task', ['echo', `burst-${i}`, '--capability', 'special']) as any))
     // 20 requests against a 5-token bucket refilling at 5/s: some were answered BUSY and retried later
-    expect(await metric(b, 'p2p_rate_limited_total{what="task"}')).toBeGreaterThan(0)
+    expect(await b.metric('p2p_rate_limited_total{what="task"}')).toBeGreaterThan(0)
     expect(results.map(r => r.state)).toEqual(Array(20).fill('done'))
     expect(results.map(r => r.results[0].output).sort()).toEqual(Array.from({ length: 20 }, (_, i) => `burst-${i}`).sort())
   })
@@ -88,8 +84,8 @@ describe('access control: private network, allowlists, rate limit, API token (re
     const handoff = await post({ authorization: `Bearer ${token}` }, '/api/failover/nothing/handoff')
     expect(handoff.status).toBe(409)
     expect((await handoff.json()).error).toMatch(/no failover service "nothing"/)
-    expect(await metric(b, 'p2p_access_denied_total{what="api_no_token"}')).toBe(1)
-    expect(await metric(b, 'p2p_access_denied_total{what="api_bad_token"}')).toBe(1)
+    expect(await b.metric('p2p_access_denied_total{what="api_no_token"}')).toBe(1)
+    expect(await b.metric('p2p_access_denied_total{what="api_bad_token"}')).toBe(1)
   })
 
   it('network.allowed_peers refuses everyone else; network.infrastructure_peers refuses an unlisted bootstrap', async () => {
@@ -102,12 +98,12 @@ describe('access control: private network, allowlists, rate limit, API token (re
     await gated.start()
     // a is allowed and listed; b and c learn of gated through gossip and try to connect: refused
     await pWaitFor(async () => (await gated.peers()).some(p => p.peerId === a.peerId && p.state === 'alive'), { interval: 200, timeout: 30_000 })
-    await pWaitFor(async () => await metric(gated, 'p2p_access_denied_total{what="connection_inbound"}') + await metric(gated, 'p2p_access_denied_total{what="connection_dial"}') > 0, { interval: 200, timeout: 30_000 })
+    await pWaitFor(async () => await gated.metric('p2p_access_denied_total{what="connection_inbound"}') + await gated.metric('p2p_access_denied_total{what="connection_dial"}') > 0, { interval: 200, timeout: 30_000 })
     // gated hears of b and c through a's gossip, but has no connection to them
     const peers = await gated.peers()
     for (const other of [b, c]) expect(peers.find(p => p.peerId === other.peerId)?.connection ?? 'none').not.toBe('direct')
     // the bootstrap is connected (allowed) but not listed in infrastructure_peers: its heartbeats are refused
-    await pWaitFor(async () => await metric(gated, 'p2p_invalid_messages_total{reason="untrusted_role"}') > 0, { interval: 200, timeout: 30_000 })
+    await pWaitFor(async () => await gated.metric('p2p_invalid_messages_total{reason="untrusted_role"}') > 0, { interval: 200, timeout: 30_000 })
     // connected (listed as `unknown`), never a member: what it says about itself is not believed
     expect((await gated.peers()).find(p => p.peerId === boot.peerId)).toMatchObject({ state: 'unknown' })
     await gated.stop()
