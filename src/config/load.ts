@@ -196,7 +196,8 @@ function normalize (c: RawConfig, opts: ParseOptions, secrets: Secrets = {}): No
       pingIntervalMs: c.network.ping_interval,
       psk: secrets.psk,
       allowedPeers: c.network.allowed_peers,
-      infrastructurePeers: c.network.infrastructure_peers
+      infrastructurePeers: c.network.infrastructure_peers,
+      requireRelay: c.network.require_relay
     },
     metrics: { enabled: c.metrics.enabled, host: c.metrics.host, port: c.metrics.port, apiToken: secrets.apiToken },
     control: { socket: abs(c.control.socket ?? `${dataDir}/control.sock`) },
@@ -207,6 +208,8 @@ function normalize (c: RawConfig, opts: ParseOptions, secrets: Secrets = {}): No
       defaultTimeoutMs: c.tasks.default_timeout,
       maxRetries: c.tasks.max_retries,
       dedupTtlMs: c.tasks.dedup_ttl,
+      dedupMaxEntries: c.tasks.dedup_max_entries,
+      dedupMaxBytes: c.tasks.dedup_max_bytes,
       computeThreads: c.tasks.compute_threads ?? Math.max(1, cpus - 1),
       storageReplicas: c.tasks.storage_replicas,
       rawEcho: c.tasks.raw_echo,

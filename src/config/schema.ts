@@ -68,7 +68,9 @@ export const networkSchema = z.strictObject({
   // if set, the only peers this node connects to or accepts (connection gater); anyone else is refused
   allowed_peers: z.array(peerIdString).max(4096).default([]),
   // if set, only these peers may announce themselves as bootstrap or relay nodes
-  infrastructure_peers: z.array(peerIdString).max(1024).default([])
+  infrastructure_peers: z.array(peerIdString).max(1024).default([]),
+  // a worker that must be reachable through a relay (behind NAT): /readyz fails while it holds no reservation
+  require_relay: z.boolean().default(false)
 })
 
 export const metricsSchema = z.strictObject({
@@ -111,6 +113,14 @@ export function parseByteSize (value: unknown): number | undefined {
   return unit === undefined ? undefined : Math.round(Number(m[1]) * unit)
 }
 
+/** a size as people read it, in the units the config takes: 1 MiB, 1.4 MiB, 512 KiB, 100 B */
+export function formatByteSize (n: number): string {
+  for (const [unit, size] of [['GiB', 1024 ** 3], ['MiB', 1024 ** 2], ['KiB', 1024]] as const) {
+    if (n >= size) return `${Number((n / size).toFixed(1))} ${unit}`
+  }
+  return `${n} B`
+}
+
 export const handlerSchema = z.strictObject({
   command: z.array(z.string().min(1)).min(1, 'command needs at least the program'),
   capability: capability.optional(),
@@ -126,6 +136,9 @@ export const tasksSchema = z.strictObject({
   default_timeout: duration({ min: 10 }).default(30_000),
   max_retries: z.int().min(0).max(100).default(3),
   dedup_ttl: duration({ min: 0 }).default(600_000),
+  // the deduplication cache is also bounded by count and by the bytes of the answers it keeps (oldest go first)
+  dedup_max_entries: z.int().min(0).max(10_000_000).default(10_000),
+  dedup_max_bytes: byteSize({ min: 0, max: 4 * 1024 ** 3 }).default(32 * 1024 ** 2),
   compute_threads: z.int().min(1).max(256).optional(),
   storage_replicas: z.int().min(1).max(16).default(2),
   // if set, the only peers whose task requests this worker runs; others are answered REJECTED
@@ -226,6 +239,10 @@ export const configSchema = z.strictObject({
   tasks: tasksSchema.default(() => tasksSchema.parse({})),
   failover: failoverSchema.default(() => failoverSchema.parse({})),
   logging: loggingSchema.default(() => loggingSchema.parse({}))
+}).superRefine((c, ctx) => {
+  if (c.network.require_relay && (c.node.role !== 'worker' || !c.network.enable_relay)) {
+    ctx.addIssue({ code: 'custom', path: ['network', 'require_relay'], message: 'needs node.role: worker and network.enable_relay: true (only workers reserve relay slots)' })
+  }
 })
 
 export type RawConfig = z.output<typeof configSchema>

@@ -33,6 +33,8 @@ export interface NodeConfig {
     psk?: Uint8Array
     allowedPeers: string[]
     infrastructurePeers: string[]
+    /** /readyz fails while this worker holds no relay reservation */
+    requireRelay: boolean
   }
   /** apiToken: the bearer token POST /api/* requires (contents of api_token_file) */
   metrics: { enabled: boolean, host: string, port: number, apiToken?: string }
@@ -44,6 +46,8 @@ export interface NodeConfig {
     defaultTimeoutMs: number
     maxRetries: number
     dedupTtlMs: number
+    dedupMaxEntries: number
+    dedupMaxBytes: number
     computeThreads: number
     storageReplicas: number
     rawEcho: boolean

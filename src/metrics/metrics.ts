@@ -3,8 +3,11 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
 /** Every metric this project defines, in one registry. Label values are bounded: never a peer id. */
 export function createMetrics (registry: Registry) {
   const registers = [registry]
+  /** values read at scrape time, from whichever subsystem owns them (set once it exists) */
+  const sources: { dedup?: () => { entries: number, bytes: number, windowMs: number } } = {}
   const metrics = {
     registry,
+    sources,
     peersConnected: new Gauge({ name: 'p2p_peers_connected', help: 'Peers with at least one open connection', registers }),
     knownMembers: new Gauge({ name: 'p2p_known_members', help: 'Live members in the membership view, by role', labelNames: ['role'] as const, registers }),
     messagesPublished: new Counter({ name: 'p2p_messages_published_total', help: 'GossipSub messages this node published, by topic kind', labelNames: ['topic'] as const, registers }),
@@ -36,6 +39,9 @@ export function createMetrics (registry: Registry) {
       name: 'p2p_task_run_seconds', help: 'Time this worker spent running tasks, by type', labelNames: ['type'] as const,
       buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60], registers
     }),
+    taskDedupEntries: new Gauge({ name: 'p2p_task_dedup_entries', help: 'Task ids this worker remembers to answer repeats (bounded by tasks.dedup_ttl, dedup_max_entries, dedup_max_bytes)', registers, collect () { this.set(sources.dedup?.().entries ?? 0) } }),
+    taskDedupBytes: new Gauge({ name: 'p2p_task_dedup_bytes', help: 'Bytes of answers held by the deduplication cache (estimate)', registers, collect () { this.set(sources.dedup?.().bytes ?? 0) } }),
+    taskDedupWindow: new Gauge({ name: 'p2p_task_dedup_window_seconds', help: 'Age of the oldest remembered task id: a repeat older than this runs again', registers, collect () { this.set((sources.dedup?.().windowMs ?? 0) / 1000) } }),
     taskDuplicates: new Counter({ name: 'p2p_task_duplicates_total', help: 'Repeated task ids answered from the deduplication cache', registers }),
     rewardsEarned: new Counter({ name: 'p2p_rewards_earned_total', help: 'Reward credits this worker earned, by task type', labelNames: ['type'] as const, registers }),
     failoverActive: new Gauge({ name: 'p2p_failover_active', help: '1 while the supervised program runs on this member', labelNames: ['service'] as const, registers }),
@@ -52,6 +58,9 @@ export function createMetrics (registry: Registry) {
     membersGone: new Counter({ name: 'p2p_members_gone_total', help: 'Members declared gone after missing heartbeats', registers }),
     discoveredPeers: new Counter({ name: 'p2p_discovered_peers_total', help: 'Peer discovery events, by source', labelNames: ['source'] as const, registers }),
     bootstrapDials: new Counter({ name: 'p2p_bootstrap_dials_total', help: 'Dials to bootstrap addresses, by outcome', labelNames: ['outcome'] as const, registers }),
+    relaySearching: new Gauge({ name: 'p2p_relay_searching', help: '1 while this node wants a relay reservation and has none (it searches with backoff)', registers }),
+    relaySearches: new Counter({ name: 'p2p_relay_searches_total', help: 'Rounds of the relay search, by outcome (candidates: known relays were tried; none: no relay known)', labelNames: ['outcome'] as const, registers }),
+    relayReservationsHeld: new Gauge({ name: 'p2p_relay_reservations_held', help: 'Relays this node holds a reservation on (it announces a /p2p-circuit address through each)', registers }),
     meshDials: new Counter({ name: 'p2p_mesh_dials_total', help: 'Dials to members learned from gossip, by address source and outcome', labelNames: ['source', 'outcome'] as const, registers })
   }
   // series exist at 0 from the start, so rate() and alerts work before the first event

@@ -10,9 +10,12 @@ import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { tcp } from '@libp2p/tcp'
 import { yamux } from '@libp2p/yamux'
 import { createLibp2p, type Libp2p } from 'libp2p'
+import { relaySearch, type RelaySearch } from '../discovery/relay-search.js'
 import { membershipTopics, stringifyTopic } from '../messages/topics.js'
 import { pubsub, type PubSub } from './pubsub.js'
 import type { NodeConfig } from '../config/types.js'
+import type { Logger } from '../logger.js'
+import type { Metrics } from '../metrics/metrics.js'
 import type { Identify } from '@libp2p/identify'
 import type { KadDHT } from '@libp2p/kad-dht'
 import type { PeerId, PrivateKey, TopologyFilter } from '@libp2p/interface'
@@ -24,6 +27,8 @@ export interface Services {
   ping: Ping
   pubsub: PubSub
   dht: KadDHT
+  /** workers with enable_relay: how the relay transport finds relays while it has no reservation */
+  relaySearch?: RelaySearch
   [key: string]: unknown
 }
 
@@ -34,8 +39,17 @@ export function dhtProtocol (pv: string): string {
   return `/${pv}/kad/1.0.0`
 }
 
+export interface BuildOptions {
+  /** a connection refused by network.allowed_peers */
+  onDenied?: (what: string, peer: string) => void
+  /** needed for the relay search (workers with enable_relay) */
+  logger?: Logger
+  metrics?: Metrics
+}
+
 /** Builds (does not start) the libp2p node for the configured role. */
-export async function buildLibp2p (config: NodeConfig, privateKey: PrivateKey, registry: Registry, onDenied: (what: string, peer: string) => void = () => {}): Promise<Node> {
+export async function buildLibp2p (config: NodeConfig, privateKey: PrivateKey, registry: Registry, opts: BuildOptions = {}): Promise<Node> {
+  const onDenied = opts.onDenied ?? (() => {})
   const { node, network } = config
   const worker = node.role === 'worker'
   const useRelayClient = worker && network.enableRelay
@@ -64,6 +78,10 @@ export async function buildLibp2p (config: NodeConfig, privateKey: PrivateKey, r
     services.relay = circuitRelayServer({ reservations: { maxReservations: Math.max(16, node.maxConnections), applyDefaultLimit: true } })
   }
   if (useRelayClient) services.dcutr = dcutr()
+  if (useRelayClient && opts.logger != null && opts.metrics != null) {
+    services.relaySearch = relaySearch({ logger: opts.logger, metrics: opts.metrics, maxDelayMs: network.bootstrapMaxBackoffMs })
+  }
+  const relayTransport = circuitRelayTransport(network.infrastructurePeers.length > 0 ? { discoveryFilter: onlyRelays(network.infrastructurePeers) } : {})
 
   return await createLibp2p({
     privateKey,
@@ -72,7 +90,7 @@ export async function buildLibp2p (config: NodeConfig, privateKey: PrivateKey, r
       listen,
       announce: node.announce.length > 0 ? node.announce : undefined
     },
-    transports: [tcp(), circuitRelayTransport(network.infrastructurePeers.length > 0 ? { discoveryFilter: onlyRelays(network.infrastructurePeers) } : {})],
+    transports: [tcp(), services.relaySearch != null ? withRelaySearch(relayTransport) : relayTransport],
     // a private network: every connection is encrypted with the swarm key first; without it nothing connects
     ...(network.psk != null ? { connectionProtector: preSharedKey({ psk: network.psk }) } : {}),
     connectionGater: allowlistGater(network.allowedPeers, onDenied),
@@ -91,6 +109,17 @@ export async function buildLibp2p (config: NodeConfig, privateKey: PrivateKey, r
     metrics: prometheusMetrics({ registry, preserveExistingMetrics: true, collectDefaultMetrics: true }),
     services: services as any
   }) as Node
+}
+
+/**
+ * The relay transport looks for relays with `components.randomWalk` while it has no reservation; libp2p's
+ * random walk runs DHT queries back to back until a relay turns up, which after a relay dies is never (the
+ * relay-loss storm). Hand it our backed-off search instead; every other component stays as libp2p made it.
+ */
+function withRelaySearch<T> (factory: (components: any) => T): (components: any) => T {
+  return components => factory(new Proxy(components, {
+    get: (target, prop, receiver) => prop === 'randomWalk' ? target.relaySearch : Reflect.get(target, prop, receiver)
+  }))
 }
 
 /**
