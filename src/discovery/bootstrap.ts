@@ -3,6 +3,7 @@ import { parseTarget, resolveTarget, systemLookup, type BootstrapTarget, type Lo
 import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics/metrics.js'
 import type { Node } from '../node/libp2p.js'
+import type { PeerId } from '@libp2p/interface'
 
 export interface BootstrapInit {
   addresses: string[]
@@ -22,8 +23,9 @@ export interface Bootstrapper {
 }
 
 /**
- * Keeps the node attached to its bootstrap list: dials every address at start, retries with backoff
- * while the node has no peers at all, and re-resolves DNS names on every round.
+ * Keeps the node attached to its bootstrap list: dials every address at start, retries with backoff (from 1 s)
+ * while the node has no peers at all or has lost the peer it reached through one of the addresses (a restarted
+ * bootstrap is found again within seconds, not at the next refresh), and re-resolves DNS names on every round.
  */
 export function createBootstrapper (libp2p: Node, logger: Logger, metrics: Metrics, init: BootstrapInit): Bootstrapper {
   const targets = init.addresses.map(parseTarget)
@@ -33,8 +35,16 @@ export function createBootstrapper (libp2p: Node, logger: Logger, metrics: Metri
   let failures = 0
   let running = false
   let round: Promise<number> | undefined
+  /** the peer each address last led to, and the addresses whose peer has since gone away */
+  const reached = new Map<string, string>()
+  const lost = new Set<string>()
 
   const connected = (): boolean => libp2p.getConnections().length > 0
+  const attached = (): boolean => connected() && lost.size === 0
+  const reach = (target: BootstrapTarget, peer: string): void => {
+    reached.set(target.text, peer)
+    lost.delete(target.text)
+  }
 
   async function dialOne (target: BootstrapTarget): Promise<number> {
     let addrs
@@ -47,19 +57,25 @@ export function createBootstrapper (libp2p: Node, logger: Logger, metrics: Metri
     }
     let ok = 0
     await Promise.all(addrs.map(async addr => {
-      if (target.peerId != null && target.peerId === libp2p.peerId.toString()) return
+      if (target.peerId != null && target.peerId === libp2p.peerId.toString()) {
+        lost.delete(target.text)
+        return
+      }
       if (target.peerId != null && libp2p.getConnections().some(c => c.remotePeer.toString() === target.peerId)) {
+        reach(target, target.peerId)
         ok++
         return
       }
       try {
         const conn = await libp2p.dial(addr, { signal: AbortSignal.timeout(init.dialTimeoutMs) })
+        reach(target, conn.remotePeer.toString())
         ok++
         metrics.bootstrapDials.inc({ outcome: 'ok' })
         logger.debug({ addr: addr.toString(), peer: conn.remotePeer.toString() }, 'bootstrap dial ok')
       } catch (err: any) {
         // a Service that resolves to this node itself is expected for bootstrap replicas
         const self = /dial self|self/i.test(String(err.message)) || err.name === 'InvalidPeerIdError'
+        if (self) lost.delete(target.text)
         metrics.bootstrapDials.inc({ outcome: self ? 'self' : 'error' })
         if (!self) logger.debug({ addr: addr.toString(), err: err.message }, 'bootstrap dial failed')
       }
@@ -75,25 +91,30 @@ export function createBootstrapper (libp2p: Node, logger: Logger, metrics: Metri
   function schedule (): void {
     if (!running) return
     clearTimeout(timer)
-    const delay = connected() ? refreshMs : backoffDelay(failures, 1000, init.maxBackoffMs)
+    const delay = attached() ? refreshMs : backoffDelay(failures, 1000, init.maxBackoffMs)
     timer = setTimeout(() => { void run() }, delay)
   }
 
   async function run (): Promise<void> {
     if (!running) return
     const ok = await dialAll()
-    if (ok > 0 || connected()) {
+    if (attached()) {
       failures = 0
     } else {
       failures++
-      logger.warn({ attempt: failures, targets: targets.map(t => t.text) }, 'no bootstrap peer reachable; retrying with backoff')
+      if (ok === 0 && !connected()) logger.warn({ attempt: failures, targets: targets.map(t => t.text) }, 'no bootstrap peer reachable; retrying with backoff')
+      else logger.debug({ attempt: failures, lost: [...lost] }, 'a bootstrap peer went away; re-dialling with backoff')
     }
     schedule()
   }
 
-  const onDisconnect = (): void => {
-    // lost every peer: start the backoff loop again at once instead of waiting for the refresh
-    if (running && !connected()) {
+  const onDisconnect = (evt: CustomEvent<PeerId>): void => {
+    if (!running) return
+    const peer = evt.detail.toString()
+    const before = lost.size
+    for (const [text, id] of reached) if (id === peer) lost.add(text)
+    // lost a bootstrap peer, or every peer: start the backoff loop again at once instead of waiting for the refresh
+    if (lost.size > before || !connected()) {
       failures = 0
       clearTimeout(timer)
       timer = setTimeout(() => { void run() }, backoffDelay(0, 1000, init.maxBackoffMs))
