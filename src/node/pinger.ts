@@ -5,18 +5,25 @@ import type { Metrics } from '../metrics/metrics.js'
 export interface Pinger {
   start(): void
   stop(): void
-  /** last measured round-trip time to a peer in ms */
+  /**
+   * round-trip time to a peer in ms: the least of its last few pings. The distance to a peer, not its worst
+   * moment: one ping answered late (a stalled process, a GC pause) would otherwise make it look far away
+   * until the next ping, and the scheduler would skip it meanwhile.
+   */
   rtt(peer: string): number | undefined
   /** ping one peer now (ms) */
   pingNow(peer: string): Promise<number>
 }
+
+const RTT_SAMPLES = 5
 
 /**
  * Pings every connected peer each interval (libp2p ping), records RTT, and closes connections to a peer
  * whose pings time out `maxFailures` times in a row, so a frozen peer does not hold a dead connection open.
  */
 export function createPinger (libp2p: Node, logger: Logger, metrics: Metrics, init: { intervalMs: number, timeoutMs?: number, maxFailures?: number }): Pinger {
-  const rtts = new Map<string, number>()
+  /** the last RTT_SAMPLES pings per connected peer */
+  const rtts = new Map<string, number[]>()
   const failures = new Map<string, number>()
   const maxFailures = init.maxFailures ?? 3
   const timeoutMs = init.timeoutMs ?? Math.min(10_000, Math.max(1000, init.intervalMs))
@@ -26,7 +33,7 @@ export function createPinger (libp2p: Node, logger: Logger, metrics: Metrics, in
     const conn = libp2p.getConnections().find(c => c.remotePeer.toString() === peer)
     if (conn == null) throw new Error('not connected')
     const ms = await libp2p.services.ping.ping(conn.remotePeer, { signal: AbortSignal.timeout(timeoutMs) })
-    rtts.set(peer, ms)
+    rtts.set(peer, [...(rtts.get(peer) ?? []).slice(1 - RTT_SAMPLES), ms])
     metrics.peerRtt.observe(ms / 1000)
     failures.delete(peer)
     return ms
@@ -77,7 +84,7 @@ export function createPinger (libp2p: Node, logger: Logger, metrics: Metrics, in
       timer = undefined
       libp2p.removeEventListener('peer:connect', onConnect)
     },
-    rtt: peer => rtts.get(peer),
+    rtt: peer => { const samples = rtts.get(peer); return samples == null ? undefined : Math.min(...samples) },
     pingNow
   }
 }

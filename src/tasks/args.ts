@@ -79,6 +79,7 @@ export function parseTaskJson (body: unknown): { ok: true, spec: TaskSpec, wait:
   if (unknown.length > 0) return { ok: false, error: `unknown field(s): ${unknown.join(', ')}` }
   if (typeof b.type !== 'string' || !/^[a-z0-9][a-z0-9._-]{0,63}$/.test(b.type)) return { ok: false, error: 'type: a task type name is required' }
   let payload: Uint8Array
+  if (b.payload != null && b.payload_base64 != null) return { ok: false, error: 'payload, payload_base64: give one of the two, not both' }
   if (b.payload_base64 != null) {
     if (typeof b.payload_base64 !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(b.payload_base64)) return { ok: false, error: 'payload_base64: must be base64' }
     payload = new Uint8Array(Buffer.from(b.payload_base64, 'base64'))

@@ -1,5 +1,5 @@
 import { TaskResponse, type TaskRequest } from '../messages/tasks.js'
-import { DedupCache } from './dedup.js'
+import { BoundedCache } from './bounded-cache.js'
 import { HandlerError, NotFoundError, type Handler, type HandlerContext } from './handlers/handler.js'
 import { TaskQueue, type QueueItem } from './queue.js'
 import type { Ledger } from './ledger.js'
@@ -11,6 +11,9 @@ export interface ExecutorInit {
   maxQueue: number
   maxPayload: number
   dedupTtlMs: number
+  /** the dedup cache's other bounds (defaults 10,000 ids, 32 MiB of answers) */
+  dedupMaxEntries?: number
+  dedupMaxBytes?: number
   defaultTimeoutMs: number
 }
 
@@ -31,6 +34,8 @@ interface Job extends QueueItem {
 }
 
 const { Status } = TaskResponse
+/** bytes a remembered answer costs beyond its result: the response object, the promise, the map entry */
+const ENTRY_OVERHEAD = 500
 
 /**
  * Runs tasks on a worker: a bounded queue ordered by reward then age, at most `maxConcurrency` at once, and
@@ -40,7 +45,7 @@ const { Status } = TaskResponse
 export class Executor {
   private readonly handlers = new Map<string, Handler>()
   private readonly queue: TaskQueue<Job>
-  private readonly seen: DedupCache<Promise<TaskResponse>>
+  private readonly seen: BoundedCache<Promise<TaskResponse>>
   private readonly stopping = new AbortController()
   private running = 0
   private seq = 0
@@ -48,11 +53,18 @@ export class Executor {
   constructor (handlers: Handler[], private readonly init: ExecutorInit, private readonly deps: ExecutorDeps) {
     for (const h of handlers) this.handlers.set(h.type, h)
     this.queue = new TaskQueue(init.maxQueue)
-    this.seen = new DedupCache(init.dedupTtlMs, 100_000)
+    deps.metrics.sources.dedup = () => this.dedupStats()
+    this.seen = new BoundedCache({ ttlMs: init.dedupTtlMs, maxEntries: init.dedupMaxEntries ?? 10_000, maxBytes: init.dedupMaxBytes ?? 32 * 1024 ** 2 })
   }
 
   /** every type this worker runs, internal ones included (the scheduler needs them) */
   types (): string[] { return [...this.handlers.keys()].sort() }
+  /** the dedup cache: how many ids, the bytes of their answers, and how far back it reaches */
+  dedupStats (now = Date.now()): { entries: number, bytes: number, windowMs: number } {
+    const oldest = this.seen.oldest()
+    return { entries: this.seen.size, bytes: this.seen.bytes, windowMs: oldest == null ? 0 : now - oldest }
+  }
+
   /** the types people may submit */
   publicTypes (): string[] { return [...this.handlers.values()].filter(h => h.internal !== true).map(h => h.type).sort() }
   load (): number { return this.running + this.queue.size }
@@ -86,6 +98,8 @@ export class Executor {
       this.queue.push({ req, handler, reward: Number(req.reward), enqueuedAt: now, seq: this.seq++, deadline: now + timeout, resolve })
     })
     this.seen.set(req.id, promise, now)
+    // what the answer holds counts against dedup_max_bytes (plus a rough per-entry overhead)
+    void promise.then(res => { this.seen.weigh(req.id, res.result.byteLength + res.error.length + ENTRY_OVERHEAD, Date.now()) })
     this.gauges()
     this.pump()
     return await promise

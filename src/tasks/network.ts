@@ -104,6 +104,14 @@ class Channel {
 
   get inFlight (): number { return this.pending.size }
 
+  /** fails every request waiting here (the caller retries them elsewhere) and drops the stream */
+  abandon (reason: string): void {
+    this.closed = true
+    for (const waiters of this.pending.values()) for (const w of waiters) w.reject(new AttemptError('disconnect', reason))
+    this.pending.clear()
+    this.stream.abort(new Error(reason))
+  }
+
   async request (req: TaskRequest, timeoutMs: number): Promise<TaskResponse> {
     return await new Promise<TaskResponse>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -172,6 +180,17 @@ export class TaskNetwork {
     const channels = await Promise.allSettled(this.channels.values())
     for (const c of channels) if (c.status === 'fulfilled') c.value.stream.abort(new Error('node stopping'))
     this.channels.clear()
+  }
+
+  /**
+   * The worker stopped answering heartbeats (frozen, or cut off while its TCP connection looks open): fail its
+   * in-flight attempts now so they are retried elsewhere, instead of when pings finally close the connection.
+   */
+  async abandon (peer: string, reason: string): Promise<void> {
+    const channel = await this.channels.get(peer)?.catch(() => undefined)
+    if (channel == null || channel.closed) return
+    if (channel.inFlight > 0) this.logger.info({ peer, tasks: channel.inFlight }, 'retrying the tasks of a member that went away')
+    channel.abandon(reason)
   }
 
   /** sends one attempt to `peer` and waits for its response */

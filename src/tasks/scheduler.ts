@@ -14,6 +14,8 @@ export interface Candidate {
   rttMs?: number
   /** the worker answered busy recently: skip it until then */
   busyUntil?: number
+  /** tasks this submitter sent it lately (a decaying count): spreads tasks that finish before the next pick */
+  recent?: number
 }
 
 export interface PickOptions {
@@ -30,9 +32,28 @@ export function capable (c: Candidate, type: string, capability?: string): boole
   return c.alive && c.healthy && c.taskTypes.includes(type) && (capability == null || c.capabilities.includes(capability))
 }
 
-/** expected queue position on the worker: its advertised load or our own in-flight count, whichever is larger */
-function pressure (c: Candidate): number {
-  return Math.max(c.advertisedLoad, c.inFlight) / Math.max(1, c.maxConcurrency)
+/** tasks on the worker now: its advertised load or our own in-flight count, whichever is larger */
+function load (c: Candidate): number {
+  return Math.max(c.advertisedLoad, c.inFlight)
+}
+
+/**
+ * How far past its concurrency the worker says it is: 0 while it has a free slot, 1 once its queue holds a round
+ * more. From the worker's own report, not our in-flight count: tasks on the wire are not in its queue, and
+ * counting them would send every short task to the submitting node, whose own tasks never are on the wire.
+ */
+function saturation (c: Candidate): number {
+  return Math.floor(c.advertisedLoad / Math.max(1, c.maxConcurrency))
+}
+
+/**
+ * Load or the tasks sent there lately, whichever is larger, per slot. Short tasks leave no load behind by the
+ * next pick (and a task run here finishes before a remote one has crossed the network), so load alone would
+ * send them all to the submitting node; the recent count spreads them. Not the sum: a task still in flight is
+ * in both, and would count twice against remote workers only.
+ */
+function share (c: Candidate): number {
+  return Math.max(load(c), c.recent ?? 0) / Math.max(1, c.maxConcurrency)
 }
 
 /**
@@ -50,9 +71,20 @@ function hasRoom (c: Candidate, now: number): boolean {
 }
 
 /**
- * Picks the worker for one attempt: live, healthy, offering the type (and capability), with room in its queue;
- * least pressure first (load relative to concurrency), then lowest RTT, then at random so load spreads.
- * Workers in `exclude` are used only when no other has room.
+ * RTT decides between equally saturated workers only when one is clearly farther: over 20 ms and over twice as
+ * far (another zone or region). Below that it is noise: pings on a busy host's loopback vary by 10 ms and more.
+ */
+function clearlyNearer (a: number | undefined, b: number | undefined): boolean {
+  // not measured yet (just connected or reconnected) says nothing about distance
+  if (a == null || b == null) return false
+  return b - a > Math.max(20, a)
+}
+
+/**
+ * Picks the worker for one attempt: live, healthy, offering the type (and capability), with room in its queue.
+ * Least saturated first (a free slot beats a queue), then a clearly lower RTT, then the smallest share (load or
+ * tasks sent lately, per slot), then at random. The submitting node is a candidate like any other: counted the
+ * same way, its RTT of 0 does not win every tie. Workers in `exclude` are used only when no other has room.
  */
 export function pickWorker (candidates: readonly Candidate[], opts: PickOptions): Candidate | undefined {
   const random = opts.random ?? Math.random
@@ -60,13 +92,12 @@ export function pickWorker (candidates: readonly Candidate[], opts: PickOptions)
   const fresh = able.filter(c => opts.exclude?.has(c.peerId) !== true)
   const pool = fresh.length > 0 ? fresh : able
   if (pool.length === 0) return undefined
-  const scored = pool.map(c => ({ c, p: pressure(c), rtt: c.rttMs ?? 50, r: random() }))
+  const scored = pool.map(c => ({ c, level: saturation(c), share: share(c), rtt: c.rttMs, r: random() }))
   scored.sort((a, b) => {
-    // pressure in steps of one task slot, so RTT decides between equally loaded workers
-    const pa = Math.floor(a.p * a.c.maxConcurrency) / Math.max(1, a.c.maxConcurrency)
-    const pb = Math.floor(b.p * b.c.maxConcurrency) / Math.max(1, b.c.maxConcurrency)
-    if (pa !== pb) return pa - pb
-    if (Math.abs(a.rtt - b.rtt) > 2) return a.rtt - b.rtt
+    if (a.level !== b.level) return a.level - b.level
+    if (clearlyNearer(a.rtt, b.rtt)) return -1
+    if (clearlyNearer(b.rtt, a.rtt)) return 1
+    if (Math.abs(a.share - b.share) > 1e-9) return a.share - b.share
     return a.r - b.r
   })
   return scored[0].c
@@ -75,4 +106,21 @@ export function pickWorker (candidates: readonly Candidate[], opts: PickOptions)
 /** every worker a broadcast goes to */
 export function broadcastTargets (candidates: readonly Candidate[], type: string, capability?: string): Candidate[] {
   return candidates.filter(c => capable(c, type, capability))
+}
+
+/** a count of recent events that halves every `halfLifeMs`: how many tasks went to a worker lately */
+export class DecayingCounts {
+  private readonly counts = new Map<string, { value: number, at: number }>()
+  constructor (private readonly halfLifeMs = 1000) {}
+
+  get (key: string, now: number): number {
+    const c = this.counts.get(key)
+    return c == null ? 0 : c.value * 2 ** (-(now - c.at) / this.halfLifeMs)
+  }
+
+  add (key: string, now: number): void {
+    this.counts.set(key, { value: this.get(key, now) + 1, at: now })
+    // forget what has decayed to nothing, so departed workers do not pile up
+    if (this.counts.size > 64) for (const k of this.counts.keys()) if (this.get(k, now) < 0.01) this.counts.delete(k)
+  }
 }

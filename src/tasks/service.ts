@@ -20,6 +20,8 @@ export interface Tasks {
   /** present on workers */
   executor?: Executor
   ledger?: Ledger
+  /** a member was declared gone: its in-flight tasks are retried elsewhere at once */
+  memberGone(peer: string): void
   start(): Promise<void>
   stop(): Promise<void>
 }
@@ -70,6 +72,8 @@ export function createTasks (config: NodeConfig, deps: TasksDeps): Tasks {
       maxQueue: config.tasks.maxQueue,
       maxPayload: config.tasks.maxPayload,
       dedupTtlMs: config.tasks.dedupTtlMs,
+      dedupMaxEntries: config.tasks.dedupMaxEntries,
+      dedupMaxBytes: config.tasks.dedupMaxBytes,
       defaultTimeoutMs: config.tasks.defaultTimeoutMs
     }, {
       selfPeerId: deps.libp2p.peerId.toString(),
@@ -101,6 +105,9 @@ export function createTasks (config: NodeConfig, deps: TasksDeps): Tasks {
     submitter,
     executor,
     ledger,
+    memberGone (peer) {
+      void network.abandon(peer, 'the worker missed its heartbeats (declared gone)')
+    },
     async start () {
       await ledger?.load()
       await network.start()

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { TaskResponse, type TaskRequest } from '../messages/tasks.js'
+import { BoundedCache } from './bounded-cache.js'
 import { AttemptError, type TaskNetwork } from './network.js'
 import { nextAttempt, type RetryPolicy } from './retry.js'
-import { broadcastTargets, capable, pickWorker, type Candidate } from './scheduler.js'
+import { broadcastTargets, capable, DecayingCounts, pickWorker, type Candidate } from './scheduler.js'
 import { TaskRejectedError, type AttemptFailure, type TaskRecord, type TaskResult, type TaskResultView, type TaskSpec } from './types.js'
 import type { Executor } from './executor.js'
 import type { Logger } from '../logger.js'
@@ -15,8 +16,10 @@ export interface SubmitterInit {
   maxPayload: number
   defaultTimeoutMs: number
   maxRetries: number
-  /** how many finished tasks `tasks` remembers */
+  /** how many tasks `tasks` remembers (default 500) */
   keep?: number
+  /** and at most this many bytes of their outputs (default 32 MiB) */
+  keepBytes?: number
 }
 
 export interface SubmitterDeps {
@@ -45,16 +48,20 @@ const FAILURE_OF: Partial<Record<TaskResponse.Status, AttemptFailure>> = {
  * (same task id, so workers deduplicate), and resolves each task exactly once.
  */
 export class Submitter {
-  private readonly records = new Map<string, TaskRecord>()
+  /** the tasks `tasks` lists and GET /api/tasks/<id> answers: the newest, by count and by output bytes */
+  private readonly records: BoundedCache<TaskRecord>
   private readonly inFlight = new Map<string, number>()
   /** workers that answered busy or could not be reached: skipped until then */
   private readonly busyUntil = new Map<string, number>()
+  /** attempts sent to each worker lately: the tie-break that spreads short tasks */
+  private readonly sent = new DecayingCounts()
   private readonly policy: RetryPolicy
   /** tasks waiting for room on a worker, oldest first; each freed slot wakes one */
   private readonly waiters: Array<() => void> = []
 
   constructor (private readonly init: SubmitterInit, private readonly deps: SubmitterDeps) {
     this.policy = { maxRetries: init.maxRetries, baseDelayMs: 100, maxDelayMs: 2000 }
+    this.records = new BoundedCache({ ttlMs: Infinity, maxEntries: init.keep ?? 500, maxBytes: init.keepBytes ?? 32 * 1024 ** 2 })
   }
 
   private cached?: { at: number, base: Candidate[] }
@@ -67,6 +74,7 @@ export class Submitter {
       ...c,
       inFlight: this.inFlight.get(c.peerId) ?? 0,
       busyUntil: this.busyUntil.get(c.peerId),
+      recent: this.sent.get(c.peerId, now),
       advertisedLoad: c.peerId === this.deps.selfPeerId ? this.deps.local?.load() ?? 0 : c.advertisedLoad
     }))
   }
@@ -103,8 +111,8 @@ export class Submitter {
     return out
   }
 
-  get (id: string): TaskRecord | undefined { return this.records.get(id) }
-  list (): TaskRecord[] { return [...this.records.values()].reverse() }
+  get (id: string): TaskRecord | undefined { return this.records.get(id, Date.now()) }
+  list (): TaskRecord[] { return this.records.values().reverse() }
 
   /** Runs a task (or a broadcast) to completion. Throws TaskRejectedError when it cannot run anywhere. */
   async submit (spec: TaskSpec & { exclude?: string[] }): Promise<TaskRecord> {
@@ -125,8 +133,7 @@ export class Submitter {
     }
     const id = spec.id ?? randomUUID()
     const record: TaskRecord = { id, type: spec.type, state: 'pending', submittedAt: Date.now(), broadcast: spec.broadcast === true, attempts: 0, results: [] }
-    this.records.set(id, record)
-    while (this.records.size > (this.init.keep ?? 500)) this.records.delete(this.records.keys().next().value as string)
+    this.records.set(id, record, Date.now())
     this.deps.metrics.tasksSubmitted.inc({ type: spec.type })
     return record
   }
@@ -144,6 +151,7 @@ export class Submitter {
       results = [await this.runOne(record, spec, timeoutMs, maxRetries, deadline)]
     }
     record.results = results.map(view)
+    this.records.weigh(record.id, record.results.reduce((n, r) => n + (r.output?.length ?? r.outputBase64?.length ?? 0) + (r.error?.length ?? 0) + 300, 0), Date.now())
     const ok = results.every(r => r.ok)
     record.state = ok ? 'done' : 'failed'
     if (!ok) record.error = results.find(r => !r.ok)?.error
@@ -223,6 +231,7 @@ export class Submitter {
 
   private async attempt (target: string, req: TaskRequest, timeoutMs: number): Promise<{ response: TaskResponse } | { failure: AttemptFailure, error: string }> {
     this.inFlight.set(target, (this.inFlight.get(target) ?? 0) + 1)
+    this.sent.add(target, Date.now())
     try {
       if (target === this.deps.selfPeerId && this.deps.local != null) {
         return { response: await this.deps.local.execute(req) }

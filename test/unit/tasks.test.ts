@@ -7,13 +7,13 @@ import { createLogger } from '../../src/logger.js'
 import { TaskResponse, type TaskRequest } from '../../src/messages/tasks.js'
 import { createMetrics } from '../../src/metrics/metrics.js'
 import { parseTaskArgs, parseTaskJson } from '../../src/tasks/args.js'
-import { DedupCache } from '../../src/tasks/dedup.js'
+import { BoundedCache } from '../../src/tasks/bounded-cache.js'
 import { Executor } from '../../src/tasks/executor.js'
 import { HandlerError, type Handler } from '../../src/tasks/handlers/handler.js'
 import { Ledger } from '../../src/tasks/ledger.js'
 import { TaskQueue } from '../../src/tasks/queue.js'
 import { nextAttempt } from '../../src/tasks/retry.js'
-import { broadcastTargets, pickWorker, type Candidate } from '../../src/tasks/scheduler.js'
+import { broadcastTargets, DecayingCounts, pickWorker, type Candidate } from '../../src/tasks/scheduler.js'
 
 describe('TaskQueue', () => {
   it('orders by reward (highest first), then age (oldest first), and refuses when full', () => {
@@ -49,6 +49,8 @@ describe('pickWorker', () => {
     ['lower RTT among equally loaded', [worker('a', { rttMs: 40 }), worker('b', { rttMs: 3 })], { type: 'echo', now }, 'b'],
     ['only workers offering the type', [worker('a', { taskTypes: ['echo'] }), worker('b')], { type: 'compute', now }, 'b'],
     ['only workers with the capability', [worker('a', { capabilities: [] }), worker('b')], { type: 'echo', capability: 'compute', now }, 'b'],
+    ['a free slot before a queue, whatever the RTT', [worker('a', { advertisedLoad: 4, rttMs: 1 }), worker('b', { advertisedLoad: 3, rttMs: 40 })], { type: 'echo', now }, 'b'],
+    ['the smaller share: fewer tasks sent lately', [worker('a', { recent: 3 }), worker('b', { advertisedLoad: 1, recent: 1 })], { type: 'echo', now }, 'b'],
     ['never a dead or unhealthy worker', [worker('a', { alive: false }), worker('b', { healthy: false })], { type: 'echo', now }, undefined],
     ['never past a worker\'s window (concurrency + min(queue, concurrency))', [worker('a', { inFlight: 8 }), worker('b', { inFlight: 7 })], { type: 'echo', now }, 'b'],
     ['never a worker that advertises a full queue', [worker('a', { advertisedLoad: 14 }), worker('b', { advertisedLoad: 13 })], { type: 'echo', now }, 'b'],
@@ -67,6 +69,27 @@ describe('pickWorker', () => {
     let i = 0
     for (let n = 0; n < 4; n++) seen.add(pickWorker([worker('a'), worker('b')], { type: 'echo', now, random: () => values[i++ % values.length] })!.peerId)
     expect(seen).toEqual(new Set(['a', 'b']))
+  })
+  it('spreads short tasks over equal workers, the submitting node (RTT 0) included', () => {
+    // tasks that finish before the next pick leave no load behind: only the recent-send count tells them apart
+    const counts = new DecayingCounts()
+    const spread: Record<string, number> = { self: 0, b: 0, c: 0 }
+    for (let i = 0; i < 999; i++) {
+      const now = 1000 + i
+      // a task run locally is over at once; one sent away is still in flight at the next pick
+      const cands = [worker('self', { rttMs: 0 }), worker('b', { rttMs: 1.5, inFlight: 1 }), worker('c', { rttMs: 4, inFlight: 1 })].map(c => ({ ...c, recent: counts.get(c.peerId, now) }))
+      const picked = pickWorker(cands, { type: 'echo', now })!.peerId
+      counts.add(picked, now)
+      spread[picked]++
+    }
+    for (const n of Object.values(spread)) expect(n, JSON.stringify(spread)).toBeGreaterThan(300)
+  })
+  it('still prefers a clearly nearer worker when loads are equal', () => {
+    expect(pickWorker([worker('far', { rttMs: 45, recent: 0 }), worker('near', { rttMs: 2, recent: 5 })], { type: 'echo', now })?.peerId).toBe('near')
+    // an RTT not measured yet (a worker that just reconnected) is not a long one
+    expect(pickWorker([worker('a', { rttMs: 1, recent: 5 }), worker('b', { rttMs: undefined, recent: 0 })], { type: 'echo', now })?.peerId).toBe('b')
+    // a few ms apart is noise on a busy host: the share decides
+    expect(pickWorker([worker('a', { rttMs: 0, recent: 5 }), worker('b', { rttMs: 12, recent: 0 })], { type: 'echo', now })?.peerId).toBe('b')
   })
   it('broadcasts to every capable worker', () => {
     expect(broadcastTargets([worker('a'), worker('b', { alive: false }), worker('c', { taskTypes: [] }), worker('d')], 'echo').map(c => c.peerId)).toEqual(['a', 'd'])
@@ -87,14 +110,41 @@ describe('nextAttempt', () => {
   it.each(cases)('%s', (_n, args, expected) => { expect(nextAttempt(...args)).toEqual(expected) })
 })
 
-describe('DedupCache', () => {
+describe('BoundedCache', () => {
   it('remembers by id within the TTL and evicts the oldest beyond the size', () => {
-    const c = new DedupCache<number>(1000, 2)
+    const c = new BoundedCache<number>({ ttlMs: 1000, maxEntries: 2 })
     c.set('a', 1, 0)
     expect(c.get('a', 999)).toBe(1)
     expect(c.get('a', 1001)).toBeUndefined()
     c.set('b', 2, 0); c.set('c', 3, 0); c.set('d', 4, 0)
     expect([c.get('b', 1), c.get('c', 1), c.get('d', 1)]).toEqual([undefined, 3, 4])
+  })
+  it('drops expired entries as new ones arrive, not only when they are asked for', () => {
+    const c = new BoundedCache<number>({ ttlMs: 1000, maxEntries: 100 })
+    for (let i = 0; i < 50; i++) c.set(`old${i}`, i, 0)
+    c.set('new', 1, 1500)
+    expect(c.size).toBe(1)
+  })
+  it('keeps the bytes it holds under maxBytes, oldest out first, with weights known late', () => {
+    const c = new BoundedCache<string>({ ttlMs: 60_000, maxEntries: 100, maxBytes: 1000 })
+    for (let i = 0; i < 5; i++) c.set(`k${i}`, 'v', i)
+    for (let i = 0; i < 5; i++) c.weigh(`k${i}`, 300, 10)
+    expect(c.bytes).toBeLessThanOrEqual(1000)
+    expect(c.values()).toHaveLength(3)
+    expect(c.get('k0', 20)).toBeUndefined()
+    expect(c.get('k4', 20)).toBe('v')
+  })
+})
+
+describe('DecayingCounts', () => {
+  it('halves every half-life and forgets nothing it should not', () => {
+    const d = new DecayingCounts(1000)
+    d.add('a', 0); d.add('a', 0)
+    expect(d.get('a', 0)).toBe(2)
+    expect(d.get('a', 1000)).toBeCloseTo(1)
+    d.add('a', 1000)
+    expect(d.get('a', 2000)).toBeCloseTo(1)
+    expect(d.get('b', 0)).toBe(0)
   })
 })
 
@@ -191,5 +241,7 @@ describe('task arguments', () => {
     expect(parseTaskJson({ type: 'echo', payload: 5 })).toEqual({ ok: false, error: 'payload: must be a string (or use payload_base64)' })
     expect(parseTaskJson({ type: 'echo', extra: 1 })).toEqual({ ok: false, error: 'unknown field(s): extra' })
     expect(parseTaskJson([])).toEqual({ ok: false, error: 'body must be a JSON object' })
+    expect(parseTaskJson({ type: 'echo', payload: 'a', payload_base64: 'aGVsbG8=' })).toEqual({ ok: false, error: 'payload, payload_base64: give one of the two, not both' })
+    expect(parseTaskJson({ type: 'echo', payload: '', payload_base64: 'aGVsbG8=' }).ok).toBe(false)
   })
 })
