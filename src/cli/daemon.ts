@@ -1,4 +1,5 @@
 import { join } from 'node:path'
+import { formatByteSize } from '../config/schema.js'
 import { createCommands, createTaskApi } from '../control/commands.js'
 import { ControlServer } from '../control/server.js'
 import { HttpServer } from '../metrics/http.js'
@@ -10,6 +11,8 @@ import type { Logger } from '../logger.js'
 export interface DaemonOptions {
   /** open a REPL on this process's terminal */
   repl: boolean
+  /** stop when the process that started this one dies, however it dies (P2P_EXIT_WITH_PARENT) */
+  exitWithParent?: boolean
 }
 
 /**
@@ -21,7 +24,7 @@ export async function runDaemon (config: NodeConfig, logger: Logger, opts: Daemo
   const node = await P2PNode.create(config, logger, { env: process.env })
   const commands = createCommands(node)
   const http = config.metrics.enabled
-    ? new HttpServer({ host: config.metrics.host, port: config.metrics.port, registry: node.metrics.registry, health: () => node.health(), api: { status: commands.status, peers: commands.peers, capabilities: commands.capabilities, tasks: commands.tasks }, tasks: createTaskApi(node), maxBodyBytes: Math.ceil(config.tasks.maxPayload * 1.4) + 16384,
+    ? new HttpServer({ host: config.metrics.host, port: config.metrics.port, registry: node.metrics.registry, health: () => node.health(), api: { status: commands.status, peers: commands.peers, capabilities: commands.capabilities, tasks: commands.tasks }, tasks: createTaskApi(node), ...taskBodyLimit(config.tasks.maxPayload),
       handoff: async service => await commands.failover(['handoff', service]) as string,
       apiToken: config.metrics.apiToken,
       onDenied: reason => { node.metrics.accessDenied.inc({ what: `api_${reason}` }) }
@@ -59,6 +62,17 @@ export async function runDaemon (config: NodeConfig, logger: Logger, opts: Daemo
     }
     process.on('SIGTERM', onSignal)
     process.on('SIGINT', onSignal)
+    // an orphan is re-parented (to init or a subreaper): a parent that died without stopping us is gone
+    if (opts.exitWithParent === true) {
+      const parent = process.ppid
+      const watch = setInterval(() => {
+        if (process.ppid === parent) return
+        clearInterval(watch)
+        logger.warn({ parent }, 'the process that started this node is gone (P2P_EXIT_WITH_PARENT): stopping')
+        onSignal('SIGTERM')
+      }, 500)
+      watch.unref()
+    }
   })
 
   if (opts.repl) {
@@ -79,4 +93,12 @@ export async function runDaemon (config: NodeConfig, logger: Logger, opts: Daemo
     return code
   }
   return await done
+}
+
+/** POST /api/tasks carries the payload as base64 (4/3 of its size) inside JSON: room for that and the other fields */
+export function taskBodyLimit (maxPayload: number): { maxBodyBytes: number, maxBodyReason: string } {
+  return {
+    maxBodyBytes: Math.ceil(maxPayload * 4 / 3) + 4 + 16384,
+    maxBodyReason: `the limit follows tasks.max_payload (${formatByteSize(maxPayload)}): a payload of that size as base64, plus 16 KiB for the other fields`
+  }
 }

@@ -47,6 +47,12 @@ export function formatStatus (s: StatusView): string {
     ['topics', s.topics.join(', ') || '-'],
     ['metrics', s.metricsUrl != null ? `${s.metricsUrl}/metrics` : 'disabled']
   ]
+  if (s.relay != null) {
+    const r = s.relay
+    lines.push(['relay', r.reservations.length > 0
+      ? `reserved on ${r.reservations.map(shortId).join(', ')}`
+      : r.searching ? `no reservation; searching (round ${r.searchRounds}${r.nextSearchInMs != null ? `, next in ${formatDuration(r.nextSearchInMs)}` : ''})` : 'no reservation'])
+  }
   if (s.tasks != null) lines.push(['tasks', `${s.tasks.load} queued or running (concurrency ${s.tasks.maxConcurrency}, queue ${s.tasks.queueCapacity})`])
   if (s.rewards != null) {
     const byType = Object.entries(s.rewards.byType).map(([t, e]) => `${t} ${e.credits} (${e.tasks} tasks)`).join(', ')

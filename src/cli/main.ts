@@ -30,7 +30,9 @@ function logger (config: NodeConfig) {
 /** the libp2p stack loads only when this process becomes a node, so client commands start fast */
 async function daemon (config: NodeConfig, repl: boolean): Promise<number> {
   const { runDaemon } = await import('./daemon.js')
-  return await runDaemon(config, logger(config), { repl })
+  // set by whatever starts nodes for tests, benchmarks and the local network: they must not outlive it
+  const exitWithParent = process.env.P2P_EXIT_WITH_PARENT != null && !['', '0', 'false'].includes(process.env.P2P_EXIT_WITH_PARENT)
+  return await runDaemon(config, logger(config), { repl, exitWithParent })
 }
 
 async function tryAttach (config: NodeConfig): Promise<ControlClient | undefined> {

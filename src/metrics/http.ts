@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { formatByteSize } from '../config/schema.js'
 import type { CommandHandler } from '../control/commands.js'
 import type { Logger } from '../logger.js'
 import type { Registry } from 'prom-client'
@@ -15,6 +16,8 @@ export interface HttpInit {
   tasks?: TaskApi
   /** largest request body accepted */
   maxBodyBytes?: number
+  /** where that limit comes from, for the 413 answer (e.g. the config key it follows) */
+  maxBodyReason?: string
   /** POST /api/failover/<service>/handoff */
   handoff?: (service: string) => Promise<string>
   /** the bearer token every POST needs; without one, POSTs are accepted only from loopback clients */
@@ -124,15 +127,13 @@ export class HttpServer {
 
   private async postTask (req: IncomingMessage, res: ServerResponse): Promise<void> {
     const limit = this.init.maxBodyBytes ?? 2 * 1024 * 1024
-    const chunks: Buffer[] = []
-    let size = 0
-    for await (const chunk of req) {
-      size += (chunk as Buffer).length
-      if (size > limit) return this.json(res, 413, { error: `body over ${limit} bytes` })
-      chunks.push(chunk as Buffer)
+    const raw = await readBody(req, limit)
+    if (raw == null) {
+      const why = this.init.maxBodyReason != null ? `: ${this.init.maxBodyReason}` : ''
+      return this.json(res, 413, { error: `request body is over ${formatByteSize(limit)} (${limit} bytes)${why}`, limit_bytes: limit })
     }
     let body: unknown
-    try { body = JSON.parse(Buffer.concat(chunks).toString('utf8')) } catch { return this.json(res, 400, { error: 'body is not valid JSON' }) }
+    try { body = JSON.parse(raw.toString('utf8')) } catch { return this.json(res, 400, { error: 'body is not valid JSON' }) }
     const answer = this.init.tasks!.submit(body)
     if (answer.done == null) return this.json(res, answer.status, answer.body)
     return this.json(res, answer.status, await answer.done)
@@ -146,4 +147,28 @@ export class HttpServer {
     res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), ...headers })
     res.end(res.req.method === 'HEAD' ? undefined : body)
   }
+}
+
+/**
+ * The request body, or undefined once it passes `limit`. An oversized body is still read (and dropped) up to
+ * a few times the limit, so the client, still sending, receives the 413 instead of a reset connection;
+ * past that the connection is cut.
+ */
+async function readBody (req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  return await new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length
+      if (size > limit * 4 + 1024 * 1024) req.destroy()
+      else if (size <= limit) chunks.push(chunk)
+      else if (chunks.length > 0 || size === chunk.length) {
+        // the first chunk past the limit: answer now, drop the rest as it comes
+        chunks.length = 0
+        resolve(undefined)
+      }
+    })
+    req.on('end', () => { if (size <= limit) resolve(Buffer.concat(chunks)) })
+    req.on('error', reject)
+  })
 }

@@ -22,7 +22,8 @@ export interface PeerView {
   role?: string
   capabilities: string[]
   addresses: string[]
-  connection: 'direct' | 'relayed' | 'none'
+  /** stale: a connection is open but the member missed its heartbeats (frozen, or cut off) */
+  connection: 'direct' | 'relayed' | 'stale' | 'none'
   rttMs?: number
   lastHeartbeatAgeMs?: number
   state: 'alive' | 'gone' | 'unknown'
@@ -30,6 +31,8 @@ export interface PeerView {
 
 export interface StatusView {
   peerId: string
+  /** the node's process id (the local network's launcher stops nodes it reused by it) */
+  pid: number
   name: string
   role: string
   version: string
@@ -44,6 +47,8 @@ export interface StatusView {
   health: { healthy: boolean, ready: boolean, reasons: string[] }
   /** where this node serves /metrics, /healthz, /readyz (when enabled) */
   metricsUrl?: string
+  /** workers with enable_relay: the relays this node holds a reservation on, and the search for one */
+  relay?: { reservations: string[], searching: boolean, searchRounds: number, nextSearchInMs?: number }
   /** workers: tasks queued and running, and the reward ledger per task type */
   tasks?: { load: number, maxConcurrency: number, queueCapacity: number }
   rewards?: { total: LedgerEntry, byType: Record<string, LedgerEntry> }
@@ -90,9 +95,13 @@ export class P2PNode {
     const { key, created } = await loadOrCreateIdentity(config.node.identityFile)
     const metrics = createMetrics(registry)
     const deniedLog = logger.child({ c: 'access' })
-    const libp2p = await buildLibp2p(config, key, registry, (what, peer) => {
-      metrics.accessDenied.inc({ what: `connection_${what}` })
-      deniedLog.debug({ peer, what }, 'connection refused: peer not in network.allowed_peers')
+    const libp2p = await buildLibp2p(config, key, registry, {
+      onDenied: (what, peer) => {
+        metrics.accessDenied.inc({ what: `connection_${what}` })
+        deniedLog.debug({ peer, what }, 'connection refused: peer not in network.allowed_peers')
+      },
+      logger: logger.child({ c: 'relay-search' }),
+      metrics
     })
     logger.info({ peerId: libp2p.peerId.toString(), identity: config.node.identityFile, created }, created ? 'created a new peer identity' : 'loaded peer identity')
     const pinger = createPinger(libp2p, logger.child({ c: 'ping' }), metrics, { intervalMs: config.network.pingIntervalMs })
@@ -144,6 +153,7 @@ export class P2PNode {
     await this.tasks.start()
     this.running = true
     this.membership.start()
+    this.unwatchMembers = this.membership.onChange(e => { if (e.type === 'gone') this.tasks.memberGone(e.peerId) })
     const withState = this.failover.filter(f => f.hasState)
     if (withState.length > 0) {
       // state files from the group's active (one snapshot per stream; the supervisor decides whether to keep it)
@@ -161,6 +171,7 @@ export class P2PNode {
     this.bootstrapper.start()
     this.libp2p.addEventListener('connection:open', this.onConnectionChange)
     this.libp2p.addEventListener('connection:close', this.onConnectionChange)
+    this.libp2p.addEventListener('self:peer:update', this.onAddressChange)
     this.onConnectionChange()
     this.logger.info({ peerId: this.peerId, role: this.config.node.role, name: this.config.node.name, addrs: this.libp2p.getMultiaddrs().map(String) }, 'node started')
   }
@@ -173,9 +184,11 @@ export class P2PNode {
     this.bootstrapper.stop()
     this.pinger.stop()
     this.mesh.stop()
+    this.unwatchMembers?.()
     this.membership.stop()
     this.libp2p.removeEventListener('connection:open', this.onConnectionChange)
     this.libp2p.removeEventListener('connection:close', this.onConnectionChange)
+    this.libp2p.removeEventListener('self:peer:update', this.onAddressChange)
     this.metrics.nodeHealthy.set(0)
     await this.tasks.stop()
     await this.libp2p.stop()
@@ -185,6 +198,20 @@ export class P2PNode {
   private readonly onConnectionChange = (): void => {
     this.metrics.peersConnected.set(this.connectedPeerIds().size)
     this.metrics.nodeHealthy.set(this.health().healthy ? 1 : 0)
+  }
+
+  private unwatchMembers?: () => void
+  private relays: string[] = []
+  /** a reservation made or lost changes this node's /p2p-circuit addresses */
+  private readonly onAddressChange = (): void => {
+    const now = relaysOf(this.libp2p.getMultiaddrs().map(String))
+    const gained = now.filter(r => !this.relays.includes(r))
+    const lost = this.relays.filter(r => !now.includes(r))
+    this.relays = now
+    this.metrics.relayReservationsHeld.set(now.length)
+    if (gained.length > 0) this.logger.info({ relays: gained }, 'relay reservation made')
+    if (lost.length > 0) this.logger.warn({ relays: lost, left: now.length }, 'relay reservation lost')
+    this.onConnectionChange()
   }
 
   private connectedPeerIds (): Set<string> {
@@ -197,8 +224,9 @@ export class P2PNode {
     if (!this.running) reasons.push('not started')
     const subscribed = this.libp2p.services.pubsub.getTopics()
     for (const t of this.membership.topics()) if (!subscribed.includes(t)) reasons.push(`not subscribed to ${t}`)
-    const alone = this.config.network.bootstrap.length === 0 && this.config.node.role === 'bootstrap'
-    if (this.connectedPeerIds().size === 0 && !alone) reasons.push('no connected peers')
+    // a bootstrap with no peer is not ready either: nobody could have found the network through it yet
+    if (this.connectedPeerIds().size === 0) reasons.push('no connected peers')
+    if (this.config.network.requireRelay && this.relays.length === 0) reasons.push('no relay reservation (network.require_relay)')
     const healthy = this.running
     return { healthy, ready: healthy && reasons.length === 0, reasons }
   }
@@ -218,6 +246,7 @@ export class P2PNode {
     this.metrics.nodeHealthy.set(health.ready ? 1 : 0)
     return {
       peerId: this.peerId,
+      pid: process.pid,
       name: this.config.node.name,
       role: this.config.node.role,
       version: VERSION,
@@ -231,9 +260,17 @@ export class P2PNode {
       capabilities: this.config.node.role === 'worker' ? this.config.node.capabilities : [],
       health,
       metricsUrl: this.metricsUrl,
+      relay: this.relayStatus(),
       tasks: this.tasks.executor != null ? { load: this.tasks.executor.load(), maxConcurrency: this.tasks.executor.maxConcurrency, queueCapacity: this.tasks.executor.queueCapacity } : undefined,
       rewards: this.tasks.ledger != null ? { total: this.tasks.ledger.total(), byType: this.tasks.ledger.snapshot() } : undefined
     }
+  }
+
+  private relayStatus (): StatusView['relay'] {
+    const search = this.libp2p.services.relaySearch
+    if (search == null) return undefined
+    const s = search.status()
+    return { reservations: this.relays, searching: s.searching, searchRounds: s.rounds, nextSearchInMs: s.nextRoundAt != null ? Math.max(0, s.nextRoundAt - Date.now()) : undefined }
   }
 
   async peers (): Promise<PeerView[]> {
@@ -246,14 +283,17 @@ export class P2PNode {
       return mine.some(c => c.limits == null) ? 'direct' : 'relayed'
     }
     for (const m of this.membership.members()) {
+      // a gone member's last RTT and open connection say nothing about it now
+      const gone = m.state.phase === 'gone'
+      const connection = connectionOf(m.peerId)
       views.set(m.peerId, {
         peerId: m.peerId,
         name: m.name,
         role: m.role,
         capabilities: m.capabilities,
         addresses: [],
-        connection: connectionOf(m.peerId),
-        rttMs: this.pinger.rtt(m.peerId),
+        connection: gone && connection !== 'none' ? 'stale' : connection,
+        rttMs: gone ? undefined : this.pinger.rtt(m.peerId),
         lastHeartbeatAgeMs: m.seq >= 0n ? now - m.lastSeen : undefined,
         state: m.state.phase
       })
@@ -289,4 +329,15 @@ export class P2PNode {
       taskTypes
     }
   }
+}
+
+/** the relays in a node's own addresses: `<relay addr>/p2p/<relay id>/p2p-circuit/...` */
+export function relaysOf (addrs: string[]): string[] {
+  const relays = new Set<string>()
+  for (const a of addrs) {
+    const at = a.indexOf('/p2p-circuit')
+    const id = at > 0 ? /\/p2p\/([^/]+)$/.exec(a.slice(0, at))?.[1] : undefined
+    if (id != null) relays.add(id)
+  }
+  return [...relays].sort()
 }
