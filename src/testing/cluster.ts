@@ -56,7 +56,7 @@ export class TestNode {
   async start (args: string[] = ['start'], stdin: 'ignore' | 'pipe' = 'ignore'): Promise<void> {
     const log = openSync(this.logFile, 'a')
     const [cmd, ...pre] = [...this.wrap, this.launcher]
-    const proc = spawn(cmd, [...pre, ...args, '--config', this.configFile], { stdio: [stdin, log, log], env: { ...process.env, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'debug' } })
+    const proc = spawn(cmd, [...pre, ...args, '--config', this.configFile], { stdio: [stdin, log, log], env: { ...process.env, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'debug', P2P_EXIT_WITH_PARENT: '1' } })
     this.proc = proc
     this.exit = new Promise(resolve => proc.once('exit', (code, signal) => { resolve({ code, signal }) }))
     await pWaitFor(async () => {

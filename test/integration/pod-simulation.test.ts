@@ -78,6 +78,7 @@ describe.skipIf(!canUseNetns() || !hasKubectl)('the rendered pods, simulated in 
       }
       // the /data volume
       env.P2P_DATA_DIR = p.dataDir
+      env.P2P_EXIT_WITH_PARENT = '1'
       const args = c.args.map((a: string) => a === '/app/config.yaml' ? configFile : a)
       const log = openSync(p.log, 'a')
       p.proc = spawn('ip', ['netns', 'exec', p.host.ns, LAUNCHER, ...args], { stdio: ['ignore', log, log], env })
