@@ -9,10 +9,10 @@ import os from 'node:os'
 import pWaitFor from 'p-wait-for'
 import { Cluster, dnsAddr } from '../dist/testing/cluster.js'
 import { intervals, overlaps, readStamps, stampingProgram, termRegressions } from '../dist/testing/failover-log.js'
-import { report, round, summary } from './lib.mjs'
+import { cli, number, report, round, summary } from './lib.mjs'
 
-const arg = (name, def) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? Number(process.argv[i + 1]) : def }
-const TRIALS = arg('trials', 20)
+const TRIALS = cli('bench/failover.mjs', 'Failover takeover after kill -9, planned handoff gap, overlaps', p => p
+  .option('--trials <n>', 'trials of each kind', number(1), 20)).trials
 process.env.TEST_LOG_LEVEL = 'warn'
 const progress = msg => process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${msg}\n`)
 

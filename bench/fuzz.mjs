@@ -5,11 +5,13 @@
 // Usage: node bench/fuzz.mjs [--cases 100000] [--seed N]
 import fc from 'fast-check'
 import { fuzzProperties } from '../dist/testing/fuzz-properties.js'
-import { report, round } from './lib.mjs'
+import { cli, number, report, round } from './lib.mjs'
 
-const arg = (name, def) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? Number(process.argv[i + 1]) : def }
-const CASES = arg('cases', 100_000)
-const SEED = arg('seed', Date.now() % 2 ** 31)
+const opts = cli('bench/fuzz.mjs', 'Long fuzzing runs of every property test/unit/fuzz.test.ts runs', p => p
+  .option('--cases <n>', 'cases per property', number(1), 100_000)
+  .option('--seed <n>', 'fast-check seed (default: from the clock)', number(0), Date.now() % 2 ** 31))
+const CASES = opts.cases
+const SEED = opts.seed
 const tally = {}
 const results = []
 for (const { name, property } of fuzzProperties(tally)) {

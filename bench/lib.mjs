@@ -1,5 +1,7 @@
-// Shared helpers for benchmarks: percentiles and the JSON + table report. Benchmarks print figures;
-// they never assert them.
+// Shared helpers for benchmarks: percentiles, the JSON + table report and the command line. Benchmarks print
+// figures; they never assert them.
+import { Command, InvalidArgumentError } from 'commander'
+
 export function percentile (values, p) {
   if (values.length === 0) return null
   const sorted = [...values].sort((a, b) => a - b)
@@ -34,4 +36,28 @@ export function report (name, json, rows) {
     if (i === 0) console.log('|' + widths.map(w => '-'.repeat(w + 2)).join('|') + '|')
   }
   console.log('')
+}
+
+/**
+ * The benchmark's command line (commander): `--help` prints the options, an unknown option or a bad value is
+ * an error with exit code 2. `define` adds the options; the parsed values come back.
+ */
+export function cli (name, summary, define) {
+  const program = new Command(name).description(summary).allowExcessArguments(false).exitOverride()
+  define(program)
+  try {
+    program.parse(process.argv)
+  } catch (err) {
+    process.exit(err.code === 'commander.helpDisplayed' || err.code === 'commander.help' || err.code === 'commander.version' ? 0 : 2)
+  }
+  return program.opts()
+}
+
+/** an option value that must be a number (at least `min`) */
+export function number (min = 0) {
+  return value => {
+    const n = Number(value)
+    if (value.trim() === '' || !Number.isFinite(n) || n < min) throw new InvalidArgumentError(`a number of at least ${min}, got ${JSON.stringify(value)}`)
+    return n
+  }
 }

@@ -16,14 +16,18 @@ import { decodeHeartbeat } from '../dist/messages/codec.js'
 import { membershipTopics } from '../dist/messages/topics.js'
 import { pubsub } from '../dist/node/pubsub.js'
 import { Cluster, dnsAddr } from '../dist/testing/cluster.js'
-import { report, round, summary } from './lib.mjs'
+import { cli, number, report, round, summary } from './lib.mjs'
 import os from 'node:os'
 
-const arg = (name, def) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? Number(process.argv[i + 1]) : def }
-const WORKERS = arg('workers', 10)
-const TRIALS = arg('trials', 5)
-const SKIP_JOIN = process.argv.includes('--skip-join')
-const WINDOW_S = arg('window', 20)
+const opts = cli('bench/network.mjs', 'Join time, heartbeat propagation and idle RSS on a loopback network of real nodes', p => p
+  .option('--workers <n>', 'worker processes', number(1), 10)
+  .option('--trials <n>', 'join trials', number(1), 5)
+  .option('--window <seconds>', 'how long heartbeats are observed', number(1), 20)
+  .option('--skip-join', 'skip the join-time trials'))
+const WORKERS = opts.workers
+const TRIALS = opts.trials
+const SKIP_JOIN = opts.skipJoin === true
+const WINDOW_S = opts.window
 const HEARTBEAT = '1s'
 
 const rssMiB = pid => {

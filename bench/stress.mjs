@@ -9,15 +9,21 @@ import os from 'node:os'
 import { join } from 'node:path'
 import { Cluster, dnsAddr } from '../dist/testing/cluster.js'
 import { handovers, intervals, overlaps, readStamps, stampingProgram, termRegressions } from '../dist/testing/failover-log.js'
-import { report, round, summary } from './lib.mjs'
+import { cli, number, report, round, summary } from './lib.mjs'
 
-const arg = (name, def) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? Number(process.argv[i + 1]) : def }
-const K8S = process.argv.includes('--k8s')
-const DURATION = arg('duration', 60)
-const RATE = arg('rate', 200)
-const WORKERS = arg('workers', 3)
-const KILL_EVERY = arg('kill-every', 15)
-const MAX_TASKS = arg('max-tasks', 100_000)
+const opts = cli('stress-test.sh', 'Load and faults, bounded in time and count, then a report', p => p
+  .option('--duration <seconds>', 'how long the load runs', number(1), 60)
+  .option('--rate <n>', 'tasks per second offered', number(1), 200)
+  .option('--workers <n>', 'worker processes (local mode)', number(1), 3)
+  .option('--kill-every <seconds>', 'SIGKILL (or delete) a worker this often (0: never)', number(0), 15)
+  .option('--max-tasks <n>', 'stop after this many tasks', number(1), 100_000)
+  .option('--k8s', 'against the deployed net-test namespace (kubectl port-forward), deleting worker pods'))
+const K8S = opts.k8s === true
+const DURATION = opts.duration
+const RATE = opts.rate
+const WORKERS = opts.workers
+const KILL_EVERY = opts.killEvery
+const MAX_TASKS = opts.maxTasks
 const sleep = ms => new Promise(resolve => setTimeout(resolve, ms))
 const tty = process.stderr.isTTY === true
 

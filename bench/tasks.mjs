@@ -15,13 +15,19 @@ import { P2PNode } from '../dist/node/node.js'
 import { rawEchoProtocol } from '../dist/tasks/network.js'
 import { execFileSync } from 'node:child_process'
 import { Cluster, dnsAddr, LAUNCHER } from '../dist/testing/cluster.js'
-import { report, round, summary } from './lib.mjs'
+import { cli, number, report, round, summary } from './lib.mjs'
 
-const arg = (name, def) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? process.argv[i + 1] : def }
-const SECONDS = Number(arg('seconds', 5))
-const RATES = String(arg('rates', '500,1000,2000')).split(',').filter(r => r !== 'none').map(Number)
-const CONCURRENCY = Number(arg('concurrency', 32))
-const PAYLOAD = new Uint8Array(Number(arg('payload', 64))).fill(97)
+const opts = cli('bench/tasks.mjs', 'Task throughput and latency next to a bare libp2p echo, and how tasks spread over the workers', p => p
+  .option('--seconds <n>', 'length of each measured phase', number(1), 5)
+  .option('--rates <list>', 'offered loads in tasks/s, comma-separated ("none": only saturation)', v => v.split(',').filter(r => r !== 'none').map(r => number(1)(r)), [500, 1000, 2000])
+  .option('--concurrency <n>', 'tasks in flight at saturation', number(1), 32)
+  .option('--payload <bytes>', 'payload size', number(0), 64)
+  .option('--spread <n>', 'concurrent tasks submitted through one worker to see how they spread (0: skip)', number(0), 1000)
+  .option('--psk', 'every node in a private network (network.psk_file), to measure what the swarm key costs'))
+const SECONDS = opts.seconds
+const RATES = opts.rates
+const CONCURRENCY = opts.concurrency
+const PAYLOAD = new Uint8Array(opts.payload).fill(97)
 const progress = msg => process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${msg}\n`)
 const sleep = ms => new Promise(resolve => setTimeout(resolve, ms))
 /** a call that has not answered in 10 s counts as failed, so a stuck request cannot stall the run */
@@ -101,7 +107,7 @@ function perStreamCall (libp2p, peers, protocol) {
 
 const cluster = new Cluster()
 process.env.TEST_LOG_LEVEL = 'warn'
-const PSK = process.argv.includes('--psk')
+const PSK = opts.psk === true
 let pskFile
 if (PSK) {
   execFileSync(LAUNCHER, ['keygen', '--out', `${cluster.dir}/keys`], { stdio: 'ignore' })
@@ -125,7 +131,18 @@ try {
   const peers = submitterNode.libp2p.getConnections().map(c => c.remotePeer).filter(p => ids.has(p.toString()))
   const uniquePeers = [...new Map(peers.map(p => [p.toString(), p])).values()]
 
-  const task = async () => (await submitterNode.tasks.submitter.submit({ type: 'echo', payload: PAYLOAD, timeoutMs: 10_000 })).state === 'done'
+  // which worker ran each task, per phase: "least loaded first" should spread them evenly
+  let ranOn = {}
+  const task = async () => {
+    const r = await submitterNode.tasks.submitter.submit({ type: 'echo', payload: PAYLOAD, timeoutMs: 10_000 })
+    const w = r.results[0]?.workerName ?? 'failed'
+    ranOn[w] = (ranOn[w] ?? 0) + 1
+    return r.state === 'done'
+  }
+  const shares = counts => {
+    const total = Object.values(counts).reduce((a, b) => a + b, 0)
+    return Object.entries(counts).sort().map(([w, n]) => `${w} ${round(100 * n / total)}%`).join(', ')
+  }
   const raw = await rawClient(submitterNode.libp2p, uniquePeers, rawEchoProtocol('p2p-network'))
   progress('network up; warming up')
   // warm up both paths (JIT, connections, streams)
@@ -142,10 +159,24 @@ try {
   }
   progress('saturation')
   const rawSat = await closedLoop(raw.call, CONCURRENCY, SECONDS)
+  ranOn = {}
   const taskSat = await closedLoop(task, CONCURRENCY, SECONDS)
+  const spread = { saturation: ranOn }
   results.raw.push(rawSat)
   results.tasks.push(taskSat)
   raw.close()
+  if (opts.spread > 0) {
+    // the soak's finding: tasks submitted through a worker all ran on that worker. Through tb-w1's HTTP API, all at once
+    progress(`${opts.spread} concurrent tasks through tb-w1's HTTP API`)
+    const api = (await workers[0].request('status')).metricsUrl
+    const through = {}
+    await Promise.all(Array.from({ length: opts.spread }, async (_, i) => {
+      const body = await fetch(`${api}/api/tasks`, { method: 'POST', body: JSON.stringify({ type: 'echo', payload: `spread ${i}` }) }).then(r => r.json(), () => null)
+      const w = body?.results?.[0]?.workerName ?? 'failed'
+      through[w] = (through[w] ?? 0) + 1
+    }))
+    spread.throughWorker = through
+  }
   progress('stream per request')
   const perStream = await closedLoop(bounded(perStreamCall(submitterNode.libp2p, uniquePeers, rawEchoProtocol('p2p-network'))), CONCURRENCY, SECONDS)
 
@@ -155,10 +186,12 @@ try {
     rows.push([`tasks @ ${t.offered}`, round(t.achieved), '/s', `p50 ${round(t.lat.p50, 2)} ms, p99 ${round(t.lat.p99, 2)} ms, failed ${t.failed}; ratio to raw ${round(t.achieved / r.achieved, 2)}`])
     rows.push([`raw echo @ ${r.offered}`, round(r.achieved), '/s', `p50 ${round(r.lat.p50, 2)} ms, p99 ${round(r.lat.p99, 2)} ms`])
   }
+  rows.push([`spread at saturation (submitter outside the workers)`, shares(spread.saturation), '', 'share of the tasks each worker ran'])
+  if (spread.throughWorker != null) rows.push([`spread of ${opts.spread} concurrent tasks through tb-w1's HTTP API`, shares(spread.throughWorker), '', 'the submitting worker is a candidate like the others'])
   rows.push([`raw echo, new stream per request @ saturation (${CONCURRENCY})`, round(perStream.achieved), '/s', `p50 ${round(perStream.lat.p50, 2)} ms, p99 ${round(perStream.lat.p99, 2)} ms; long-lived stream is ${round(rawSat.achieved / perStream.achieved, 1)}x faster`])
   report('tasks', {
     machine: { cpus: os.cpus().length, node: process.version, workers: 3, payloadBytes: PAYLOAD.length, seconds: SECONDS, privateNetwork: PSK },
-    results, perStream, saturationRatio: round(taskSat.achieved / rawSat.achieved, 3)
+    results, perStream, spread, saturationRatio: round(taskSat.achieved / rawSat.achieved, 3)
   }, rows)
 } finally {
   await submitterNode?.stop()

@@ -2,7 +2,7 @@
 // `npm start`: a whole network on loopback — one bootstrap, one relay, three workers, each its own
 // p2p-node process with its own config in config/local/ — then a REPL attached to worker-1.
 // Leaving the REPL (quit, Ctrl-D) stops the network. `--no-repl` keeps it running until Ctrl-C.
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { mkdirSync, openSync } from 'node:fs'
 import { connect } from 'node:net'
 import { dirname, join } from 'node:path'
@@ -40,17 +40,32 @@ async function ready (port) {
   } catch { return false }
 }
 
+/** the pid of a node already running (started by hand, or left from an earlier run), from its status */
+function pidOf (name) {
+  const r = spawnSync(launcher, ['status', '--json', '--config', configOf(name)], { encoding: 'utf8' })
+  try { return JSON.parse(r.stdout).pid } catch { return undefined }
+}
+
 const children = []
+/** nodes this run found running and reused: stopped with the rest, so Ctrl-C takes down the whole network */
+const reused = []
 for (const n of nodes) {
   if (await answers(socketOf(n.name))) {
     console.log(`${n.name}: already running, reusing it`)
+    const pid = pidOf(n.name)
+    if (pid != null) reused.push(pid)
     continue
   }
   const log = openSync(join(logDir, `${n.name}.log`), 'a')
-  // own process group: a Ctrl-C typed in the REPL must not reach the daemons
-  const child = spawn(launcher, ['start', '--config', configOf(n.name)], { stdio: ['ignore', log, log], detached: true })
+  // own process group: a Ctrl-C typed in the REPL must not reach the daemons. P2P_EXIT_WITH_PARENT: if this
+  // launcher dies without stopping them (SIGKILL, a closed pipe), the nodes notice and stop by themselves
+  const child = spawn(launcher, ['start', '--config', configOf(n.name)], { stdio: ['ignore', log, log], detached: true, env: { ...process.env, P2P_EXIT_WITH_PARENT: '1' } })
   child.on('exit', (code, signal) => { if (!stopping) console.error(`${n.name} exited (${signal ?? code}); see ${join(logDir, n.name + '.log')}`) })
   children.push({ ...n, child })
+}
+
+function alive (pid) {
+  try { process.kill(pid, 0); return true } catch { return false }
 }
 
 let stopping = false
@@ -58,11 +73,15 @@ async function stopAll (code) {
   if (stopping) return
   stopping = true
   for (const { child } of children) if (child.exitCode == null) child.kill('SIGTERM')
+  for (const pid of reused) try { process.kill(pid, 'SIGTERM') } catch {}
   await Promise.all(children.map(({ child }) => child.exitCode != null ? null : new Promise(r => child.once('exit', r))))
+  // reused nodes are not our children: wait for them by polling
+  for (let i = 0; i < 100 && reused.some(alive); i++) await new Promise(r => setTimeout(r, 100))
   process.exit(code)
 }
 process.on('SIGINT', () => { void stopAll(0) })
 process.on('SIGTERM', () => { void stopAll(0) })
+process.on('SIGHUP', () => { void stopAll(0) })
 
 const deadline = Date.now() + 60_000
 for (const n of nodes) {
