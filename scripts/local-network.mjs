@@ -40,20 +40,16 @@ async function ready (port) {
   } catch { return false }
 }
 
-/** the pid of a node already running (started by hand, or left from an earlier run), from its status */
+/** the pid of a running node that is not our child (started by hand, or left from an earlier run), from its status */
 function pidOf (name) {
   const r = spawnSync(launcher, ['status', '--json', '--config', configOf(name)], { encoding: 'utf8' })
   try { return JSON.parse(r.stdout).pid } catch { return undefined }
 }
 
 const children = []
-/** nodes this run found running and reused: stopped with the rest, so Ctrl-C takes down the whole network */
-const reused = []
 for (const n of nodes) {
   if (await answers(socketOf(n.name))) {
     console.log(`${n.name}: already running, reusing it`)
-    const pid = pidOf(n.name)
-    if (pid != null) reused.push(pid)
     continue
   }
   const log = openSync(join(logDir, `${n.name}.log`), 'a')
@@ -73,10 +69,15 @@ async function stopAll (code) {
   if (stopping) return
   stopping = true
   for (const { child } of children) if (child.exitCode == null) child.kill('SIGTERM')
-  for (const pid of reused) try { process.kill(pid, 'SIGTERM') } catch {}
+  // the network's nodes that are not our children (reused at start, or restarted by hand meanwhile) go too
+  const others = []
+  for (const n of nodes) {
+    if (children.some(c => c.name === n.name && c.child.exitCode == null && c.child.signalCode == null) || !(await answers(socketOf(n.name)))) continue
+    const pid = pidOf(n.name)
+    if (pid != null) { others.push(pid); try { process.kill(pid, 'SIGTERM') } catch {} }
+  }
   await Promise.all(children.map(({ child }) => child.exitCode != null ? null : new Promise(r => child.once('exit', r))))
-  // reused nodes are not our children: wait for them by polling
-  for (let i = 0; i < 100 && reused.some(alive); i++) await new Promise(r => setTimeout(r, 100))
+  for (let i = 0; i < 100 && others.some(alive); i++) await new Promise(r => setTimeout(r, 100))
   process.exit(code)
 }
 process.on('SIGINT', () => { void stopAll(0) })
