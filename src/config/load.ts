@@ -199,6 +199,13 @@ function normalize (c: RawConfig, opts: ParseOptions, secrets: Secrets = {}): No
       infrastructurePeers: c.network.infrastructure_peers,
       requireRelay: c.network.require_relay
     },
+    relay: {
+      maxReservations: c.relay.max_reservations ?? Math.max(16, c.node.max_connections),
+      reservationTtlMs: c.relay.reservation_ttl,
+      maxCircuits: c.relay.max_circuits,
+      circuitDurationMs: c.relay.circuit_duration,
+      circuitDataBytes: c.relay.circuit_data
+    },
     metrics: { enabled: c.metrics.enabled, host: c.metrics.host, port: c.metrics.port, apiToken: secrets.apiToken },
     control: { socket: abs(c.control.socket ?? `${dataDir}/control.sock`) },
     tasks: {

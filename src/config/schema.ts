@@ -227,6 +227,18 @@ export const failoverSchema = z.strictObject({
   services: z.array(failoverServiceSchema).max(16).default([])
 })
 
+// the relay role's limits. libp2p's defaults (2 minutes and 128 KiB per relayed connection) cut a task stream
+// in the middle; these carry tasks, and a circuit that hits one is re-established with its tasks retried
+export const relaySchema = z.strictObject({
+  max_reservations: z.int().min(1).max(100_000).optional(),
+  reservation_ttl: duration({ min: 1000 }).default(2 * 3600_000),
+  // relayed connections open at once (HOP streams in, STOP streams out)
+  max_circuits: z.int().min(1).max(100_000).default(256),
+  // per relayed connection; 0: no limit
+  circuit_duration: duration({ min: 0, max: 2 ** 31 - 1 }).default(3600_000),
+  circuit_data: byteSize({ min: 0, max: 2 ** 50 }).default(1024 ** 3)
+})
+
 export const loggingSchema = z.strictObject({
   level: z.enum(LOG_LEVELS).default('info')
 })
@@ -238,6 +250,7 @@ export const configSchema = z.strictObject({
   control: controlSchema.default(() => controlSchema.parse({})),
   tasks: tasksSchema.default(() => tasksSchema.parse({})),
   failover: failoverSchema.default(() => failoverSchema.parse({})),
+  relay: relaySchema.default(() => relaySchema.parse({})),
   logging: loggingSchema.default(() => loggingSchema.parse({}))
 }).superRefine((c, ctx) => {
   if (c.network.require_relay && (c.node.role !== 'worker' || !c.network.enable_relay)) {

@@ -36,6 +36,8 @@ export interface NodeConfig {
     /** /readyz fails while this worker holds no relay reservation */
     requireRelay: boolean
   }
+  /** the relay role's limits (0: none) */
+  relay: { maxReservations: number, reservationTtlMs: number, maxCircuits: number, circuitDurationMs: number, circuitDataBytes: number }
   /** apiToken: the bearer token POST /api/* requires (contents of api_token_file) */
   metrics: { enabled: boolean, host: string, port: number, apiToken?: string }
   control: { socket: string }

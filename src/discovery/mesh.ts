@@ -28,6 +28,8 @@ export function createMeshDialer (libp2p: Node, membership: Membership, logger: 
   const retryMs = init.retryMs ?? 5000
   const lastTry = new Map<string, number>()
   const inFlight = new Set<string>()
+  /** members whose peer-store addresses failed on the last try: the next try looks them up in the DHT */
+  const failedFromStore = new Set<string>()
   let timer: NodeJS.Timeout | undefined
   let unsubscribe: (() => void) | undefined
   let running = false
@@ -45,14 +47,18 @@ export function createMeshDialer (libp2p: Node, membership: Membership, logger: 
     let source = 'peerstore'
     try {
       const known = await libp2p.peerStore.get(peer).then(p => p.addresses.length > 0, () => false)
-      if (!known) {
+      // addresses that failed last time may be stale (a relay reservation made after we learned them): ask the DHT
+      if (!known || failedFromStore.has(key)) {
         source = 'dht'
-        await libp2p.peerRouting.findPeer(peer, { signal: AbortSignal.timeout(init.dialTimeoutMs) })
+        await libp2p.peerRouting.findPeer(peer, { signal: AbortSignal.timeout(init.dialTimeoutMs), useCache: false })
       }
       await libp2p.dial(peer, { signal: AbortSignal.timeout(init.dialTimeoutMs) })
+      failedFromStore.delete(key)
       metrics.meshDials.inc({ source, outcome: 'ok' })
       logger.debug({ peer: key, source, reason }, 'connected to member')
     } catch (err: any) {
+      if (source === 'peerstore') failedFromStore.add(key)
+      else failedFromStore.delete(key)
       metrics.meshDials.inc({ source, outcome: 'error' })
       logger.debug({ peer: key, source, reason, err: err.message }, 'could not connect to member')
     } finally {
@@ -80,7 +86,7 @@ export function createMeshDialer (libp2p: Node, membership: Membership, logger: 
       libp2p.addEventListener('peer:discovery', onDiscovery)
       unsubscribe = membership.onChange(e => {
         if ((e.type === 'joined' || e.type === 'returned') && init.meshNetwork) void connect(peerIdFromString(e.peerId), 'member')
-        if (e.type === 'removed') lastTry.delete(e.peerId)
+        if (e.type === 'removed') { lastTry.delete(e.peerId); failedFromStore.delete(e.peerId) }
       })
       timer = setInterval(connectMembers, retryMs)
     },

@@ -5,6 +5,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { LengthPrefixedDecoder } from '@libp2p/utils'
 import { encode } from 'it-length-prefixed'
 import { StateSnapshot } from '../messages/failover.js'
+import { openStream } from '../node/streams.js'
 import type { FailoverServiceConfig } from '../config/types.js'
 import type { Node } from '../node/libp2p.js'
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
@@ -123,7 +124,7 @@ export class StateStore {
 /** sends one snapshot to `peer`; resolves once the receiver has stored (or refused) it and closed the stream */
 export async function pushSnapshot (libp2p: Node, peer: PeerId, protocol: string, service: string, snap: Snapshot, timeoutMs: number): Promise<void> {
   const signal = AbortSignal.timeout(timeoutMs)
-  const stream = await libp2p.dialProtocol(peer, protocol, { signal })
+  const stream = await openStream(libp2p, peer, protocol, { signal })
   try {
     const frame = encode.single(StateSnapshot.encode({ service, term: BigInt(snap.term), version: BigInt(snap.version), sha256: snap.sha256 as Uint8Array<ArrayBuffer>, data: snap.data as Uint8Array<ArrayBuffer> }))
     if (!stream.send(frame)) await stream.onDrain({ signal })

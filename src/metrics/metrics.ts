@@ -4,7 +4,13 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
 export function createMetrics (registry: Registry) {
   const registers = [registry]
   /** values read at scrape time, from whichever subsystem owns them (set once it exists) */
-  const sources: { dedup?: () => { entries: number, bytes: number, windowMs: number } } = {}
+  const sources: {
+    dedup?: () => { entries: number, bytes: number, windowMs: number }
+    /** the relay role: reservations it holds for others */
+    relayReservations?: () => number
+    /** connections of this node that go through a relay */
+    relayedConnections?: () => number
+  } = {}
   const metrics = {
     registry,
     sources,
@@ -60,6 +66,8 @@ export function createMetrics (registry: Registry) {
     bootstrapDials: new Counter({ name: 'p2p_bootstrap_dials_total', help: 'Dials to bootstrap addresses, by outcome', labelNames: ['outcome'] as const, registers }),
     relaySearching: new Gauge({ name: 'p2p_relay_searching', help: '1 while this node wants a relay reservation and has none (it searches with backoff)', registers }),
     relaySearches: new Counter({ name: 'p2p_relay_searches_total', help: 'Rounds of the relay search, by outcome (candidates: known relays were tried; none: no relay known)', labelNames: ['outcome'] as const, registers }),
+    relayReservations: new Gauge({ name: 'p2p_relay_reservations', help: 'The relay role: reservations it holds for other peers (relay.max_reservations at most)', registers, collect () { this.set(sources.relayReservations?.() ?? 0) } }),
+    relayedConnections: new Gauge({ name: 'p2p_relayed_connections', help: 'Open connections of this node that go through a relay (/p2p-circuit)', registers, collect () { this.set(sources.relayedConnections?.() ?? 0) } }),
     relayReservationsHeld: new Gauge({ name: 'p2p_relay_reservations_held', help: 'Relays this node holds a reservation on (it announces a /p2p-circuit address through each)', registers }),
     meshDials: new Counter({ name: 'p2p_mesh_dials_total', help: 'Dials to members learned from gossip, by address source and outcome', labelNames: ['source', 'outcome'] as const, registers })
   }

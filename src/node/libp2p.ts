@@ -1,6 +1,6 @@
 import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { dcutr } from '@libp2p/dcutr'
-import { identify } from '@libp2p/identify'
+import { identify, identifyPush } from '@libp2p/identify'
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
 import { mdns } from '@libp2p/mdns'
 import { noise } from '@libp2p/noise'
@@ -19,6 +19,7 @@ import type { Metrics } from '../metrics/metrics.js'
 import type { Identify } from '@libp2p/identify'
 import type { KadDHT } from '@libp2p/kad-dht'
 import type { PeerId, PrivateKey, TopologyFilter } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Ping } from '@libp2p/ping'
 import type { Registry } from 'prom-client'
 
@@ -33,6 +34,9 @@ export interface Services {
 }
 
 export type Node = Libp2p<Services>
+
+/** the longest delay a Node timer takes (about 24.8 days) */
+const MAX_TIMER_MS = 2 ** 31 - 1
 
 /** DHT protocol for a network: a private DHT per protocol_version, never the public IPFS one. */
 export function dhtProtocol (pv: string): string {
@@ -59,6 +63,9 @@ export async function buildLibp2p (config: NodeConfig, privateKey: PrivateKey, r
 
   const services: Record<string, (components: any) => unknown> = {
     identify: identify({ runOnLimitedConnection: true }),
+    // tells connected peers when this node's addresses change: a relay reservation made after they connected
+    // (the usual order) is otherwise never learned, and peers behind another NAT cannot dial its circuit address
+    identifyPush: identifyPush({ runOnLimitedConnection: true }),
     ping: ping({ runOnLimitedConnection: true }),
     pubsub: pubsub(network.protocolVersion, [
       ...Object.values(membershipTopics(network.protocolVersion)),
@@ -75,7 +82,20 @@ export async function buildLibp2p (config: NodeConfig, privateKey: PrivateKey, r
     })
   }
   if (node.role === 'relay') {
-    services.relay = circuitRelayServer({ reservations: { maxReservations: Math.max(16, node.maxConnections), applyDefaultLimit: true } })
+    const r = config.relay
+    const limited = r.circuitDurationMs > 0 || r.circuitDataBytes > 0
+    services.relay = circuitRelayServer({
+      maxInboundHopStreams: r.maxCircuits,
+      maxOutboundStopStreams: r.maxCircuits,
+      reservations: {
+        maxReservations: r.maxReservations,
+        reservationTtl: r.reservationTtlMs,
+        // both 0: no limit at all; one 0: that one as large as a timer and a counter allow
+        applyDefaultLimit: limited,
+        defaultDurationLimit: r.circuitDurationMs > 0 ? Math.min(r.circuitDurationMs, MAX_TIMER_MS) : MAX_TIMER_MS,
+        defaultDataLimit: r.circuitDataBytes > 0 ? BigInt(r.circuitDataBytes) : 2n ** 62n
+      }
+    })
   }
   if (useRelayClient) services.dcutr = dcutr()
   if (useRelayClient && opts.logger != null && opts.metrics != null) {
@@ -88,7 +108,9 @@ export async function buildLibp2p (config: NodeConfig, privateKey: PrivateKey, r
     start: false,
     addresses: {
       listen,
-      announce: node.announce.length > 0 ? node.announce : undefined
+      announce: node.announce.length > 0 ? node.announce : undefined,
+      // node.announce wins over everything: what is configured is announced as it is
+      announceFilter: node.announce.length > 0 ? (addrs: Multiaddr[]) => addrs : (addrs: Multiaddr[]) => withoutLocalAddresses(addrs)
     },
     transports: [tcp(), services.relaySearch != null ? withRelaySearch(relayTransport) : relayTransport],
     // a private network: every connection is encrypted with the swarm key first; without it nothing connects
@@ -159,4 +181,23 @@ function onlyRelays (trusted: string[]): TopologyFilter {
 /** mDNS service name for a network, so two networks on one LAN ignore each other. */
 export function mdnsServiceTag (pv: string): string {
   return `_${pv.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 40)}._udp.local`
+}
+
+/** loopback (127/8, ::1) or link-local (169.254/16, fe80::/10): the first address of a multiaddr */
+function isLocal (addr: Multiaddr): boolean {
+  const first = addr.getComponents()[0]
+  if (first == null) return false
+  if (first.name === 'ip4') return first.value?.startsWith('127.') === true || first.value?.startsWith('169.254.') === true
+  if (first.name === 'ip6') return first.value === '::1' || /^fe[89ab]/i.test(first.value ?? '')
+  return false
+}
+
+/**
+ * What a node tells others about itself: never its loopback or link-local addresses when it has any other (a
+ * remote peer would dial its own loopback); a node that has only those (a network on one machine) keeps them.
+ * A relayed address counts by the relay's address, so a relay reached on loopback is dropped the same way.
+ */
+export function withoutLocalAddresses (addrs: Multiaddr[]): Multiaddr[] {
+  const kept = addrs.filter(a => !isLocal(a))
+  return kept.length > 0 ? kept : addrs
 }

@@ -134,6 +134,9 @@ export class P2PNode {
       maxConnections: config.node.maxConnections
     })
     metrics.nodeInfo.set({ role: config.node.role, version: VERSION, name: config.node.name }, 1)
+    metrics.sources.relayedConnections = () => libp2p.getConnections().filter(c => c.status === 'open' && c.remoteAddr.toString().includes('/p2p-circuit')).length
+    const relayServer = libp2p.services.relay as { reservations?: { size: number } } | undefined
+    if (relayServer?.reservations != null) metrics.sources.relayReservations = () => relayServer.reservations!.size
     metrics.nodeHealthy.set(0)
     // workers supervise the configured programs (one supervisor each)
     const failover = config.node.role !== 'worker'
@@ -280,7 +283,8 @@ export class P2PNode {
     const connectionOf = (peer: string): PeerView['connection'] => {
       const mine = conns.filter(c => c.remotePeer.toString() === peer && c.status === 'open')
       if (mine.length === 0) return 'none'
-      return mine.some(c => c.limits == null) ? 'direct' : 'relayed'
+      // through a relay: a /p2p-circuit address (limited or not, depending on the relay's settings)
+      return mine.some(c => !c.remoteAddr.toString().includes('/p2p-circuit')) ? 'direct' : 'relayed'
     }
     for (const m of this.membership.members()) {
       // a gone member's last RTT and open connection say nothing about it now

@@ -2,6 +2,7 @@ import { LengthPrefixedDecoder } from '@libp2p/utils'
 import { encode } from 'it-length-prefixed'
 import type { Uint8ArrayList } from 'uint8arraylist'
 import { TaskRequest, TaskResponse } from '../messages/tasks.js'
+import { openStream } from '../node/streams.js'
 import { TokenBuckets } from './rate-limit.js'
 import type { Executor } from './executor.js'
 import type { Logger } from '../logger.js'
@@ -210,7 +211,7 @@ export class TaskNetwork {
     const opening = (async () => {
       let stream: Stream
       try {
-        stream = await this.libp2p.dialProtocol(peer, this.init.protocol, { signal: AbortSignal.timeout(timeoutMs), runOnLimitedConnection: true })
+        stream = await openStream(this.libp2p, peer, this.init.protocol, { signal: AbortSignal.timeout(timeoutMs) })
       } catch (err: any) {
         throw new AttemptError(err.name === 'UnsupportedProtocolError' ? 'rejected' : 'disconnect', `cannot open a task stream: ${err.message}`)
       }
