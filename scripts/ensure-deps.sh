@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the project needs, once: npm packages (with the pinned Node 24 in node_modules/.bin) and,
 # when run as root, the Debian tools some tests use (tmux to drive the REPL, iproute2 for network namespaces,
-# prometheus for a real scrape and promtool).
+# prometheus for a real scrape and promtool, nftables for the NAT routers of the NAT tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +15,7 @@ if [ "$(id -u)" = 0 ] && [ "${P2P_SKIP_APT:-}" = "" ]; then
   command -v tmux >/dev/null || missing+=(tmux)
   command -v ip >/dev/null || missing+=(iproute2)
   command -v prometheus >/dev/null || missing+=(prometheus)
+  command -v nft >/dev/null || missing+=(nftables)
   if [ ${#missing[@]} -gt 0 ]; then
     echo "installing ${missing[*]} (apt-get)..." >&2
     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null) \

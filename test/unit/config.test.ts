@@ -6,6 +6,8 @@ import { ConfigError } from '../../src/errors.js'
 import { formatByteSize } from '../../src/config/schema.js'
 import { taskBodyLimit } from '../../src/cli/daemon.js'
 import { relaysOf } from '../../src/node/node.js'
+import { withoutLocalAddresses } from '../../src/node/libp2p.js'
+import { multiaddr } from '@multiformats/multiaddr'
 
 function errorOf (yaml: string, env: Record<string, string> = {}): ConfigError {
   try {
@@ -135,5 +137,20 @@ describe('relay reservations from a node\'s own addresses', () => {
       `/ip4/10.0.0.3/tcp/4002/p2p/12D3KooWRelayB/p2p-circuit/p2p/${self}`
     ])).toEqual(['12D3KooWRelayA', '12D3KooWRelayB'])
     expect(relaysOf([`/ip4/127.0.0.1/tcp/4001/p2p/${self}`])).toEqual([])
+  })
+})
+
+describe('addresses a node announces', () => {
+  const ma = (s: string): ReturnType<typeof multiaddr> => multiaddr(s)
+  it('drops loopback and link-local addresses when it has others, relayed ones by their relay\'s address', () => {
+    const out = withoutLocalAddresses([
+      ma('/ip4/127.0.0.1/tcp/4001'), ma('/ip4/10.1.2.3/tcp/4001'), ma('/ip4/169.254.9.9/tcp/4001'), ma('/ip6/::1/tcp/4001'), ma('/ip6/fe80::1/tcp/4001'),
+      ma('/ip4/10.9.9.9/tcp/4001/p2p/12D3KooWRBy97UB99e3J6hiPesre1MZeuNQvfan4gBziswrRJsNK/p2p-circuit'),
+      ma('/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWRBy97UB99e3J6hiPesre1MZeuNQvfan4gBziswrRJsNK/p2p-circuit')
+    ]).map(String)
+    expect(out).toEqual(['/ip4/10.1.2.3/tcp/4001', '/ip4/10.9.9.9/tcp/4001/p2p/12D3KooWRBy97UB99e3J6hiPesre1MZeuNQvfan4gBziswrRJsNK/p2p-circuit'])
+  })
+  it('keeps them when they are all it has (a network on one machine)', () => {
+    expect(withoutLocalAddresses([ma('/ip4/127.0.0.1/tcp/4001')]).map(String)).toEqual(['/ip4/127.0.0.1/tcp/4001'])
   })
 })

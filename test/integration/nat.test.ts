@@ -1,0 +1,113 @@
+import { spawnSync } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import pWaitFor from 'p-wait-for'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Cluster, type TestNode } from '../../src/testing/cluster.js'
+import { canUseNat, NatLab } from '../helpers/nat.js'
+import type { Host } from '../helpers/netns.js'
+
+// Topology (a) of the NAT issue: a bootstrap and a relay on public addresses, two workers each behind its own
+// masquerading router (no inbound port). They must list each other, talk through the relay, and carry real
+// task traffic over it (libp2p's relay defaults cut a relayed connection after 128 KiB).
+describe.skipIf(!canUseNat())('two workers behind two NATs, through a public relay (skipped unless root with ip netns and nft)', () => {
+  const cluster = new Cluster()
+  let lab: NatLab
+  const node: Record<string, { n: TestNode, host: Host }> = {}
+
+  /** POST /api/tasks from inside the node's own host (the API takes writes from loopback), payload as base64 */
+  const post = (name: string, body: Record<string, unknown>): any => {
+    const file = join(cluster.dir, `body-${name}.json`)
+    writeFileSync(file, JSON.stringify(body))
+    const script = `const b = require('node:fs').readFileSync(${JSON.stringify(file)}, 'utf8');
+      fetch('http://127.0.0.1:${port(name)}/api/tasks', { method: 'POST', body: b }).then(r => r.text()).then(t => process.stdout.write(t), e => process.stdout.write(JSON.stringify({ error: e.message })))`
+    const r = spawnSync('ip', ['netns', 'exec', node[name].host.ns, process.execPath, '-e', script], { encoding: 'utf8', timeout: 120_000 })
+    return JSON.parse(r.stdout)
+  }
+  /** a metric of a node, read from inside its own host (its metrics port is not reachable from this one) */
+  const metric = async (name: string, metricName: string): Promise<number> => {
+    const url = ((await node[name].n.request('status')) as any).metricsUrl.replace('0.0.0.0', '127.0.0.1')
+    const script = `fetch(${JSON.stringify(url + '/metrics')}).then(r => r.text()).then(t => process.stdout.write(t))`
+    const text = spawnSync('ip', ['netns', 'exec', node[name].host.ns, process.execPath, '-e', script], { encoding: 'utf8', timeout: 30_000 }).stdout
+    return text.split('\n').filter(l => l.startsWith(metricName + ' ') || l.startsWith(metricName + '{')).reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0)
+  }
+  const ports: Record<string, number> = { w1: 19501, w2: 19502, w3: 19503 }
+  const port = (name: string): number => ports[name]
+  /** broadcast an echo from `from`; the answer of `to` */
+  const echoTo = (from: string, to: string, bytes: number): any => {
+    const payload = Buffer.alloc(bytes, from).toString('base64')
+    const res = post(from, { type: 'echo', payload_base64: payload, broadcast: true, timeout: '20s' })
+    return { res, mine: res.results?.find((r: any) => r.workerName === to), payload }
+  }
+
+  beforeAll(async () => {
+    lab = new NatLab('a')
+    const boot = lab.publicHost()
+    const relay = lab.publicHost()
+    const add = (name: string, role: 'bootstrap' | 'relay' | 'worker', host: Host, extra: Record<string, unknown> = {}): TestNode => {
+      const n = cluster.add({ name, role, listenHost: host.ip, relay: role === 'worker', bootstrap: role === 'bootstrap' ? [] : [`/ip4/${boot.ip}/tcp/4001`], extra }, lab.wrap(host))
+      n.updateConfig(c => { c.node.listen_host = '0.0.0.0'; c.node.listen_port = 4001; c.metrics.host = ports[name] != null ? '0.0.0.0' : host.ip; c.metrics.port = ports[name] ?? 9090 })
+      node[name] = { n, host }
+      return n
+    }
+    await add('boot', 'bootstrap', boot).start()
+    await add('relay', 'relay', relay).start()
+    const w1 = add('w1', 'worker', lab.natHost())
+    const w2 = add('w2', 'worker', lab.natHost())
+    // topology (b): a worker on a public address next to the NATed ones
+    const w3 = add('w3', 'worker', lab.publicHost())
+    await Promise.all([w1.start(), w2.start(), w3.start()])
+  }, 120_000)
+  afterAll(async () => {
+    await cluster.teardown()
+    lab?.destroy()
+  })
+
+  it('each reserves on the relay, announces a circuit address and no loopback one; they list each other, relayed', async () => {
+    const { w1, w2, relay } = { w1: node.w1.n, w2: node.w2.n, relay: node.relay.n }
+    for (const w of [w1, w2]) {
+      await pWaitFor(async () => ((await w.request('status')) as any).relay?.reservations.includes(relay.peerId), { interval: 250, timeout: { milliseconds: 30_000, message: `no reservation\n${cluster.logs()}` } })
+    }
+    await pWaitFor(async () => (await w1.peers()).find(p => p.peerId === w2.peerId)?.connection === 'relayed', { interval: 250, timeout: { milliseconds: 60_000, message: `w1 never reached w2 through the relay\n${cluster.logs()}` } })
+    await pWaitFor(async () => (await w2.peers()).find(p => p.peerId === w1.peerId)?.state === 'alive', { interval: 250, timeout: 30_000 })
+    // what it tells others: its LAN address and its circuit address, never its loopback
+    const announced = ((await w1.request('status')) as any).announceAddresses as string[]
+    expect(announced.some(a => a.includes(`/p2p/${relay.peerId}/p2p-circuit`))).toBe(true)
+    expect(announced.filter(a => a.startsWith('/ip4/127.'))).toEqual([])
+    expect(await metric('relay', 'p2p_relay_reservations')).toBeGreaterThanOrEqual(2)
+    expect(await metric('w1', 'p2p_relayed_connections')).toBeGreaterThanOrEqual(1)
+  }, 120_000)
+
+  it('a NATed worker and a public one end up on a direct connection (the NATed one dials out); tasks both ways', async () => {
+    const { w1, w3 } = { w1: node.w1.n, w3: node.w3.n }
+    await pWaitFor(async () => (await w3.peers()).find(p => p.peerId === w1.peerId)?.connection === 'direct', { interval: 250, timeout: { milliseconds: 60_000, message: `w1 and w3 never connected directly\n${cluster.logs()}` } })
+    for (const [from, to] of [['w1', 'w3'], ['w3', 'w1']]) expect(echoTo(from, to, 1000).mine).toMatchObject({ ok: true })
+  }, 120_000)
+
+  it('tasks both ways over the relayed connection, more than 1 MiB of payload each way', async () => {
+    for (const [from, to] of [['w1', 'w2'], ['w2', 'w1']]) {
+      let sent = 0
+      for (let i = 0; i < 4; i++) {
+        const { res, mine, payload } = echoTo(from, to, 300_000)
+        expect(mine, JSON.stringify(res).slice(0, 500)).toMatchObject({ ok: true })
+        expect(Buffer.from(mine.output ?? '', 'utf8').length + (mine.outputBase64 != null ? Buffer.from(mine.outputBase64, 'base64').length : 0)).toBe(Buffer.from(payload, 'base64').length)
+        sent += 300_000
+      }
+      expect(sent).toBeGreaterThan(1024 ** 2)
+      // it went through the relay: the two have no direct connection
+      expect((await node[from].n.peers()).find(p => p.peerId === node[to].n.peerId)?.connection).toBe('relayed')
+    }
+  }, 180_000)
+
+  it('the relay restarted: reservations and the relayed connection come back, and a task still gets its answer', async () => {
+    const relay = node.relay.n
+    relay.kill('SIGKILL')
+    await relay.exit
+    await relay.start()
+    for (const w of [node.w1.n, node.w2.n]) {
+      await pWaitFor(async () => ((await w.request('status')) as any).relay?.reservations.includes(relay.peerId), { interval: 250, timeout: { milliseconds: 60_000, message: `no reservation after the relay restarted\n${cluster.logs()}` } })
+    }
+    const { res, mine } = echoTo('w1', 'w2', 200_000)
+    expect(mine, JSON.stringify(res).slice(0, 500)).toMatchObject({ ok: true })
+  }, 180_000)
+})
