@@ -31,7 +31,7 @@ export interface PeerView {
 
 export interface StatusView {
   peerId: string
-  /** the node's process id (the local network's launcher stops nodes it reused by it) */
+  /** the process id: the local network's launcher stops, by it, nodes of the network that are not its children */
   pid: number
   name: string
   role: string
