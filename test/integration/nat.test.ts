@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import pWaitFor from 'p-wait-for'
@@ -34,6 +34,18 @@ describe.skipIf(!canUseNat())('two workers behind two NATs, through a public rel
   }
   const ports: Record<string, number> = { w1: 19501, w2: 19502, w3: 19503 }
   const port = (name: string): number => ports[name]
+  /** the same POST without blocking this process, for requests that are in flight while something else happens */
+  const postAsync = async (name: string, body: Record<string, unknown>, tag: string): Promise<any> => {
+    const file = join(cluster.dir, `body-${name}-${tag}.json`)
+    writeFileSync(file, JSON.stringify(body))
+    const script = `const b = require('node:fs').readFileSync(${JSON.stringify(file)}, 'utf8');
+      fetch('http://127.0.0.1:${port(name)}/api/tasks', { method: 'POST', body: b }).then(r => r.text()).then(t => process.stdout.write(t), e => process.stdout.write(JSON.stringify({ error: e.message })))`
+    const child = spawn('ip', ['netns', 'exec', node[name].host.ns, process.execPath, '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] })
+    let out = ''
+    child.stdout.on('data', d => { out += d })
+    await new Promise(resolve => child.once('exit', resolve))
+    return JSON.parse(out)
+  }
   /** broadcast an echo from `from`; the answer of `to` */
   const echoTo = (from: string, to: string, bytes: number): any => {
     const payload = Buffer.alloc(bytes, from).toString('base64')
@@ -54,7 +66,8 @@ describe.skipIf(!canUseNat())('two workers behind two NATs, through a public rel
     await add('boot', 'bootstrap', boot).start()
     await add('relay', 'relay', relay).start()
     const w1 = add('w1', 'worker', lab.natHost())
-    const w2 = add('w2', 'worker', lab.natHost())
+    const w2 = add('w2', 'worker', lab.natHost(), { tasks: { handlers: { nap: { command: ['sleep', '2'], capability: 'nap' } } } })
+    w2.updateConfig(c => { c.node.capabilities = ['nap'] })
     // topology (b): a worker on a public address next to the NATed ones
     const w3 = add('w3', 'worker', lab.publicHost())
     await Promise.all([w1.start(), w2.start(), w3.start()])
@@ -98,6 +111,21 @@ describe.skipIf(!canUseNat())('two workers behind two NATs, through a public rel
       // it went through the relay: the two have no direct connection
       expect((await node[from].n.peers()).find(p => p.peerId === node[to].n.peerId)?.connection).toBe('relayed')
     }
+  }, 180_000)
+
+  it('tasks in flight through the relay when it dies are answered once it is back, each once', async () => {
+    const relay = node.relay.n
+    // four 2 s tasks from w1 that only w2 (behind the other NAT) runs
+    const tasks = Array.from({ length: 4 }, async (_, i) => await postAsync('w1', { type: 'nap', timeout: '30s', retries: 5 }, `nap${i}`))
+    await pWaitFor(async () => ((await node.w2.n.request('status')) as any).tasks.load > 0, { interval: 50, timeout: 20_000 })
+    relay.kill('SIGKILL')
+    await relay.exit
+    await relay.start()
+    const results = await Promise.all(tasks)
+    for (const r of results) expect(r, JSON.stringify(r).slice(0, 400)).toMatchObject({ state: 'done', results: [{ ok: true, workerName: 'w2' }] })
+    expect(new Set(results.map(r => r.id)).size).toBe(4)
+    // they crossed the outage: their first attempt died with the circuit and a retry (same id) got the answer
+    expect(results.filter(r => r.results[0].attempts > 1).length).toBeGreaterThan(0)
   }, 180_000)
 
   it('the relay restarted: reservations and the relayed connection come back, and a task still gets its answer', async () => {
