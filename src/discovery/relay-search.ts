@@ -43,6 +43,8 @@ export class RelaySearch {
   private walkers = 0
   private rounds = 0
   private nextRoundAt?: number
+  /** relays this node holds a reservation on, from the relay transport's own events (see `watch`) */
+  private readonly reserved = new Set<string>()
 
   constructor (private readonly components: RelaySearchComponents, private readonly init: RelaySearchInit) {
     this.baseDelayMs = init.baseDelayMs ?? 1000
@@ -62,6 +64,25 @@ export class RelaySearch {
 
   status (): RelaySearchStatus {
     return { searching: this.walkers > 0, rounds: this.rounds, nextRoundAt: this.walkers > 0 ? this.nextRoundAt : undefined }
+  }
+
+  /** the relays this node holds a reservation on, whatever it announces (node.announce replaces every address) */
+  reservations (): string[] {
+    return [...this.reserved].sort()
+  }
+
+  /** follows the relay transport's reservation store: reservations made and removed, logged and counted */
+  watch (store: EventTarget): void {
+    const update = (relay: string, held: boolean): void => {
+      if (held === this.reserved.has(relay)) return
+      if (held) this.reserved.add(relay)
+      else this.reserved.delete(relay)
+      this.init.metrics.relayReservationsHeld.set(this.reserved.size)
+      if (held) this.log.info({ relay }, 'relay reservation made')
+      else this.log.warn({ relay, left: this.reserved.size }, 'relay reservation lost')
+    }
+    store.addEventListener('relay:created-reservation', evt => { update(String((evt as CustomEvent).detail.relay), true) })
+    store.addEventListener('relay:removed', evt => { update(String((evt as CustomEvent).detail.relay), false) })
   }
 
   /** the relay transport's discovery iterates this while it needs a relay, and aborts it once it has one */

@@ -139,9 +139,15 @@ export async function buildLibp2p (config: NodeConfig, privateKey: PrivateKey, r
  * relay-loss storm). Hand it our backed-off search instead; every other component stays as libp2p made it.
  */
 function withRelaySearch<T> (factory: (components: any) => T): (components: any) => T {
-  return components => factory(new Proxy(components, {
-    get: (target, prop, receiver) => prop === 'randomWalk' ? target.relaySearch : Reflect.get(target, prop, receiver)
-  }))
+  return components => {
+    const transport: any = factory(new Proxy(components, {
+      get: (target, prop, receiver) => prop === 'randomWalk' ? target.relaySearch : Reflect.get(target, prop, receiver)
+    }))
+    // the search is a service, made right after the transports in the same constructor: hand it the
+    // reservation store once that has returned
+    queueMicrotask(() => { components.relaySearch.watch(transport.reservationStore) })
+    return transport
+  }
 }
 
 /**

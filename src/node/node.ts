@@ -174,7 +174,6 @@ export class P2PNode {
     this.bootstrapper.start()
     this.libp2p.addEventListener('connection:open', this.onConnectionChange)
     this.libp2p.addEventListener('connection:close', this.onConnectionChange)
-    this.libp2p.addEventListener('self:peer:update', this.onAddressChange)
     this.onConnectionChange()
     this.logger.info({ peerId: this.peerId, role: this.config.node.role, name: this.config.node.name, addrs: this.libp2p.getMultiaddrs().map(String) }, 'node started')
   }
@@ -191,7 +190,6 @@ export class P2PNode {
     this.membership.stop()
     this.libp2p.removeEventListener('connection:open', this.onConnectionChange)
     this.libp2p.removeEventListener('connection:close', this.onConnectionChange)
-    this.libp2p.removeEventListener('self:peer:update', this.onAddressChange)
     this.metrics.nodeHealthy.set(0)
     await this.tasks.stop()
     await this.libp2p.stop()
@@ -204,19 +202,6 @@ export class P2PNode {
   }
 
   private unwatchMembers?: () => void
-  private relays: string[] = []
-  /** a reservation made or lost changes this node's /p2p-circuit addresses */
-  private readonly onAddressChange = (): void => {
-    const now = relaysOf(this.libp2p.getMultiaddrs().map(String))
-    const gained = now.filter(r => !this.relays.includes(r))
-    const lost = this.relays.filter(r => !now.includes(r))
-    this.relays = now
-    this.metrics.relayReservationsHeld.set(now.length)
-    if (gained.length > 0) this.logger.info({ relays: gained }, 'relay reservation made')
-    if (lost.length > 0) this.logger.warn({ relays: lost, left: now.length }, 'relay reservation lost')
-    this.onConnectionChange()
-  }
-
   private connectedPeerIds (): Set<string> {
     return new Set(this.libp2p.getConnections().filter(c => c.status === 'open').map(c => c.remotePeer.toString()))
   }
@@ -229,7 +214,7 @@ export class P2PNode {
     for (const t of this.membership.topics()) if (!subscribed.includes(t)) reasons.push(`not subscribed to ${t}`)
     // a bootstrap with no peer is not ready either: nobody could have found the network through it yet
     if (this.connectedPeerIds().size === 0) reasons.push('no connected peers')
-    if (this.config.network.requireRelay && this.relays.length === 0) reasons.push('no relay reservation (network.require_relay)')
+    if (this.config.network.requireRelay && (this.libp2p.services.relaySearch?.reservations().length ?? 0) === 0) reasons.push('no relay reservation (network.require_relay)')
     const healthy = this.running
     return { healthy, ready: healthy && reasons.length === 0, reasons }
   }
@@ -273,7 +258,7 @@ export class P2PNode {
     const search = this.libp2p.services.relaySearch
     if (search == null) return undefined
     const s = search.status()
-    return { reservations: this.relays, searching: s.searching, searchRounds: s.rounds, nextSearchInMs: s.nextRoundAt != null ? Math.max(0, s.nextRoundAt - Date.now()) : undefined }
+    return { reservations: search.reservations(), searching: s.searching, searchRounds: s.rounds, nextSearchInMs: s.nextRoundAt != null ? Math.max(0, s.nextRoundAt - Date.now()) : undefined }
   }
 
   async peers (): Promise<PeerView[]> {
@@ -335,13 +320,3 @@ export class P2PNode {
   }
 }
 
-/** the relays in a node's own addresses: `<relay addr>/p2p/<relay id>/p2p-circuit/...` */
-export function relaysOf (addrs: string[]): string[] {
-  const relays = new Set<string>()
-  for (const a of addrs) {
-    const at = a.indexOf('/p2p-circuit')
-    const id = at > 0 ? /\/p2p\/([^/]+)$/.exec(a.slice(0, at))?.[1] : undefined
-    if (id != null) relays.add(id)
-  }
-  return [...relays].sort()
-}

@@ -69,7 +69,10 @@ describe.skipIf(!canUseNat())('two workers behind two NATs, through a public rel
     const w2 = add('w2', 'worker', lab.natHost(), { tasks: { handlers: { nap: { command: ['sleep', '2'], capability: 'nap' } } } })
     w2.updateConfig(c => { c.node.capabilities = ['nap'] })
     // topology (b): a worker on a public address next to the NATed ones
-    const w3 = add('w3', 'worker', lab.publicHost())
+    const w3Host = lab.publicHost()
+    const w3 = add('w3', 'worker', w3Host)
+    // with node.announce every announced address is the configured one: its reservation must still count
+    w3.updateConfig(c => { c.node.announce = [`/ip4/${w3Host.ip}/tcp/4001`]; c.network.require_relay = true })
     await Promise.all([w1.start(), w2.start(), w3.start()])
   }, 120_000)
   afterAll(async () => {
@@ -96,6 +99,11 @@ describe.skipIf(!canUseNat())('two workers behind two NATs, through a public rel
     const { w1, w3 } = { w1: node.w1.n, w3: node.w3.n }
     await pWaitFor(async () => (await w3.peers()).find(p => p.peerId === w1.peerId)?.connection === 'direct', { interval: 250, timeout: { milliseconds: 60_000, message: `w1 and w3 never connected directly\n${cluster.logs()}` } })
     for (const [from, to] of [['w1', 'w3'], ['w3', 'w1']]) expect(echoTo(from, to, 1000).mine).toMatchObject({ ok: true })
+    // w3 announces only its configured address, yet knows it holds a reservation (and is ready, require_relay)
+    const s3 = await w3.request('status') as any
+    expect(s3.announceAddresses).toEqual([`/ip4/${node.w3.host.ip}/tcp/4001/p2p/${w3.peerId}`])
+    expect(s3.relay.reservations).toEqual([node.relay.n.peerId])
+    expect(s3.health).toMatchObject({ ready: true })
   }, 120_000)
 
   it('tasks both ways over the relayed connection, more than 1 MiB of payload each way', async () => {

@@ -5,7 +5,6 @@ import { interpolate } from '../../src/config/interpolate.js'
 import { ConfigError } from '../../src/errors.js'
 import { formatByteSize } from '../../src/config/schema.js'
 import { taskBodyLimit } from '../../src/cli/daemon.js'
-import { relaysOf } from '../../src/node/node.js'
 import { withoutLocalAddresses } from '../../src/node/libp2p.js'
 import { multiaddr } from '@multiformats/multiaddr'
 
@@ -124,19 +123,6 @@ describe('sizes as people read them', () => {
     // a 1 MiB payload as base64 fits, with room for the other fields
     expect(limit.maxBodyBytes).toBeGreaterThan(Buffer.alloc(1024 ** 2).toString('base64').length + 1000)
     expect(limit.maxBodyReason).toBe('the limit follows tasks.max_payload (1 MiB): a payload of that size as base64, plus 16 KiB for the other fields')
-  })
-})
-
-describe('relay reservations from a node\'s own addresses', () => {
-  it('names each relay once, and nothing for direct addresses', () => {
-    const self = '12D3KooWSelf'
-    expect(relaysOf([
-      `/ip4/127.0.0.1/tcp/4001/p2p/${self}`,
-      `/ip4/10.0.0.2/tcp/4002/p2p/12D3KooWRelayA/p2p-circuit/p2p/${self}`,
-      `/dns4/relay/tcp/4002/p2p/12D3KooWRelayA/p2p-circuit/p2p/${self}`,
-      `/ip4/10.0.0.3/tcp/4002/p2p/12D3KooWRelayB/p2p-circuit/p2p/${self}`
-    ])).toEqual(['12D3KooWRelayA', '12D3KooWRelayB'])
-    expect(relaysOf([`/ip4/127.0.0.1/tcp/4001/p2p/${self}`])).toEqual([])
   })
 })
 
