@@ -15,6 +15,7 @@ import { FailoverSupervisor } from '../failover/supervisor.js'
 import type { LedgerEntry } from '../tasks/ledger.js'
 import type { NodeConfig } from '../config/types.js'
 import type { Logger } from '../logger.js'
+import type { Connection } from '@libp2p/interface'
 
 export interface PeerView {
   peerId: string
@@ -134,7 +135,7 @@ export class P2PNode {
       maxConnections: config.node.maxConnections
     })
     metrics.nodeInfo.set({ role: config.node.role, version: VERSION, name: config.node.name }, 1)
-    metrics.sources.relayedConnections = () => libp2p.getConnections().filter(c => c.status === 'open' && c.remoteAddr.toString().includes('/p2p-circuit')).length
+    metrics.sources.relayedConnections = () => libp2p.getConnections().filter(c => c.status === 'open' && relayed(c)).length
     const relayServer = libp2p.services.relay as { reservations?: { size: number } } | undefined
     if (relayServer?.reservations != null) metrics.sources.relayReservations = () => relayServer.reservations!.size
     metrics.nodeHealthy.set(0)
@@ -268,8 +269,7 @@ export class P2PNode {
     const connectionOf = (peer: string): PeerView['connection'] => {
       const mine = conns.filter(c => c.remotePeer.toString() === peer && c.status === 'open')
       if (mine.length === 0) return 'none'
-      // through a relay: a /p2p-circuit address (limited or not, depending on the relay's settings)
-      return mine.some(c => !c.remoteAddr.toString().includes('/p2p-circuit')) ? 'direct' : 'relayed'
+      return mine.some(c => !relayed(c)) ? 'direct' : 'relayed'
     }
     for (const m of this.membership.members()) {
       // a gone member's last RTT and open connection say nothing about it now
@@ -320,3 +320,7 @@ export class P2PNode {
   }
 }
 
+/** a connection through a relay: a /p2p-circuit address (limited or not, depending on the relay's settings) */
+function relayed (c: Connection): boolean {
+  return c.remoteAddr.toString().includes('/p2p-circuit')
+}

@@ -1,6 +1,6 @@
 // Test and benchmark harness: real p2p-node processes on 127.0.0.1, each with its own config and data dir.
 // Lives in src/ so that both vitest (TypeScript) and bench/ (compiled JavaScript) share one copy.
-import { spawn, type ChildProcess } from 'node:child_process'
+import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -82,15 +82,24 @@ export class TestNode {
 
   async peers (): Promise<PeerView[]> { return await this.request('peers') as PeerView[] }
 
+  /** /metrics of this node; a node in a network namespace of its own is asked from inside it */
   async metrics (): Promise<string> {
     const status = await this.request('status') as StatusView
-    const res = await fetch(`${status.metricsUrl}/metrics`)
-    return await res.text()
+    const url = `${status.metricsUrl!.replace('//0.0.0.0:', '//127.0.0.1:')}/metrics`
+    if (this.wrap.length === 0) return await (await fetch(url)).text()
+    const [cmd, ...pre] = this.wrap
+    const script = `fetch(${JSON.stringify(url)}).then(r => r.text()).then(t => process.stdout.write(t))`
+    return await new Promise((resolve, reject) => {
+      execFile(cmd, [...pre, process.execPath, '-e', script], { maxBuffer: 64 * 1024 ** 2 }, (err, stdout) => { if (err != null) reject(err); else resolve(stdout) })
+    })
   }
 
-  /** the sum of the samples whose line starts with `name` (a metric, or one labelled series of it); 0 if none */
+  /** the sum of the samples of `name`: a metric (all its series) or one series with its labels; 0 if none */
   async metric (name: string): Promise<number> {
-    return (await this.metrics()).split('\n').filter(l => l.startsWith(name)).reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0)
+    const series = name.endsWith('}')
+    return (await this.metrics()).split('\n')
+      .filter(l => l.startsWith(`${name} `) || (!series && l.startsWith(`${name}{`)))
+      .reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0)
   }
 
   kill (signal: NodeJS.Signals = 'SIGKILL'): void { this.proc?.kill(signal) }

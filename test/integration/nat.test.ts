@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import pWaitFor from 'p-wait-for'
@@ -16,27 +16,10 @@ describe.skipIf(!canUseNat())('two workers behind two NATs, through a public rel
   let lab: NatLab
   const node: Record<string, { n: TestNode, host: Host }> = {}
 
-  /** POST /api/tasks from inside the node's own host (the API takes writes from loopback), payload as base64 */
-  const post = (name: string, body: Record<string, unknown>): any => {
-    const file = join(cluster.dir, `body-${name}.json`)
-    writeFileSync(file, JSON.stringify(body))
-    const script = `const b = require('node:fs').readFileSync(${JSON.stringify(file)}, 'utf8');
-      fetch('http://127.0.0.1:${port(name)}/api/tasks', { method: 'POST', body: b }).then(r => r.text()).then(t => process.stdout.write(t), e => process.stdout.write(JSON.stringify({ error: e.message })))`
-    const r = spawnSync('ip', ['netns', 'exec', node[name].host.ns, process.execPath, '-e', script], { encoding: 'utf8', timeout: 120_000 })
-    return JSON.parse(r.stdout)
-  }
-  /** a metric of a node, read from inside its own host (its metrics port is not reachable from this one) */
-  const metric = async (name: string, metricName: string): Promise<number> => {
-    const url = ((await node[name].n.request('status')) as any).metricsUrl.replace('0.0.0.0', '127.0.0.1')
-    const script = `fetch(${JSON.stringify(url + '/metrics')}).then(r => r.text()).then(t => process.stdout.write(t))`
-    const text = spawnSync('ip', ['netns', 'exec', node[name].host.ns, process.execPath, '-e', script], { encoding: 'utf8', timeout: 30_000 }).stdout
-    return text.split('\n').filter(l => l.startsWith(metricName + ' ') || l.startsWith(metricName + '{')).reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0)
-  }
-  const ports: Record<string, number> = { w1: 19501, w2: 19502, w3: 19503 }
-  const port = (name: string): number => ports[name]
-  /** the same POST without blocking this process, for requests that are in flight while something else happens */
-  const postAsync = async (name: string, body: Record<string, unknown>, tag: string): Promise<any> => {
-    const file = join(cluster.dir, `body-${name}-${tag}.json`)
+  /** POST /api/tasks from inside the node's own host (the API takes writes from loopback), without blocking this process */
+  let posts = 0
+  const post = async (name: string, body: Record<string, unknown>): Promise<any> => {
+    const file = join(cluster.dir, `body-${name}-${posts++}.json`)
     writeFileSync(file, JSON.stringify(body))
     const script = `const b = require('node:fs').readFileSync(${JSON.stringify(file)}, 'utf8');
       fetch('http://127.0.0.1:${port(name)}/api/tasks', { method: 'POST', body: b }).then(r => r.text()).then(t => process.stdout.write(t), e => process.stdout.write(JSON.stringify({ error: e.message })))`
@@ -46,10 +29,12 @@ describe.skipIf(!canUseNat())('two workers behind two NATs, through a public rel
     await new Promise(resolve => child.once('exit', resolve))
     return JSON.parse(out)
   }
+  const ports: Record<string, number> = { w1: 19501, w2: 19502, w3: 19503 }
+  const port = (name: string): number => ports[name]
   /** broadcast an echo from `from`; the answer of `to` */
-  const echoTo = (from: string, to: string, bytes: number): any => {
+  const echoTo = async (from: string, to: string, bytes: number): Promise<any> => {
     const payload = Buffer.alloc(bytes, from).toString('base64')
-    const res = post(from, { type: 'echo', payload_base64: payload, broadcast: true, timeout: '20s' })
+    const res = await post(from, { type: 'echo', payload_base64: payload, broadcast: true, timeout: '20s' })
     return { res, mine: res.results?.find((r: any) => r.workerName === to), payload }
   }
 
@@ -91,14 +76,14 @@ describe.skipIf(!canUseNat())('two workers behind two NATs, through a public rel
     const announced = ((await w1.request('status')) as any).announceAddresses as string[]
     expect(announced.some(a => a.includes(`/p2p/${relay.peerId}/p2p-circuit`))).toBe(true)
     expect(announced.filter(a => a.startsWith('/ip4/127.'))).toEqual([])
-    expect(await metric('relay', 'p2p_relay_reservations')).toBeGreaterThanOrEqual(2)
-    expect(await metric('w1', 'p2p_relayed_connections')).toBeGreaterThanOrEqual(1)
+    expect(await node.relay.n.metric('p2p_relay_reservations')).toBeGreaterThanOrEqual(2)
+    expect(await node.w1.n.metric('p2p_relayed_connections')).toBeGreaterThanOrEqual(1)
   }, 120_000)
 
   it('a NATed worker and a public one end up on a direct connection (the NATed one dials out); tasks both ways', async () => {
     const { w1, w3 } = { w1: node.w1.n, w3: node.w3.n }
     await pWaitFor(async () => (await w3.peers()).find(p => p.peerId === w1.peerId)?.connection === 'direct', { interval: 250, timeout: { milliseconds: 60_000, message: `w1 and w3 never connected directly\n${cluster.logs()}` } })
-    for (const [from, to] of [['w1', 'w3'], ['w3', 'w1']]) expect(echoTo(from, to, 1000).mine).toMatchObject({ ok: true })
+    for (const [from, to] of [['w1', 'w3'], ['w3', 'w1']]) expect((await echoTo(from, to, 1000)).mine).toMatchObject({ ok: true })
     // w3 announces only its configured address, yet knows it holds a reservation (and is ready, require_relay)
     const s3 = await w3.request('status') as any
     expect(s3.announceAddresses).toEqual([`/ip4/${node.w3.host.ip}/tcp/4001/p2p/${w3.peerId}`])
@@ -110,7 +95,7 @@ describe.skipIf(!canUseNat())('two workers behind two NATs, through a public rel
     for (const [from, to] of [['w1', 'w2'], ['w2', 'w1']]) {
       let sent = 0
       for (let i = 0; i < 4; i++) {
-        const { res, mine, payload } = echoTo(from, to, 300_000)
+        const { res, mine, payload } = await echoTo(from, to, 300_000)
         expect(mine, JSON.stringify(res).slice(0, 500)).toMatchObject({ ok: true })
         expect(Buffer.from(mine.output ?? '', 'utf8').length + (mine.outputBase64 != null ? Buffer.from(mine.outputBase64, 'base64').length : 0)).toBe(Buffer.from(payload, 'base64').length)
         sent += 300_000
@@ -124,7 +109,7 @@ describe.skipIf(!canUseNat())('two workers behind two NATs, through a public rel
   it('tasks in flight through the relay when it dies are answered once it is back, each once', async () => {
     const relay = node.relay.n
     // four 2 s tasks from w1 that only w2 (behind the other NAT) runs
-    const tasks = Array.from({ length: 4 }, async (_, i) => await postAsync('w1', { type: 'nap', timeout: '30s', retries: 5 }, `nap${i}`))
+    const tasks = Array.from({ length: 4 }, async () => await post('w1', { type: 'nap', timeout: '30s', retries: 5 }))
     await pWaitFor(async () => ((await node.w2.n.request('status')) as any).tasks.load > 0, { interval: 50, timeout: 20_000 })
     relay.kill('SIGKILL')
     await relay.exit
@@ -144,7 +129,7 @@ describe.skipIf(!canUseNat())('two workers behind two NATs, through a public rel
     for (const w of [node.w1.n, node.w2.n]) {
       await pWaitFor(async () => ((await w.request('status')) as any).relay?.reservations.includes(relay.peerId), { interval: 250, timeout: { milliseconds: 60_000, message: `no reservation after the relay restarted\n${cluster.logs()}` } })
     }
-    const { res, mine } = echoTo('w1', 'w2', 200_000)
+    const { res, mine } = await echoTo('w1', 'w2', 200_000)
     expect(mine, JSON.stringify(res).slice(0, 500)).toMatchObject({ ok: true })
   }, 180_000)
 })
