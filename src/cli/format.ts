@@ -16,12 +16,13 @@ function shortId (id: string): string {
 
 export function formatPeers (peers: PeerView[], opts: { wide?: boolean } = {}): string {
   if (peers.length === 0) return 'no known peers'
+  const names = new Map(peers.filter(p => p.name != null).map(p => [p.peerId, p.name!]))
   const rows = peers.map(p => [
     opts.wide === true ? p.peerId : shortId(p.peerId),
     p.name ?? '-',
     p.role ?? '?',
     p.state,
-    p.connection,
+    p.connection === 'relayed' && p.via != null && p.via.length > 0 ? `relayed via ${p.via.map(r => names.get(r) ?? shortId(r)).join(',')}` : p.connection,
     p.rttMs != null ? `${p.rttMs.toFixed(p.rttMs < 10 ? 1 : 0)}ms` : '-',
     p.lastHeartbeatAgeMs != null ? formatDuration(p.lastHeartbeatAgeMs) : '-',
     p.capabilities.join(',') || '-',
@@ -41,6 +42,7 @@ export function formatStatus (s: StatusView): string {
     ['uptime', formatDuration(s.uptimeSeconds * 1000)],
     ['listen', s.listenAddresses.join(' ')],
     ['announce', s.announceAddresses.join('\n' + ' '.repeat(14)) || '-'],
+    ...(s.reachability != null ? [['reachable', formatReachability(s.reachability)] as [string, string]] : []),
     ['connected', `${s.connectedPeers} peer(s)`],
     ['members', `bootstrap ${s.members.bootstrap}, relay ${s.members.relay}, worker ${s.members.worker}` + (s.members.gone > 0 ? `, gone ${s.members.gone}` : '')],
     ['capabilities', s.capabilities.join(', ') || '-'],
@@ -59,6 +61,15 @@ export function formatStatus (s: StatusView): string {
     lines.push(['rewards', `${s.rewards.total.credits} credits from ${s.rewards.total.tasks} tasks${byType !== '' ? `: ${byType}` : ''}`])
   }
   return lines.map(([k, v]) => `${k.padEnd(12)}  ${v}`).join('\n')
+}
+
+function formatReachability (r: NonNullable<StatusView['reachability']>): string {
+  const by = r.checkedBy != null ? ` (checked by ${shortId(r.checkedBy)}${r.checkedAgoMs != null ? ` ${formatDuration(r.checkedAgoMs)} ago` : ''})` : ''
+  switch (r.state) {
+    case 'public': return `public: dialled back at ${r.address ?? '?'}${by}`
+    case 'private': return `private: not dialable from outside; seen as ${r.observed ?? '?'}${by}`
+    default: return 'unknown: no bootstrap or relay has checked yet'
+  }
 }
 
 export function formatCapabilities (c: CapabilitiesView): string {

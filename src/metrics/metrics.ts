@@ -10,6 +10,8 @@ export function createMetrics (registry: Registry) {
     relayReservations?: () => number
     /** connections of this node that go through a relay */
     relayedConnections?: () => number
+    /** the relay role: bytes carried through circuits so far */
+    relayData?: () => Promise<number>
   } = {}
   const metrics = {
     registry,
@@ -69,11 +71,16 @@ export function createMetrics (registry: Registry) {
     relayReservations: new Gauge({ name: 'p2p_relay_reservations', help: 'The relay role: reservations it holds for other peers (relay.max_reservations at most)', registers, collect () { this.set(sources.relayReservations?.() ?? 0) } }),
     relayedConnections: new Gauge({ name: 'p2p_relayed_connections', help: 'Open connections of this node that go through a relay (/p2p-circuit)', registers, collect () { this.set(sources.relayedConnections?.() ?? 0) } }),
     relayReservationsHeld: new Gauge({ name: 'p2p_relay_reservations_held', help: 'Relays this node holds a reservation on (it announces a /p2p-circuit address through each)', registers }),
+    reachability: new Gauge({ name: 'p2p_reachability', help: 'Whether others can dial this node (dial-back check by a bootstrap or relay): 1 for the current state (public, private, unknown)', labelNames: ['state'] as const, registers }),
+    reachabilityChecks: new Counter({ name: 'p2p_reachability_checks_total', help: 'Dial-back checks this node asked for, by answer (reachable, unreachable, no_address, refused, error)', labelNames: ['outcome'] as const, registers }),
+    dcutrUpgrades: new Counter({ name: 'p2p_dcutr_upgrades_total', help: 'DCUtR (hole punching) attempts on relayed connections, by outcome (direct: a direct connection replaced the relayed one; failed: the direct dial failed; no_address: no dialable address was exchanged)', labelNames: ['outcome'] as const, registers }),
+    relayData: new Counter({ name: 'p2p_relay_data_bytes_total', help: 'The relay role: bytes carried through relayed connections (both directions)', registers, async collect () { const v = await sources.relayData?.(); if (v != null) { this.reset(); this.inc(v) } } }),
     meshDials: new Counter({ name: 'p2p_mesh_dials_total', help: 'Dials to members learned from gossip, by address source and outcome', labelNames: ['source', 'outcome'] as const, registers })
   }
   // series exist at 0 from the start, so rate() and alerts work before the first event
   for (const role of ['bootstrap', 'relay', 'worker']) metrics.knownMembers.set({ role }, 0)
   for (const reason of ['decode', 'too_large', 'bad_field', 'wrong_sender', 'unsigned', 'stale']) metrics.invalidMessages.inc({ reason }, 0)
+  for (const outcome of ['direct', 'failed', 'no_address']) metrics.dcutrUpgrades.inc({ outcome }, 0)
   for (const topic of ['heartbeat', 'capabilities']) {
     metrics.messagesPublished.inc({ topic }, 0)
     metrics.messagesReceived.inc({ topic }, 0)

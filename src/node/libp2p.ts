@@ -97,7 +97,7 @@ export async function buildLibp2p (config: NodeConfig, privateKey: PrivateKey, r
       }
     })
   }
-  if (useRelayClient) services.dcutr = dcutr()
+  if (useRelayClient) services.dcutr = opts.metrics != null ? countingDcutr(dcutr(), opts.metrics) : dcutr()
   if (useRelayClient && opts.logger != null && opts.metrics != null) {
     services.relaySearch = relaySearch({ logger: opts.logger, metrics: opts.metrics, maxDelayMs: network.bootstrapMaxBackoffMs })
   }
@@ -147,6 +147,48 @@ function withRelaySearch<T> (factory: (components: any) => T): (components: any)
     // reservation store once that has returned
     queueMicrotask(() => { components.relaySearch.watch(transport.reservationStore) })
     return transport
+  }
+}
+
+/**
+ * DCUtR (hole punching) as libp2p ships it, counted: its dials for a direct connection (the unilateral upgrade
+ * and the punch itself are the only dials it forces) and its attempts that found no address to punch to. The
+ * service reports neither; both are seen through the components it is handed.
+ */
+function countingDcutr<T> (factory: (components: any) => T, metrics: Metrics): (components: any) => T {
+  const count = (outcome: 'direct' | 'failed' | 'no_address'): void => { metrics.dcutrUpgrades.inc({ outcome }) }
+  return components => {
+    const connectionManager = new Proxy(components.connectionManager, {
+      get: (target, prop, receiver) => prop !== 'openConnection'
+        ? Reflect.get(target, prop, receiver)
+        : async (peer: unknown, options: { force?: boolean } = {}) => {
+          if (options.force !== true) return await target.openConnection(peer, options)
+          try {
+            const conn = await target.openConnection(peer, options)
+            count(conn.remoteAddr.toString().includes('/p2p-circuit') ? 'failed' : 'direct')
+            return conn
+          } catch (err) {
+            count('failed')
+            throw err
+          }
+        }
+    })
+    const registrar = new Proxy(components.registrar, {
+      get: (target, prop, receiver) => prop !== 'handle'
+        ? Reflect.get(target, prop, receiver)
+        : async (protocol: string, handler: (...args: any[]) => Promise<void>, options: unknown) => await target.handle(protocol, async (...args: any[]) => {
+          try {
+            await handler(...args)
+          } catch (err: any) {
+            // libp2p's DCUtR keeps to public addresses: between peers on private ones it stops here
+            if (err?.name === 'InvalidMessageError' && /multiaddrs/.test(String(err.message))) count('no_address')
+            throw err
+          }
+        }, options)
+    })
+    return factory(new Proxy(components, {
+      get: (target, prop, receiver) => prop === 'connectionManager' ? connectionManager : prop === 'registrar' ? registrar : Reflect.get(target, prop, receiver)
+    }))
   }
 }
 

@@ -9,6 +9,8 @@ import { VERSION } from '../version.js'
 import { loadOrCreateIdentity } from './identity.js'
 import { buildLibp2p, type Node } from './libp2p.js'
 import { createPinger, type Pinger } from './pinger.js'
+import { createReachability, type Reachability, type ReachabilityView } from './reachability.js'
+import { RELAY_V2_HOP_CODEC } from '@libp2p/circuit-relay-v2'
 import { createTasks, type Tasks } from '../tasks/service.js'
 import { serveSnapshots, stateProtocol } from '../failover/state-sync.js'
 import { FailoverSupervisor } from '../failover/supervisor.js'
@@ -25,6 +27,8 @@ export interface PeerView {
   addresses: string[]
   /** stale: a connection is open but the member missed its heartbeats (frozen, or cut off) */
   connection: 'direct' | 'relayed' | 'stale' | 'none'
+  /** relayed: the relay(s) the connection goes through (peer id) */
+  via?: string[]
   rttMs?: number
   lastHeartbeatAgeMs?: number
   state: 'alive' | 'gone' | 'unknown'
@@ -39,7 +43,10 @@ export interface StatusView {
   version: string
   protocolVersion: string
   listenAddresses: string[]
+  /** what this node tells others about itself (identify, DHT): node.announce when set */
   announceAddresses: string[]
+  /** workers: whether others can dial this node, from a bootstrap's or relay's dial back */
+  reachability?: ReachabilityView
   uptimeSeconds: number
   connectedPeers: number
   members: { bootstrap: number, relay: number, worker: number, gone: number }
@@ -83,6 +90,7 @@ export class P2PNode {
     private readonly bootstrapper: Bootstrapper,
     private readonly mesh: MeshDialer,
     private readonly pinger: Pinger,
+    private readonly reachability: Reachability,
     readonly tasks: Tasks,
     readonly failover: FailoverSupervisor[],
     metrics: Metrics,
@@ -137,7 +145,15 @@ export class P2PNode {
     metrics.nodeInfo.set({ role: config.node.role, version: VERSION, name: config.node.name }, 1)
     metrics.sources.relayedConnections = () => libp2p.getConnections().filter(c => c.status === 'open' && relayed(c)).length
     const relayServer = libp2p.services.relay as { reservations?: { size: number } } | undefined
-    if (relayServer?.reservations != null) metrics.sources.relayReservations = () => relayServer.reservations!.size
+    if (relayServer?.reservations != null) {
+      metrics.sources.relayReservations = () => relayServer.reservations!.size
+      metrics.sources.relayData = async () => await relayedBytes(registry)
+    }
+    const reachability = createReachability({ ...pick(libp2p), logger: logger.child({ c: 'reachability' }), metrics }, {
+      protocolVersion: config.network.protocolVersion,
+      serve: config.node.role !== 'worker',
+      check: config.node.role === 'worker'
+    })
     metrics.nodeHealthy.set(0)
     // workers supervise the configured programs (one supervisor each)
     const failover = config.node.role !== 'worker'
@@ -146,7 +162,7 @@ export class P2PNode {
         peerId: libp2p.peerId, pubsub: libp2p.services.pubsub, protocolVersion: config.network.protocolVersion,
         logger: logger.child({ c: 'failover', service: svc.name }), metrics, env: opts.env ?? {}, libp2p, dataDir: config.node.dataDir, nodeName: config.node.name
       }))
-    return new P2PNode(config, libp2p, membership, bootstrapper, mesh, pinger, tasks, failover, metrics, logger)
+    return new P2PNode(config, libp2p, membership, bootstrapper, mesh, pinger, reachability, tasks, failover, metrics, logger)
   }
 
   get peerId (): string { return this.libp2p.peerId.toString() }
@@ -172,6 +188,7 @@ export class P2PNode {
     for (const f of this.failover) f.start()
     this.mesh.start()
     this.pinger.start()
+    await this.reachability.start()
     this.bootstrapper.start()
     this.libp2p.addEventListener('connection:open', this.onConnectionChange)
     this.libp2p.addEventListener('connection:close', this.onConnectionChange)
@@ -186,6 +203,7 @@ export class P2PNode {
     await Promise.all(this.failover.map(async f => { await f.stop() }))
     this.bootstrapper.stop()
     this.pinger.stop()
+    await this.reachability.stop()
     this.mesh.stop()
     this.unwatchMembers?.()
     this.membership.stop()
@@ -242,6 +260,7 @@ export class P2PNode {
       protocolVersion: this.config.network.protocolVersion,
       listenAddresses: this.listenAddresses(),
       announceAddresses: addrs,
+      reachability: this.config.node.role === 'worker' ? this.reachability.status() : undefined,
       uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
       connectedPeers: this.connectedPeerIds().size,
       members: { ...byRole, gone: members.filter(m => m.state.phase === 'gone').length },
@@ -282,6 +301,7 @@ export class P2PNode {
         capabilities: m.capabilities,
         addresses: [],
         connection: gone && connection !== 'none' ? 'stale' : connection,
+        via: connection === 'relayed' ? relaysOf(conns, m.peerId) : undefined,
         rttMs: gone ? undefined : this.pinger.rtt(m.peerId),
         lastHeartbeatAgeMs: m.seq >= 0n ? now - m.lastSeen : undefined,
         state: m.state.phase
@@ -289,7 +309,9 @@ export class P2PNode {
     }
     for (const c of conns) {
       const id = c.remotePeer.toString()
-      if (!views.has(id)) views.set(id, { peerId: id, capabilities: [], addresses: [], connection: connectionOf(id), rttMs: this.pinger.rtt(id), state: 'unknown' })
+      if (views.has(id)) continue
+      const connection = connectionOf(id)
+      views.set(id, { peerId: id, capabilities: [], addresses: [], connection, via: connection === 'relayed' ? relaysOf(conns, id) : undefined, rttMs: this.pinger.rtt(id), state: 'unknown' })
     }
     await Promise.all([...views.values()].map(async v => {
       try {
@@ -323,4 +345,35 @@ export class P2PNode {
 /** a connection through a relay: a /p2p-circuit address (limited or not, depending on the relay's settings) */
 function relayed (c: Connection): boolean {
   return c.remoteAddr.toString().includes('/p2p-circuit')
+}
+
+/** the relays `peer`'s open relayed connections go through: the /p2p/ before /p2p-circuit in each address */
+function relaysOf (conns: Connection[], peer: string): string[] {
+  const relays = conns.filter(c => c.status === 'open' && c.remotePeer.toString() === peer && relayed(c))
+    .map(c => /\/p2p\/([^/]+)\/p2p-circuit/.exec(c.remoteAddr.toString())?.[1])
+    .filter((r): r is string => r != null)
+  return [...new Set(relays)].sort()
+}
+
+/** what the reachability check uses of libp2p (a view, so that it cannot reach for the rest) */
+function pick (libp2p: Node): import('./reachability.js').ReachabilityComponents {
+  return {
+    peerId: libp2p.peerId,
+    peerStore: libp2p.peerStore,
+    handle: libp2p.handle.bind(libp2p),
+    unhandle: libp2p.unhandle.bind(libp2p),
+    dial: libp2p.dial.bind(libp2p),
+    dialProtocol: libp2p.dialProtocol.bind(libp2p),
+    getConnections: libp2p.getConnections.bind(libp2p),
+    addEventListener: libp2p.addEventListener.bind(libp2p),
+    removeEventListener: libp2p.removeEventListener.bind(libp2p)
+  }
+}
+
+/** bytes through this relay's circuits: libp2p counts every HOP stream's traffic (the circuit's whole data) */
+async function relayedBytes (registry: Registry): Promise<number> {
+  const metric = registry.getSingleMetric('libp2p_data_transfer_bytes_total')
+  if (metric == null) return 0
+  const { values } = await metric.get()
+  return values.filter(v => String(v.labels.protocol ?? '').startsWith(RELAY_V2_HOP_CODEC)).reduce((sum, v) => sum + v.value, 0)
 }

@@ -78,7 +78,22 @@ describe.skipIf(!canUseNat())('two workers behind two NATs, through a public rel
     expect(announced.filter(a => a.startsWith('/ip4/127.'))).toEqual([])
     expect(await node.relay.n.metric('p2p_relay_reservations')).toBeGreaterThanOrEqual(2)
     expect(await node.w1.n.metric('p2p_relayed_connections')).toBeGreaterThanOrEqual(1)
+    // which relay it goes through
+    expect((await w1.peers()).find(p => p.peerId === w2.peerId)?.via).toEqual([relay.peerId])
   }, 120_000)
+
+  it('a NATed worker learns it is private, a public one that it is public (dial back by the bootstrap or relay)', async () => {
+    const reach = async (name: string): Promise<any> => ((await node[name].n.request('status')) as any).reachability
+    for (const [name, state] of [['w1', 'private'], ['w2', 'private'], ['w3', 'public']]) {
+      await pWaitFor(async () => (await reach(name))?.state === state, { interval: 250, timeout: { milliseconds: 30_000, message: `${name} never ${state}: ${JSON.stringify(await reach(name))}\n${cluster.logs()}` } })
+      expect(await node[name].n.metric(`p2p_reachability{state="${state}"}`)).toBe(1)
+    }
+    // the NATed one is seen at its router's address, not its own
+    const r1 = await reach('w1')
+    expect(r1.observed).toMatch(/^\/ip4\/10\.214\./)
+    expect(r1.observed).not.toContain(node.w1.host.ip)
+    expect((await reach('w3')).address).toBe(`/ip4/${node.w3.host.ip}/tcp/4001`)
+  }, 60_000)
 
   it('a NATed worker and a public one end up on a direct connection (the NATed one dials out); tasks both ways', async () => {
     const { w1, w3 } = { w1: node.w1.n, w3: node.w3.n }
@@ -104,6 +119,8 @@ describe.skipIf(!canUseNat())('two workers behind two NATs, through a public rel
       // it went through the relay: the two have no direct connection
       expect((await node[from].n.peers()).find(p => p.peerId === node[to].n.peerId)?.connection).toBe('relayed')
     }
+    // the relay counts what it carried: 2.4 MB of payload there and back again, as base64 and more
+    expect(await node.relay.n.metric('p2p_relay_data_bytes_total')).toBeGreaterThan(4 * 1024 ** 2)
   }, 180_000)
 
   it('tasks in flight through the relay when it dies are answered once it is back, each once', async () => {
