@@ -64,12 +64,12 @@ export function formatStatus (s: StatusView): string {
 }
 
 function formatReachability (r: NonNullable<StatusView['reachability']>): string {
-  const by = r.checkedBy != null ? ` (checked by ${shortId(r.checkedBy)}${r.checkedAgoMs != null ? ` ${formatDuration(r.checkedAgoMs)} ago` : ''})` : ''
-  switch (r.state) {
-    case 'public': return `public: dialled back at ${r.address ?? '?'}${by}`
-    case 'private': return `private: not dialable from outside; seen as ${r.observed ?? '?'}${by}`
-    default: return 'unknown: no bootstrap or relay has checked yet'
-  }
+  if (r.state === 'unknown') return 'unknown: no bootstrap or relay has checked yet'
+  const ago = r.checkedAgoMs != null ? `, ${formatDuration(r.checkedAgoMs)} ago` : ''
+  const checks = r.checks.map(c => c.result === 'reachable'
+    ? `${shortId(c.by)} dialled back ${c.address ?? ''}`
+    : `${shortId(c.by)} could not dial back (${c.result === 'no_address' ? 'no address to try' : `seen as ${c.observed ?? '?'}`})`)
+  return `${r.state}${ago}: ${checks.join('; ')}`
 }
 
 export function formatCapabilities (c: CapabilitiesView): string {

@@ -14,14 +14,21 @@ export function dialBackProtocol (pv: string): string {
 
 export type ReachabilityState = 'public' | 'private' | 'unknown'
 
-export interface ReachabilityView {
-  state: ReachabilityState
-  /** public: the address a dial back reached */
+/** one bootstrap's or relay's answer */
+export interface DialBackCheck {
+  /** who dialled back (peer id) */
+  by: string
+  result: 'reachable' | 'unreachable' | 'no_address'
+  /** reachable: the address the dial back reached */
   address?: string
-  /** this node's address as the asked peer saw it (after any NAT) */
+  /** this node's address as that peer saw its connection (after any NAT) */
   observed?: string
-  /** who answered the last check (peer id) */
-  checkedBy?: string
+}
+
+export interface ReachabilityView {
+  /** public: every peer that checked could dial this node back; private: at least one could not */
+  state: ReachabilityState
+  checks: DialBackCheck[]
   checkedAgoMs?: number
 }
 
@@ -43,6 +50,7 @@ export interface ReachabilityInit {
 
 const MAX_MESSAGE = 1024
 const MAX_CANDIDATES = 4
+const MAX_CHECKERS = 4
 
 /**
  * Learns whether others can dial this node: an AutoNAT of our own. libp2p's AutoNAT (and DCUtR) refuse to work
@@ -57,7 +65,7 @@ export class Reachability {
   private readonly dialTimeoutMs: number
   private readonly minRequestIntervalMs: number
   private readonly protocol: string
-  private view: ReachabilityView & { at?: number } = { state: 'unknown' }
+  private view: ReachabilityView & { at?: number } = { state: 'unknown', checks: [] }
   private timer?: NodeJS.Timeout
   private checking = false
   private shutdown = new AbortController()
@@ -97,9 +105,11 @@ export class Reachability {
     return at != null ? { ...view, checkedAgoMs: Date.now() - at } : view
   }
 
-  /** a peer that answers the dial-back protocol has just been identified: check now if nothing has answered yet */
-  private readonly onIdentify = (evt: CustomEvent<{ protocols: string[] }>): void => {
-    if (this.view.at == null && evt.detail.protocols.includes(this.protocol)) this.schedule(0)
+  /** a bootstrap or relay that has not checked this node yet was identified: check soon (it may see it otherwise) */
+  private readonly onIdentify = (evt: CustomEvent<{ peerId: PeerId, protocols: string[] }>): void => {
+    const { peerId, protocols } = evt.detail
+    if (this.checking || !protocols.includes(this.protocol) || this.view.checks.length >= MAX_CHECKERS) return
+    if (!this.view.checks.some(c => c.by === peerId.toString())) this.schedule(1000)
   }
 
   private schedule (ms: number): void {
@@ -113,24 +123,29 @@ export class Reachability {
     if (this.checking) return
     this.checking = true
     try {
-      const answer = await this.ask()
-      if (answer != null) {
-        const state: ReachabilityState = answer.res.status === DialBackResponse.Status.REACHABLE ? 'public' : answer.res.status === DialBackResponse.Status.REFUSED ? this.view.state : 'private'
-        if (state !== this.view.state) this.components.logger.info({ state, by: answer.by, observed: answer.res.observed, address: answer.res.address || undefined }, `reachability: ${state}`)
-        this.view = { state, address: answer.res.address || undefined, observed: answer.res.observed || undefined, checkedBy: answer.by, at: Date.now() }
+      const checks = await this.ask()
+      if (checks.length > 0) {
+        const state: ReachabilityState = checks.every(c => c.result === 'reachable') ? 'public' : 'private'
+        if (state !== this.view.state) this.components.logger.info({ state, checks }, `reachability: ${state}`)
+        this.view = { state, checks, at: Date.now() }
         this.publish()
       }
-      this.schedule(answer != null ? this.intervalMs : 30_000)
+      this.schedule(checks.length > 0 ? this.intervalMs : 30_000)
     } finally {
       this.checking = false
     }
   }
 
-  /** asks directly connected peers that answer the protocol, one after another, until one answers */
-  private async ask (): Promise<{ by: string, res: DialBackResponse } | undefined> {
+  /**
+   * asks every directly connected peer that answers the protocol (a few at most), one after another: a node
+   * can be reachable from its own cluster's bootstrap and not from the relay outside, and that is private
+   */
+  private async ask (): Promise<DialBackCheck[]> {
+    const checks: DialBackCheck[] = []
     const seen = new Set<string>()
     for (const conn of this.components.getConnections()) {
       const peer = conn.remotePeer
+      if (checks.length >= MAX_CHECKERS) break
       if (conn.status !== 'open' || isRelayed(conn.remoteAddr) || seen.has(peer.toString())) continue
       seen.add(peer.toString())
       const protocols = await this.components.peerStore.get(peer).then(p => p.protocols, () => [] as string[])
@@ -141,13 +156,19 @@ export class Reachability {
         const res = await pbStream(stream, { maxDataLength: MAX_MESSAGE }).pb(DialBackResponse).read({ signal })
         await stream.close().catch(() => {})
         this.components.metrics.reachabilityChecks.inc({ outcome: res.status.toLowerCase() })
-        if (res.status !== DialBackResponse.Status.REFUSED) return { by: peer.toString(), res }
+        if (res.status === DialBackResponse.Status.REFUSED) continue
+        checks.push({
+          by: peer.toString(),
+          result: res.status === DialBackResponse.Status.REACHABLE ? 'reachable' : res.status === DialBackResponse.Status.NO_ADDRESS ? 'no_address' : 'unreachable',
+          address: res.address !== '' ? res.address : undefined,
+          observed: res.observed !== '' ? res.observed : undefined
+        })
       } catch (err: any) {
         this.components.metrics.reachabilityChecks.inc({ outcome: 'error' })
         this.components.logger.debug({ peer: peer.toString(), err: err.message }, 'dial-back request failed')
       }
     }
-    return undefined
+    return checks
   }
 
   /** server side: dial the asker back on a new connection, then say how it went */

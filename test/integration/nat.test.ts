@@ -1,12 +1,12 @@
 import { spawn } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import pWaitFor from 'p-wait-for'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Cluster, type TestNode } from '../../src/testing/cluster.js'
 import { intervals, overlaps, readStamps, stampingProgram, termRegressions } from '../../src/testing/failover-log.js'
-import { canUseNat, NatLab } from '../helpers/nat.js'
-import type { Host } from '../helpers/netns.js'
+import { canUseNat, NatLab } from '../../src/testing/nat.js'
+import type { Host } from '../../src/testing/netns.js'
 
 // Topology (a) of the NAT issue: a bootstrap and a relay on public addresses, two workers each behind its own
 // masquerading router (no inbound port). They must list each other, talk through the relay, and carry real
@@ -88,11 +88,14 @@ describe.skipIf(!canUseNat())('two workers behind two NATs, through a public rel
       await pWaitFor(async () => (await reach(name))?.state === state, { interval: 250, timeout: { milliseconds: 30_000, message: `${name} never ${state}: ${JSON.stringify(await reach(name))}\n${cluster.logs()}` } })
       expect(await node[name].n.metric(`p2p_reachability{state="${state}"}`)).toBe(1)
     }
-    // the NATed one is seen at its router's address, not its own
+    // the NATed one is seen at its router's address, not its own, by both the bootstrap and the relay
     const r1 = await reach('w1')
-    expect(r1.observed).toMatch(/^\/ip4\/10\.214\./)
-    expect(r1.observed).not.toContain(node.w1.host.ip)
-    expect((await reach('w3')).address).toBe(`/ip4/${node.w3.host.ip}/tcp/4001`)
+    expect(r1.checks.map((c: any) => c.by).sort()).toEqual([node.boot.n.peerId, node.relay.n.peerId].sort())
+    for (const c of r1.checks) {
+      expect(c).toMatchObject({ result: 'unreachable', observed: expect.stringMatching(/^\/ip4\/10\.214\./) })
+      expect(c.observed).not.toContain(node.w1.host.ip)
+    }
+    expect((await reach('w3')).checks.map((c: any) => c.address)).toEqual([`/ip4/${node.w3.host.ip}/tcp/4001`, `/ip4/${node.w3.host.ip}/tcp/4001`])
   }, 60_000)
 
   it('a NATed worker and a public one end up on a direct connection (the NATed one dials out); tasks both ways', async () => {
@@ -205,4 +208,133 @@ describe.skipIf(!canUseNat())('a failover group with members behind NAT (skipped
     // (a lower member may hold it first while n1 is still joining, until n1 preempts it)
     expect(list.map(i => i.who).slice(-2)).toEqual(['n1', 'n2'])
   }, 120_000)
+})
+
+// Topology (c): two "clusters", each a LAN behind its own router with its own bootstrap (its port forwarded by
+// the router, as a LoadBalancer or NodePort would), sharing one public relay and each other's bootstrap
+// addresses. Cluster B's router maps every connection to a new random port (a symmetric NAT). A failover group
+// spans both clusters; its state file and a handoff cross the relay.
+describe.skipIf(!canUseNat())('two clusters joined through a shared relay, one behind a symmetric NAT (skipped unless root with ip netns and nft)', () => {
+  const cluster = new Cluster()
+  let lab: NatLab
+  let dir: string
+  const n: Record<string, TestNode> = {}
+  const hosts: Record<string, Host> = {}
+  const log = (): string => join(dir, 'program.log')
+  const activeNow = (): string | undefined => readStamps(log()).filter(s => s.ms > Date.now() - 150).at(-1)?.who
+  const noOverlap = (): void => {
+    const list = intervals(readStamps(log()))
+    expect(overlaps(list).map(p => JSON.stringify(p))).toEqual([])
+    expect(termRegressions(list)).toEqual([])
+  }
+  /** POST /api/tasks from inside a node's host; the answer */
+  const post = async (name: string, body: Record<string, unknown>): Promise<any> => {
+    const file = join(dir, `body-${name}-${Math.random().toString(36).slice(2)}.json`)
+    writeFileSync(file, JSON.stringify(body))
+    const script = `fetch('http://127.0.0.1:9090/api/tasks', { method: 'POST', body: require('node:fs').readFileSync(${JSON.stringify(file)}, 'utf8') }).then(r => r.text()).then(t => process.stdout.write(t), e => process.stdout.write(JSON.stringify({ error: e.message })))`
+    const child = spawn('ip', ['netns', 'exec', hosts[name].ns, process.execPath, '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] })
+    let out = ''
+    child.stdout.on('data', d => { out += d })
+    await new Promise(resolve => child.once('exit', resolve))
+    return JSON.parse(out)
+  }
+  const echoTo = async (from: string, to: string, bytes: number): Promise<any> => {
+    const res = await post(from, { type: 'echo', payload_base64: Buffer.alloc(bytes, from).toString('base64'), broadcast: true, timeout: '20s' })
+    return res.results?.find((r: any) => r.workerName === to) ?? res
+  }
+
+  beforeAll(async () => {
+    lab = new NatLab('c')
+    dir = cluster.dir
+    const relayHost = lab.publicHost()
+    const a = lab.site({ hosts: 3, forward: [[4001, 0]] })
+    const b = lab.site({ hosts: 2, forward: [[4001, 0]], symmetric: true })
+    const pub = { a: `/ip4/${a.router.ip}/tcp/4001`, b: `/ip4/${b.router.ip}/tcp/4001` }
+    const add = (name: string, role: 'bootstrap' | 'relay' | 'worker', host: Host, bootstrap: string[], priority?: number): TestNode => {
+      const extra = priority == null
+        ? {}
+        : {
+            failover: {
+              services: [{
+                name: 'prog', priority, group_size: 3, preempt_delay: '2s', stop_timeout: '1s',
+                command: ['sh', '-c', `echo "start $WHO $(cat "$STATE" 2>/dev/null)" >> ${join(dir, 'starts')}; i=0; trap 'exit 0' TERM; while :; do i=$((i+1)); echo "$WHO $(date +%s%3N) $P2P_FAILOVER_TERM" >> ${log()}; echo "$WHO $P2P_FAILOVER_TERM $i" > "$STATE"; sleep 0.02; done`],
+                env: { WHO: name, STATE: join(dir, `state-${name}`) },
+                state: { path: join(dir, `state-${name}`), interval: '200ms' }
+              }]
+            },
+            tasks: { handlers: { nap: { command: ['sleep', '2'], capability: 'nap' } } }
+          }
+      const node = cluster.add({ name, role, listenHost: host.ip, relay: role === 'worker', bootstrap, extra }, lab.wrap(host))
+      node.updateConfig(c => { c.node.listen_host = '0.0.0.0'; c.node.listen_port = 4001; c.metrics.host = '0.0.0.0'; c.metrics.port = 9090 })
+      if (role === 'bootstrap') node.updateConfig(c => { c.node.announce = [`/ip4/${host.ip}/tcp/4001`, host === a.hosts[0] ? pub.a : pub.b] })
+      if (name === 'b1') node.updateConfig(c => { c.node.capabilities = ['nap'] })
+      n[name] = node
+      hosts[name] = host
+      return node
+    }
+    await Promise.all([add('bootA', 'bootstrap', a.hosts[0], [pub.b]).start(), add('bootB', 'bootstrap', b.hosts[0], [pub.a]).start()])
+    await add('relay', 'relay', relayHost, [pub.a, pub.b]).start()
+    add('a1', 'worker', a.hosts[1], [`/ip4/${a.hosts[0].ip}/tcp/4001`, pub.b], 300)
+    add('b1', 'worker', b.hosts[1], [`/ip4/${b.hosts[0].ip}/tcp/4001`, pub.a], 200)
+    add('a2', 'worker', a.hosts[2], [`/ip4/${a.hosts[0].ip}/tcp/4001`, pub.b], 100)
+    await Promise.all(['a1', 'b1', 'a2'].map(async w => { await n[w].start() }))
+  }, 120_000)
+  afterAll(async () => {
+    await cluster.teardown()
+    lab?.destroy()
+  })
+
+  it('the workers of the two clusters list each other, relayed, and each knows it cannot be dialled from outside', async () => {
+    for (const [x, y] of [['a1', 'b1'], ['b1', 'a1'], ['a2', 'b1']]) {
+      await pWaitFor(async () => (await n[x].peers()).find(p => p.peerId === n[y].peerId)?.connection === 'relayed', { interval: 250, timeout: { milliseconds: 60_000, message: `${x} never reached ${y} through the relay\n${cluster.logs()}` } })
+    }
+    // inside a cluster they are direct
+    expect((await n.a1.peers()).find(p => p.peerId === n.a2.peerId)?.connection).toBe('direct')
+    // b1 is dialled back by its own bootstrap, not by the relay: private
+    await pWaitFor(async () => {
+      const r = ((await n.b1.request('status')) as any).reachability
+      return r?.state === 'private' && r.checks.some((c: any) => c.by === n.relay.peerId && c.result === 'unreachable') && r.checks.some((c: any) => c.by === n.bootB.peerId && c.result === 'reachable')
+    }, { interval: 250, timeout: { milliseconds: 45_000, message: `b1: ${JSON.stringify(((await n.b1.request('status')) as any).reachability)}` } })
+  }, 120_000)
+
+  it('tasks both ways between the clusters, more than 1 MiB each way over the relay (through the symmetric NAT)', async () => {
+    for (const [from, to] of [['a1', 'b1'], ['b1', 'a1']]) {
+      for (let i = 0; i < 4; i++) {
+        const r = await echoTo(from, to, 300_000)
+        expect(r, JSON.stringify(r).slice(0, 400)).toMatchObject({ ok: true })
+        expect(Buffer.from(r.outputBase64 ?? '', 'base64').length + Buffer.from(r.output ?? '').length).toBe(300_000)
+      }
+      expect((await n[from].peers()).find(p => p.peerId === n[to].peerId)?.via).toEqual([n.relay.peerId])
+    }
+  }, 180_000)
+
+  it('the relay SIGKILLed with tasks in flight between the clusters: restarted, every task answered once', async () => {
+    const tasks = Array.from({ length: 4 }, async () => await post('a1', { type: 'nap', timeout: '30s', retries: 5 }))
+    await pWaitFor(async () => ((await n.b1.request('status')) as any).tasks.load > 0, { interval: 50, timeout: 20_000 })
+    n.relay.kill('SIGKILL')
+    await n.relay.exit
+    await n.relay.start()
+    const results = await Promise.all(tasks)
+    for (const r of results) expect(r, JSON.stringify(r).slice(0, 400)).toMatchObject({ state: 'done', results: [{ ok: true, workerName: 'b1' }] })
+    expect(new Set(results.map(r => r.id)).size).toBe(4)
+  }, 180_000)
+
+  it('failover across the relay: a handoff moves the service to the other cluster with the final state; kill -9 hands it on; never two at once', async () => {
+    await pWaitFor(() => activeNow() === 'a1', { interval: 100, timeout: { milliseconds: 60_000, message: `a1 never became active\n${cluster.logs()}` } })
+    // the service's state reaches the member in the other cluster while a1 runs
+    await pWaitFor(async () => ((await n.b1.request('failover')) as any[])[0].stateFile?.version >= 2, { interval: 200, timeout: 30_000 })
+    // a handoff: b1 (the next priority, in the other cluster) takes over, starting from a1's final state
+    await n.a1.request('failover', ['handoff', 'prog'])
+    await pWaitFor(() => activeNow() === 'b1', { interval: 50, timeout: { milliseconds: 30_000, message: `b1 never took over\n${cluster.logs()}` } })
+    const starts = readFileSync(join(dir, 'starts'), 'utf8').trim().split('\n')
+    const finalA1 = readFileSync(join(dir, 'state-a1'), 'utf8').trim()
+    expect(starts.filter(l => l.startsWith('start b1')).at(-1)).toBe(`start b1 ${finalA1}`)
+    noOverlap()
+    // a1 takes it back after its hold-down; then kill -9 of a1 hands it across the relay again
+    await pWaitFor(() => activeNow() === 'a1', { interval: 50, timeout: 30_000 })
+    n.a1.kill('SIGKILL')
+    await n.a1.exit
+    await pWaitFor(() => activeNow() === 'b1', { interval: 50, timeout: { milliseconds: 30_000, message: `b1 never took over after a1 died\n${cluster.logs()}` } })
+    noOverlap()
+  }, 180_000)
 })

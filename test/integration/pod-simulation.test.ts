@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { parseAllDocuments } from 'yaml'
 import { ControlClient } from '../../src/control/client.js'
 import { LAUNCHER, ROOT } from '../../src/testing/cluster.js'
-import { canUseNetns, Hosts, type Host } from '../helpers/netns.js'
+import { canUseNetns, Hosts, type Host } from '../../src/testing/netns.js'
 
 interface Pod { name: string, role: string, host: Host, workload: any, dataDir: string, proc?: ChildProcess, log: string }
 
