@@ -1,4 +1,5 @@
 import { peerIdFromString } from '@libp2p/peer-id'
+import { backoffDelay } from './backoff.js'
 import type { Logger } from '../logger.js'
 import type { Membership } from '../membership/service.js'
 import type { Metrics } from '../metrics/metrics.js'
@@ -14,6 +15,9 @@ export interface MeshInit {
   /** how long to wait before dialling the same unreachable peer again */
   retryMs?: number
 }
+
+/** longest pause between two tries at a direct connection to a peer reached through a relay */
+const MAX_UPGRADE_PAUSE_MS = 5 * 60_000
 
 export interface MeshDialer {
   start(): void
@@ -34,16 +38,28 @@ export function createMeshDialer (libp2p: Node, membership: Membership, logger: 
   let unsubscribe: (() => void) | undefined
   let running = false
 
-  const isConnected = (peer: string): boolean => libp2p.getConnections().some(c => c.remotePeer.toString() === peer && c.status === 'open' && c.limits == null)
+  /** relayed peers: failed tries at a direct connection in a row (the pause between tries doubles with each) */
+  const upgradeFailures = new Map<string, number>()
+  const connection = (peer: string): 'direct' | 'relayed' | 'none' => {
+    const open = libp2p.getConnections().filter(c => c.remotePeer.toString() === peer && c.status === 'open')
+    return open.some(c => !c.remoteAddr.toString().includes('/p2p-circuit')) ? 'direct' : open.length > 0 ? 'relayed' : 'none'
+  }
 
   async function connect (peer: PeerId, reason: string): Promise<void> {
     const key = peer.toString()
-    if (!running || key === libp2p.peerId.toString() || inFlight.has(key) || isConnected(key)) return
+    if (!running || key === libp2p.peerId.toString() || inFlight.has(key)) return
+    const now = connection(key)
+    if (now === 'direct') return
     const last = lastTry.get(key)
-    if (last != null && Date.now() - last < retryMs) return
+    const wait = now === 'relayed' ? backoffDelay(upgradeFailures.get(key) ?? 0, retryMs, MAX_UPGRADE_PAUSE_MS) : retryMs
+    if (last != null && Date.now() - last < wait) return
     if (libp2p.getConnections().length >= init.maxConnections) return
     lastTry.set(key, Date.now())
     inFlight.add(key)
+    if (now === 'relayed') {
+      await upgrade(peer).finally(() => inFlight.delete(key))
+      return
+    }
     let source = 'peerstore'
     try {
       const known = await libp2p.peerStore.get(peer).then(p => p.addresses.length > 0, () => false)
@@ -63,6 +79,27 @@ export function createMeshDialer (libp2p: Node, membership: Membership, logger: 
       logger.debug({ peer: key, source, reason, err: err.message }, 'could not connect to member')
     } finally {
       inFlight.delete(key)
+    }
+  }
+
+  /**
+   * Connected through a relay only: try the peer's direct addresses (a NATed node can always dial out to a public
+   * one). Never a plain dial: libp2p does not count a limited connection as one, dials a second circuit, and
+   * the duplicate is closed, taking the working one with it at times.
+   */
+  async function upgrade (peer: PeerId): Promise<void> {
+    const key = peer.toString()
+    const direct = await libp2p.peerStore.get(peer).then(p => p.addresses.map(a => a.multiaddr).filter(a => !a.toString().includes('/p2p-circuit')), () => [])
+    if (direct.length === 0) return
+    try {
+      await libp2p.dial(direct.map(a => a.encapsulate(`/p2p/${key}`)), { signal: AbortSignal.timeout(init.dialTimeoutMs) })
+      upgradeFailures.delete(key)
+      metrics.meshDials.inc({ source: 'direct_upgrade', outcome: 'ok' })
+      logger.debug({ peer: key }, 'relayed member: now connected directly')
+    } catch (err: any) {
+      upgradeFailures.set(key, (upgradeFailures.get(key) ?? 0) + 1)
+      metrics.meshDials.inc({ source: 'direct_upgrade', outcome: 'error' })
+      logger.debug({ peer: key, failures: upgradeFailures.get(key), err: err.message }, 'relayed member: no direct connection')
     }
   }
 
@@ -86,7 +123,7 @@ export function createMeshDialer (libp2p: Node, membership: Membership, logger: 
       libp2p.addEventListener('peer:discovery', onDiscovery)
       unsubscribe = membership.onChange(e => {
         if ((e.type === 'joined' || e.type === 'returned') && init.meshNetwork) void connect(peerIdFromString(e.peerId), 'member')
-        if (e.type === 'removed') { lastTry.delete(e.peerId); failedFromStore.delete(e.peerId) }
+        if (e.type === 'removed') { lastTry.delete(e.peerId); failedFromStore.delete(e.peerId); upgradeFailures.delete(e.peerId) }
       })
       timer = setInterval(connectMembers, retryMs)
     },

@@ -1,0 +1,66 @@
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { createMeshDialer } from '../../src/discovery/mesh.js'
+import { createLogger } from '../../src/logger.js'
+import { createMetrics } from '../../src/metrics/metrics.js'
+import { Registry } from 'prom-client'
+
+const SELF = peerIdFromString('12D3KooWRBy97UB99e3J6hiPesre1MZeuNQvfan4gBziswrRJsNK')
+const RELAY = '12D3KooWSdpExbW1Cd3Z4DCsJTVfCXxiv9gM1hsNuM9Gsn61aNyZ'
+const PEER = peerIdFromString('12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp')
+const CIRCUIT = `/ip4/10.0.0.1/tcp/4001/p2p/${RELAY}/p2p-circuit/p2p/${PEER.toString()}`
+
+/** the part of libp2p the mesh dialer uses: one member, connected through a relay; every dial is recorded */
+function fakeLibp2p (addresses: string[]) {
+  const dials: string[][] = []
+  return {
+    dials,
+    peerId: SELF,
+    getConnections: () => [{ remotePeer: PEER, status: 'open', remoteAddr: multiaddr(CIRCUIT), limits: { bytes: 1n } }],
+    peerStore: { get: async () => ({ addresses: addresses.map(a => ({ multiaddr: multiaddr(a) })) }) },
+    peerRouting: { findPeer: async () => { throw new Error('not used') } },
+    dial: async (target: unknown) => {
+      dials.push(Array.isArray(target) ? target.map(String) : [String(target)])
+      throw new Error('no route to host')
+    },
+    addEventListener: () => {},
+    removeEventListener: () => {}
+  }
+}
+
+function membershipOf (peer: string) {
+  return { members: () => [{ peerId: peer, state: { phase: 'alive' } }], onChange: () => () => {} }
+}
+
+describe('mesh dialer, a member reached only through a relay', () => {
+  beforeEach(() => { vi.useFakeTimers() })
+  afterEach(() => { vi.useRealTimers() })
+
+  it('tries its direct addresses only (never a second circuit), backing off while they fail', async () => {
+    const libp2p = fakeLibp2p([CIRCUIT, '/ip4/192.168.1.5/tcp/4001'])
+    const mesh = createMeshDialer(libp2p as any, membershipOf(PEER.toString()) as any, createLogger({ level: 'silent', pretty: false }), createMetrics(new Registry()), {
+      meshNetwork: true, dialTimeoutMs: 1000, maxConnections: 100, retryMs: 1000
+    })
+    mesh.start()
+    await vi.advanceTimersByTimeAsync(1000)
+    expect(libp2p.dials).toEqual([[`/ip4/192.168.1.5/tcp/4001/p2p/${PEER.toString()}`]])
+    // failures double the pause: over a minute, a handful of tries, not one a second
+    await vi.advanceTimersByTimeAsync(60_000)
+    expect(libp2p.dials.length).toBeGreaterThan(2)
+    expect(libp2p.dials.length).toBeLessThan(10)
+    expect(libp2p.dials.flat().some(a => a.includes('/p2p-circuit'))).toBe(false)
+    mesh.stop()
+  })
+
+  it('dials nothing when the member has no direct address (the relayed connection is all there is)', async () => {
+    const libp2p = fakeLibp2p([CIRCUIT])
+    const mesh = createMeshDialer(libp2p as any, membershipOf(PEER.toString()) as any, createLogger({ level: 'silent', pretty: false }), createMetrics(new Registry()), {
+      meshNetwork: true, dialTimeoutMs: 1000, maxConnections: 100, retryMs: 1000
+    })
+    mesh.start()
+    await vi.advanceTimersByTimeAsync(30_000)
+    expect(libp2p.dials).toEqual([])
+    mesh.stop()
+  })
+})
