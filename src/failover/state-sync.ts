@@ -171,6 +171,9 @@ export function serveSnapshots (maxBytes: number, deliver: (from: string, servic
   }
 }
 
+/** pause between two tries of the final push to a member it did not reach */
+const RETRY_MS = 100
+
 /**
  * The active's side of state sync: every `state.interval` a changed file goes to every live member, and
  * members that lack the latest snapshot (new, or a failed push) get it too; on release the final file goes
@@ -188,7 +191,7 @@ export class StateReplicator {
     protocol: string
     libp2p?: Node
     metrics: { failoverStateSnapshots: { inc: (labels: { service: string, outcome: string }) => void } }
-    logger: { debug: (obj: object, msg: string) => void }
+    logger: { debug: (obj: object, msg: string) => void, warn: (obj: object, msg: string) => void }
     /** the members heard recently (peer ids) */
     live: () => string[]
   }) {}
@@ -203,9 +206,27 @@ export class StateReplicator {
 
   stop (): void { clearInterval(this.timer) }
 
-  /** the program has stopped: its last state to every live member that lacks it, awaited */
+  /**
+   * The program has stopped: its last state to every live member that lacks it, awaited. A member it does not
+   * reach at once (a connection being re-established, a relay restarting) is tried again until `timeoutMs` is
+   * up: the next active restores what it holds, and a handoff that outran one blip would hand it an older copy.
+   */
   async pushFinal (timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs
     await this.send(timeoutMs, true)
+    while (this.lacking().length > 0 && deadline - Date.now() > RETRY_MS) {
+      await new Promise(resolve => setTimeout(resolve, RETRY_MS))
+      await this.send(Math.max(RETRY_MS, deadline - Date.now()), true)
+    }
+    const lacking = this.lacking()
+    if (lacking.length > 0) this.deps.logger.warn({ service: this.deps.service, members: lacking }, 'final state not delivered to every member: the next active may start from an older copy')
+  }
+
+  /** live members that do not hold the latest snapshot */
+  private lacking (): string[] {
+    const snap = this.latest
+    if (snap == null) return []
+    return this.deps.live().filter(id => this.pushedTo.get(id) !== `${snap.term}:${snap.version}`)
   }
 
   private async send (timeoutMs: number, wait: boolean): Promise<void> {

@@ -321,8 +321,10 @@ describe.skipIf(!canUseNat())('two clusters joined through a shared relay, one b
 
   it('failover across the relay: a handoff moves the service to the other cluster with the final state; kill -9 hands it on; never two at once', async () => {
     await pWaitFor(() => activeNow() === 'a1', { interval: 100, timeout: { milliseconds: 60_000, message: `a1 never became active\n${cluster.logs()}` } })
-    // the service's state reaches the member in the other cluster while a1 runs
-    await pWaitFor(async () => ((await n.b1.request('failover')) as any[])[0].stateFile?.version >= 2, { interval: 200, timeout: 30_000 })
+    // the service's state reaches the member in the other cluster while a1 runs (a1's term: the relay restart
+    // before this may have moved the service for a moment)
+    const term = ((await n.a1.request('failover')) as any[])[0].term
+    await pWaitFor(async () => { const f = ((await n.b1.request('failover')) as any[])[0].stateFile; return f?.term === term && f.version >= 2 }, { interval: 200, timeout: 30_000 })
     // a handoff: b1 (the next priority, in the other cluster) takes over, starting from a1's final state
     await n.a1.request('failover', ['handoff', 'prog'])
     await pWaitFor(() => activeNow() === 'b1', { interval: 50, timeout: { milliseconds: 30_000, message: `b1 never took over\n${cluster.logs()}` } })

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { parseConfig } from '../../src/config/load.js'
 import { nextHealth, type Health } from '../../src/failover/health.js'
-import { StateStore } from '../../src/failover/state-sync.js'
+import { StateReplicator, StateStore } from '../../src/failover/state-sync.js'
 import { ConfigError } from '../../src/errors.js'
 import { createHash } from 'node:crypto'
 
@@ -172,5 +172,55 @@ describe('the example configs in config/', () => {
     const c = parseConfig(text, { file: join(root, name), env: { P2P_FAILOVER_SELF: 'node-b' }, hostname: 'h', localAddresses: ['127.0.0.1'] })
     expect(c.node.role).toBeDefined()
     if (name.startsWith('p2p-failover')) expect(c.failover.services[0]).toMatchObject({ name: 'test-program', priority: 50, groupSize: 3, cwd: root })
+  })
+})
+
+describe('state replicator, the final push', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'p2p-final-'))
+  afterAll(() => { rmSync(dir, { recursive: true, force: true }) })
+  const PEER = '12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp'
+
+  /** a libp2p whose dials to the member fail `failures` times (a connection being re-established), then work */
+  function setup (name: string, failures: number) {
+    const sent: Uint8Array[] = []
+    const warnings: string[] = []
+    let dials = 0
+    const libp2p = {
+      getConnections: () => [],
+      dialProtocol: async () => {
+        if (dials++ < failures) throw new Error('The dial request has no valid addresses')
+        return { send: (b: any) => { sent.push(b.subarray()); return true }, close: async () => {}, abort: () => {} }
+      }
+    }
+    const cfg = { path: join(dir, name, 'tower'), intervalMs: 100, maxBytes: 1024 }
+    const store = new StateStore(cfg, join(dir, name), 'svc')
+    store.restore(3)
+    writeFileSync(cfg.path, 'final words')
+    const replicator = new StateReplicator(store, {
+      service: 'svc', intervalMs: 100, protocol: '/p2p-network/failover-state/1.0.0', libp2p: libp2p as any,
+      metrics: { failoverStateSnapshots: { inc: () => {} } },
+      logger: { debug: () => {}, warn: (_o, msg) => { warnings.push(msg) } },
+      live: () => [PEER]
+    })
+    return { sent, warnings, replicator, dials: () => dials }
+  }
+
+  it('a member not reached at once is tried again until it has the final state', async () => {
+    const t = setup('retry', 3)
+    await t.replicator.pushFinal(2000)
+    expect(t.dials()).toBe(4)
+    expect(t.sent).toHaveLength(1)
+    expect(Buffer.from(t.sent[0]).includes(Buffer.from('final words'))).toBe(true)
+    expect(t.warnings).toEqual([])
+  })
+
+  it('a member never reached: the push gives up at the deadline and says so', async () => {
+    const t = setup('never', Infinity)
+    const t0 = Date.now()
+    await t.replicator.pushFinal(500)
+    expect(Date.now() - t0).toBeLessThan(2000)
+    expect(t.dials()).toBeGreaterThan(1)
+    expect(t.sent).toHaveLength(0)
+    expect(t.warnings).toEqual(['final state not delivered to every member: the next active may start from an older copy'])
   })
 })
