@@ -36,6 +36,9 @@ const multiaddrString = z.string().refine(value => {
   try { multiaddr(value); return value.startsWith('/') } catch { return false }
 }, { message: 'not a valid multiaddr (e.g. /dns4/p2p-bootstrap/tcp/4001 or /ip4/10.0.0.5/tcp/4001/p2p/12D3KooW...)' })
 
+// a list of addresses in which an empty entry is left out: `"${P2P_EXTERNAL_ADDRESS:-}"` adds one only when set
+const addressList = (max: number) => z.preprocess(v => Array.isArray(v) ? v.filter(x => x !== '') : v, z.array(multiaddrString).max(max))
+
 const name = z.string().min(1).max(63).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, ".", "_" and "-" only, starting with a letter or digit')
 const capability = z.string().min(1).max(64).regex(/^[a-z0-9][a-z0-9_-]*$/, 'lowercase letters, digits, "_" and "-" only')
 
@@ -44,7 +47,7 @@ export const nodeSchema = z.strictObject({
   name: name.optional(),
   listen_host: z.string().min(1).default('0.0.0.0'),
   listen_port: port.default(4001),
-  announce: z.array(multiaddrString).max(16).default([]),
+  announce: addressList(16).default([]),
   capabilities: z.array(capability).max(64).default([]),
   max_connections: z.int().min(1).max(100_000).default(100),
   heartbeat_interval: duration({ min: 50, max: 3_600_000 }).default(5000),
@@ -60,7 +63,7 @@ export const networkSchema = z.strictObject({
   enable_mdns: z.boolean().default(true),
   enable_relay: z.boolean().default(true),
   connection_timeout: duration({ min: 100 }).default(30_000),
-  bootstrap: z.array(multiaddrString).max(256).default([]),
+  bootstrap: addressList(256).default([]),
   bootstrap_max_backoff: duration({ min: 100 }).default(30_000),
   ping_interval: duration({ min: 100 }).default(10_000),
   // a libp2p private-network swarm key (p2p-node keygen writes one): without it no peer can connect at all

@@ -147,6 +147,55 @@ describe.skipIf(!hasKubectl)('Kubernetes manifests (kubectl kustomize, offline; 
     })
   }
 
+  describe('overlay multi-cluster (components/external-access)', () => {
+    const objects = render('multi-cluster')
+    const byKind = (kind: string): any[] => objects.filter(o => o.kind === kind)
+    const workloads = [...byKind('Deployment'), ...byKind('StatefulSet')]
+
+    it('every object validates against the Kubernetes API schemas', () => {
+      for (const o of objects) {
+        const Model = MODELS[`${o.apiVersion}/${o.kind}`]
+        expect(Model, `no schema for ${o.apiVersion}/${o.kind}`).toBeDefined()
+        expect(() => new Model(o).validate(), `${o.kind} ${o.metadata?.name}`).not.toThrow()
+      }
+    })
+
+    it('the bootstrap and the relay are exposed on LoadBalancers that keep the client address, on the p2p port', () => {
+      const external = byKind('Service').filter(s => s.spec.type === 'LoadBalancer')
+      expect(external.map(s => s.metadata.name).sort()).toEqual(['p2p-bootstrap-external', 'p2p-relay-external'])
+      for (const svc of external) {
+        expect(svc.spec.externalTrafficPolicy).toBe('Local')
+        const pods = workloads.filter(w => Object.entries(svc.spec.selector).every(([k, v]) => w.spec.template.metadata.labels[k] === v))
+        expect(pods.map(w => w.spec.template.metadata.labels['app.kubernetes.io/component'])).toEqual([svc.metadata.name.replace('p2p-', '').replace('-external', '')])
+        expect(svc.spec.ports).toEqual([{ name: 'p2p', port: 4001, targetPort: 'p2p', protocol: 'TCP' }])
+      }
+      const np = byKind('NetworkPolicy').find(n => n.metadata.name === 'p2p-node-external')
+      expect(np.spec.ingress).toEqual([{ from: [{ ipBlock: { cidr: '0.0.0.0/0' } }], ports: [{ port: 4001, protocol: 'TCP' }] }])
+    })
+
+    it('read the way each pod reads them, the configs announce the external address and add the other cluster\'s bootstrap', () => {
+      const configMaps = new Map(byKind('ConfigMap').map(c => [c.metadata.name, c.data]))
+      const want: Record<string, string[]> = {
+        bootstrap: ['/ip4/10.0.0.5/tcp/4001', '/dns4/bootstrap.cluster-a.example.com/tcp/4001'],
+        relay: ['/ip4/10.0.0.5/tcp/4001', '/dns4/relay.cluster-a.example.com/tcp/4001'],
+        worker: ['/ip4/10.0.0.5/tcp/4001']
+      }
+      for (const w of workloads) {
+        const spec = w.spec.template.spec
+        const env: Record<string, string> = { POD_NAME: 'pod-0', POD_IP: '10.0.0.5', P2P_POD_INDEX: '0' }
+        for (const e of spec.containers[0].env) {
+          if (e.value != null) env[e.name] = e.value
+          const ref = e.valueFrom?.configMapKeyRef
+          if (ref != null) env[e.name] = configMaps.get(ref.name)![ref.key]
+        }
+        const cfg = parseConfig(configMaps.get(spec.volumes.find((v: any) => v.name === 'config').configMap.name)!['config.yaml'], { env, file: '/app/config.yaml' })
+        const role = w.spec.template.metadata.labels['app.kubernetes.io/component']
+        expect(cfg.node.announce, role).toEqual(want[role])
+        expect(cfg.network.bootstrap, role).toContain('/dns4/bootstrap.cluster-b.example.com/tcp/4001')
+      }
+    })
+  })
+
   it('the validation is not vacuous: a broken object fails it', () => {
     const deployment = render('dev').find(o => o.kind === 'Deployment')
     deployment.spec.template.spec.containers[0].ports[0].containerPort = 'not-a-port'

@@ -1,11 +1,15 @@
 import { describe, expect, it } from 'vitest'
-import { parseConfig } from '../../src/config/load.js'
+import { readdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { loadConfig, parseConfig } from '../../src/config/load.js'
 import { parseDuration } from '../../src/config/duration.js'
 import { interpolate } from '../../src/config/interpolate.js'
 import { ConfigError } from '../../src/errors.js'
 import { formatByteSize } from '../../src/config/schema.js'
 import { taskBodyLimit } from '../../src/cli/daemon.js'
 import { withoutLocalAddresses } from '../../src/node/libp2p.js'
+import { dialBackCandidates } from '../../src/node/reachability.js'
 import { multiaddr } from '@multiformats/multiaddr'
 
 function errorOf (yaml: string, env: Record<string, string> = {}): ConfigError {
@@ -138,5 +142,41 @@ describe('addresses a node announces', () => {
   })
   it('keeps them when they are all it has (a network on one machine)', () => {
     expect(withoutLocalAddresses([ma('/ip4/127.0.0.1/tcp/4001')]).map(String)).toEqual(['/ip4/127.0.0.1/tcp/4001'])
+  })
+  it('an empty entry in announce or bootstrap (an unset ${VAR:-}) is left out; a bad one names its index and line', () => {
+    const yaml = 'node:\n  role: relay\n  announce: ["/ip4/${POD_IP}/tcp/4001", "${EXTERNAL:-}"]\nnetwork:\n  bootstrap: [/dns4/b/tcp/4001, "${REMOTE:-}"]\n'
+    const plain = parseConfig(yaml, { env: { POD_IP: '10.0.0.5' } })
+    expect(plain.node.announce).toEqual(['/ip4/10.0.0.5/tcp/4001'])
+    expect(plain.network.bootstrap).toEqual(['/dns4/b/tcp/4001'])
+    const set = parseConfig(yaml, { env: { POD_IP: '10.0.0.5', EXTERNAL: '/dns4/relay.example.com/tcp/4001', REMOTE: '/dns4/other/tcp/4001' } })
+    expect(set.node.announce).toEqual(['/ip4/10.0.0.5/tcp/4001', '/dns4/relay.example.com/tcp/4001'])
+    expect(set.network.bootstrap).toEqual(['/dns4/b/tcp/4001', '/dns4/other/tcp/4001'])
+    const err = errorOf(yaml, { POD_IP: '10.0.0.5', EXTERNAL: 'relay.example.com' })
+    expect(err.message).toMatch(/:3: node\.announce\.1: not a valid multiaddr/)
+  })
+})
+
+describe('dial-back candidates (reachability)', () => {
+  it('the announced TCP ports on the IP the connection comes from, never another IP, never a circuit', () => {
+    const from = multiaddr('/ip4/10.214.20.101/tcp/53211')
+    const announced = ['/ip4/10.216.20.2/tcp/4001', '/ip4/10.216.20.2/tcp/4001', '/ip4/10.99.0.1/tcp/4002', '/ip4/10.9.9.9/tcp/4001/p2p/12D3KooWRBy97UB99e3J6hiPesre1MZeuNQvfan4gBziswrRJsNK/p2p-circuit'].map(a => multiaddr(a))
+    expect(dialBackCandidates(from, announced).map(String)).toEqual(['/ip4/10.214.20.101/tcp/4001', '/ip4/10.214.20.101/tcp/4002'])
+    expect(dialBackCandidates(multiaddr('/dns4/somewhere/tcp/1'), announced).map(String)).toEqual([])
+  })
+})
+
+describe('example configs', () => {
+  const root = fileURLToPath(new URL('../..', import.meta.url))
+  const files = ['config', 'config/local'].flatMap(d => readdirSync(join(root, d)).filter(f => f.endsWith('.yaml')).map(f => join(root, d, f)))
+
+  it('every example in config/ loads as it is (the seed-format one as member node-a)', () => {
+    expect(files.length).toBeGreaterThanOrEqual(10)
+    for (const f of files) expect(() => loadConfig(f, { P2P_FAILOVER_SELF: 'node-a' }), f).not.toThrow()
+  })
+
+  it('the edge worker needs a relay reservation to be ready and joins through external addresses only', () => {
+    const c = loadConfig(join(root, 'config/edge-worker.yaml'), {})
+    expect(c.network).toMatchObject({ enableRelay: true, requireRelay: true, enableMdns: false })
+    expect(c.network.bootstrap.every(b => !b.includes('.svc.cluster.local'))).toBe(true)
   })
 })
