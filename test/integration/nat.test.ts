@@ -8,6 +8,20 @@ import { intervals, overlaps, readStamps, stampingProgram, termRegressions } fro
 import { canUseNat, NatLab } from '../../src/testing/nat.js'
 import type { Host } from '../../src/testing/netns.js'
 
+/** POST /api/tasks from inside a node's own host (the API takes writes from loopback), without blocking this process; the answer */
+let posts = 0
+async function postTask (host: Host, apiPort: number, dir: string, body: Record<string, unknown>): Promise<any> {
+  const file = join(dir, `body-${posts++}.json`)
+  writeFileSync(file, JSON.stringify(body))
+  const script = `const b = require('node:fs').readFileSync(${JSON.stringify(file)}, 'utf8');
+    fetch('http://127.0.0.1:${apiPort}/api/tasks', { method: 'POST', body: b }).then(r => r.text()).then(t => process.stdout.write(t), e => process.stdout.write(JSON.stringify({ error: e.message })))`
+  const child = spawn('ip', ['netns', 'exec', host.ns, process.execPath, '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] })
+  let out = ''
+  child.stdout.on('data', d => { out += d })
+  await new Promise(resolve => child.once('exit', resolve))
+  return JSON.parse(out)
+}
+
 // Topology (a) of the NAT issue: a bootstrap and a relay on public addresses, two workers each behind its own
 // masquerading router (no inbound port). They must list each other, talk through the relay, and carry real
 // task traffic over it (libp2p's relay defaults cut a relayed connection after 128 KiB).
@@ -16,19 +30,7 @@ describe.skipIf(!canUseNat())('two workers behind two NATs, through a public rel
   let lab: NatLab
   const node: Record<string, { n: TestNode, host: Host }> = {}
 
-  /** POST /api/tasks from inside the node's own host (the API takes writes from loopback), without blocking this process */
-  let posts = 0
-  const post = async (name: string, body: Record<string, unknown>): Promise<any> => {
-    const file = join(cluster.dir, `body-${name}-${posts++}.json`)
-    writeFileSync(file, JSON.stringify(body))
-    const script = `const b = require('node:fs').readFileSync(${JSON.stringify(file)}, 'utf8');
-      fetch('http://127.0.0.1:${port(name)}/api/tasks', { method: 'POST', body: b }).then(r => r.text()).then(t => process.stdout.write(t), e => process.stdout.write(JSON.stringify({ error: e.message })))`
-    const child = spawn('ip', ['netns', 'exec', node[name].host.ns, process.execPath, '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] })
-    let out = ''
-    child.stdout.on('data', d => { out += d })
-    await new Promise(resolve => child.once('exit', resolve))
-    return JSON.parse(out)
-  }
+  const post = async (name: string, body: Record<string, unknown>): Promise<any> => await postTask(node[name].host, port(name), cluster.dir, body)
   const ports: Record<string, number> = { w1: 19501, w2: 19502, w3: 19503 }
   const port = (name: string): number => ports[name]
   /** broadcast an echo from `from`; the answer of `to` */
@@ -101,7 +103,11 @@ describe.skipIf(!canUseNat())('two workers behind two NATs, through a public rel
   it('a NATed worker and a public one end up on a direct connection (the NATed one dials out); tasks both ways', async () => {
     const { w1, w3 } = { w1: node.w1.n, w3: node.w3.n }
     await pWaitFor(async () => (await w3.peers()).find(p => p.peerId === w1.peerId)?.connection === 'direct', { interval: 250, timeout: { milliseconds: 60_000, message: `w1 and w3 never connected directly\n${cluster.logs()}` } })
-    for (const [from, to] of [['w1', 'w3'], ['w3', 'w1']]) expect((await echoTo(from, to, 1000)).mine).toMatchObject({ ok: true })
+    // tasks both ways, more than 1 MiB of payload each way, on the direct connection
+    for (const [from, to] of [['w1', 'w3'], ['w3', 'w1']]) {
+      for (let i = 0; i < 4; i++) expect((await echoTo(from, to, 300_000)).mine).toMatchObject({ ok: true })
+      expect((await node[from].n.peers()).find(p => p.peerId === node[to].n.peerId)?.connection).toBe('direct')
+    }
     // w3 announces only its configured address, yet knows it holds a reservation (and is ready, require_relay)
     const s3 = await w3.request('status') as any
     expect(s3.announceAddresses).toEqual([`/ip4/${node.w3.host.ip}/tcp/4001/p2p/${w3.peerId}`])
@@ -227,17 +233,7 @@ describe.skipIf(!canUseNat())('two clusters joined through a shared relay, one b
     expect(overlaps(list).map(p => JSON.stringify(p))).toEqual([])
     expect(termRegressions(list)).toEqual([])
   }
-  /** POST /api/tasks from inside a node's host; the answer */
-  const post = async (name: string, body: Record<string, unknown>): Promise<any> => {
-    const file = join(dir, `body-${name}-${Math.random().toString(36).slice(2)}.json`)
-    writeFileSync(file, JSON.stringify(body))
-    const script = `fetch('http://127.0.0.1:9090/api/tasks', { method: 'POST', body: require('node:fs').readFileSync(${JSON.stringify(file)}, 'utf8') }).then(r => r.text()).then(t => process.stdout.write(t), e => process.stdout.write(JSON.stringify({ error: e.message })))`
-    const child = spawn('ip', ['netns', 'exec', hosts[name].ns, process.execPath, '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] })
-    let out = ''
-    child.stdout.on('data', d => { out += d })
-    await new Promise(resolve => child.once('exit', resolve))
-    return JSON.parse(out)
-  }
+  const post = async (name: string, body: Record<string, unknown>): Promise<any> => await postTask(hosts[name], 9090, dir, body)
   const echoTo = async (from: string, to: string, bytes: number): Promise<any> => {
     const res = await post(from, { type: 'echo', payload_base64: Buffer.alloc(bytes, from).toString('base64'), broadcast: true, timeout: '20s' })
     return res.results?.find((r: any) => r.workerName === to) ?? res
@@ -339,4 +335,46 @@ describe.skipIf(!canUseNat())('two clusters joined through a shared relay, one b
     await pWaitFor(() => activeNow() === 'b1', { interval: 50, timeout: { milliseconds: 30_000, message: `b1 never took over after a1 died\n${cluster.logs()}` } })
     noOverlap()
   }, 180_000)
+})
+
+// Relay limits: every relayed connection is cut after 3 s (relay.circuit_duration), as a limit or a restarting
+// relay would cut it in the middle of a task. The connection is made again and the tasks that were on the cut
+// one are retried with the same id: every task answered, each once.
+describe.skipIf(!canUseNat())('relayed connections cut by the relay\'s duration limit (skipped unless root with ip netns and nft)', () => {
+  const cluster = new Cluster()
+  let lab: NatLab
+  const hosts: Record<string, Host> = {}
+  const n: Record<string, TestNode> = {}
+
+  beforeAll(async () => {
+    lab = new NatLab('d')
+    const bootHost = lab.publicHost()
+    const add = (name: string, role: 'bootstrap' | 'relay' | 'worker', host: Host, extra: Record<string, unknown> = {}): TestNode => {
+      const node = cluster.add({ name, role, listenHost: host.ip, relay: role === 'worker', bootstrap: role === 'bootstrap' ? [] : [`/ip4/${bootHost.ip}/tcp/4001`], extra }, lab.wrap(host))
+      node.updateConfig(c => { c.node.listen_host = '0.0.0.0'; c.node.listen_port = 4001; c.metrics.host = '0.0.0.0'; c.metrics.port = 9090 })
+      hosts[name] = host
+      n[name] = node
+      return node
+    }
+    await add('boot', 'bootstrap', bootHost).start()
+    await add('relay', 'relay', lab.publicHost(), { relay: { circuit_duration: '3s' } }).start()
+    add('w1', 'worker', lab.natHost())
+    add('w2', 'worker', lab.natHost(), { tasks: { handlers: { nap: { command: ['sleep', '1'], capability: 'nap' } } } }).updateConfig(c => { c.node.capabilities = ['nap'] })
+    await Promise.all([n.w1.start(), n.w2.start()])
+    await pWaitFor(async () => (await n.w1.peers()).find(p => p.peerId === n.w2.peerId)?.connection === 'relayed', { interval: 250, timeout: { milliseconds: 60_000, message: `w1 never reached w2 through the relay\n${cluster.logs()}` } })
+  }, 120_000)
+  afterAll(async () => {
+    await cluster.teardown()
+    lab?.destroy()
+  })
+
+  it('12 one-second tasks across circuits that last 3 s: every one answered once, some of them after a cut', async () => {
+    const results: any[] = []
+    // two at a time for about 6 s: the circuit is cut at least once with tasks on it
+    for (let i = 0; i < 6; i++) results.push(...await Promise.all([0, 1].map(async () => await postTask(hosts.w1, 9090, cluster.dir, { type: 'nap', timeout: '20s', retries: 5 }))))
+    for (const r of results) expect(r, JSON.stringify(r).slice(0, 400)).toMatchObject({ state: 'done', results: [{ ok: true, workerName: 'w2' }] })
+    expect(new Set(results.map(r => r.id)).size).toBe(12)
+    expect(results.filter(r => r.results[0].attempts > 1).length, 'no task was on a cut circuit').toBeGreaterThan(0)
+    expect(await n.w1.metric('p2p_task_retries_total')).toBeGreaterThan(0)
+  }, 120_000)
 })
