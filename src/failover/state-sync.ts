@@ -194,6 +194,8 @@ export class StateReplicator {
     logger: { debug: (obj: object, msg: string) => void, warn: (obj: object, msg: string) => void }
     /** the members heard recently (peer ids) */
     live: () => string[]
+    /** the members the final state goes to: heard within a wider window (default: `live`) */
+    recent?: () => string[]
   }) {}
 
   /** this member became active (after `store.restore`): push from now on */
@@ -213,28 +215,33 @@ export class StateReplicator {
    */
   async pushFinal (timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs
-    await this.send(timeoutMs, true)
+    await this.send(timeoutMs, true, this.final())
     while (this.lacking().length > 0 && deadline - Date.now() > RETRY_MS) {
       await new Promise(resolve => setTimeout(resolve, RETRY_MS))
-      await this.send(Math.max(RETRY_MS, deadline - Date.now()), true)
+      await this.send(Math.max(RETRY_MS, deadline - Date.now()), true, this.final())
     }
     const lacking = this.lacking()
     if (lacking.length > 0) this.deps.logger.warn({ service: this.deps.service, members: lacking }, 'final state not delivered to every member: the next active may start from an older copy')
   }
 
-  /** live members that do not hold the latest snapshot */
+  /** who the final state goes to */
+  private final (): string[] {
+    return (this.deps.recent ?? this.deps.live)()
+  }
+
+  /** members the final state goes to that do not hold the latest snapshot */
   private lacking (): string[] {
     const snap = this.latest
     if (snap == null) return []
-    return this.deps.live().filter(id => this.pushedTo.get(id) !== `${snap.term}:${snap.version}`)
+    return this.final().filter(id => this.pushedTo.get(id) !== `${snap.term}:${snap.version}`)
   }
 
-  private async send (timeoutMs: number, wait: boolean): Promise<void> {
+  private async send (timeoutMs: number, wait: boolean, to: string[] = this.deps.live()): Promise<void> {
     this.latest = this.store.poll() ?? this.latest
     const snap = this.latest
     if (snap == null) return
     const key = `${snap.term}:${snap.version}`
-    const targets = this.deps.live().filter(id => this.pushedTo.get(id) !== key && (wait || !this.pushing.has(id)))
+    const targets = to.filter(id => this.pushedTo.get(id) !== key && (wait || !this.pushing.has(id)))
     const pushes = targets.map(async id => {
       this.pushing.add(id)
       try { await this.pushTo(id, snap, timeoutMs) } finally { this.pushing.delete(id) }

@@ -114,7 +114,9 @@ export class FailoverSupervisor {
     if (cfg.state != null && deps.dataDir != null) {
       this.replicator = new StateReplicator(new StateStore(cfg.state, deps.dataDir, cfg.name), {
         service: cfg.name, intervalMs: cfg.state.intervalMs, protocol: stateProtocol(deps.protocolVersion), libp2p: deps.libp2p,
-        metrics: deps.metrics, logger: deps.logger, live: () => this.liveIds()
+        metrics: deps.metrics, logger: deps.logger, live: () => this.liveIds(),
+        // the final state goes to every member that may take over: one whose beats are late still counts
+        recent: () => this.liveIds(cfg.leaseMs + cfg.intervalMs * cfg.misses)
       })
     }
   }
@@ -557,9 +559,9 @@ export class FailoverSupervisor {
   }
 
   /** the members heard within the last misses x interval */
-  private liveIds (): string[] {
+  private liveIds (withinMs = this.cfg.intervalMs * this.cfg.misses): string[] {
     const now = performance.now()
-    return [...this.views.values()].filter(v => now - v.lastBeatAt <= this.cfg.intervalMs * this.cfg.misses).map(v => v.id)
+    return [...this.views.values()].filter(v => now - v.lastBeatAt <= withinMs).map(v => v.id)
   }
 
   private async publish (): Promise<void> {

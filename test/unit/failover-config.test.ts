@@ -181,7 +181,7 @@ describe('state replicator, the final push', () => {
   const PEER = '12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp'
 
   /** a libp2p whose dials to the member fail `failures` times (a connection being re-established), then work */
-  function setup (name: string, failures: number) {
+  function setup (name: string, failures: number, opts: { recent?: boolean } = {}) {
     const sent: Uint8Array[] = []
     const warnings: string[] = []
     let dials = 0
@@ -200,7 +200,9 @@ describe('state replicator, the final push', () => {
       service: 'svc', intervalMs: 100, protocol: '/p2p-network/failover-state/1.0.0', libp2p: libp2p as any,
       metrics: { failoverStateSnapshots: { inc: () => {} } },
       logger: { debug: () => {}, warn: (_o, msg) => { warnings.push(msg) } },
-      live: () => [PEER]
+      // with `recent`, the member's beats are late: not live, but heard within the wider window
+      live: () => opts.recent === true ? [] : [PEER],
+      ...(opts.recent === true ? { recent: () => [PEER] } : {})
     })
     return { sent, warnings, replicator, dials: () => dials }
   }
@@ -211,6 +213,13 @@ describe('state replicator, the final push', () => {
     expect(t.dials()).toBe(4)
     expect(t.sent).toHaveLength(1)
     expect(Buffer.from(t.sent[0]).includes(Buffer.from('final words'))).toBe(true)
+    expect(t.warnings).toEqual([])
+  })
+
+  it('a member whose beats are late (not live) still gets the final state: it may be the next active', async () => {
+    const t = setup('late', 0, { recent: true })
+    await t.replicator.pushFinal(2000)
+    expect(t.sent).toHaveLength(1)
     expect(t.warnings).toEqual([])
   })
 
