@@ -67,8 +67,8 @@ function formatReachability (r: NonNullable<StatusView['reachability']>): string
   if (r.state === 'unknown') return 'unknown: no bootstrap or relay has checked yet'
   const ago = r.checkedAgoMs != null ? `, ${formatDuration(r.checkedAgoMs)} ago` : ''
   const checks = r.checks.map(c => c.result === 'reachable'
-    ? `${shortId(c.by)} dialled back ${c.address ?? ''}`
-    : `${shortId(c.by)} could not dial back (${c.result === 'no_address' ? 'no address to try' : `seen as ${c.observed ?? '?'}`})`)
+    ? `${c.byName ?? shortId(c.by)} dialled back ${c.address ?? ''}`
+    : `${c.byName ?? shortId(c.by)} could not dial back (${c.result === 'no_address' ? 'no address to try' : `seen as ${c.observed ?? '?'}`})`)
   return `${r.state}${ago}: ${checks.join('; ')}`
 }
 

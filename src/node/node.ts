@@ -260,7 +260,7 @@ export class P2PNode {
       protocolVersion: this.config.network.protocolVersion,
       listenAddresses: this.listenAddresses(),
       announceAddresses: addrs,
-      reachability: this.config.node.role === 'worker' ? this.reachability.status() : undefined,
+      reachability: this.config.node.role === 'worker' ? this.reachabilityStatus(members) : undefined,
       uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
       connectedPeers: this.connectedPeerIds().size,
       members: { ...byRole, gone: members.filter(m => m.state.phase === 'gone').length },
@@ -272,6 +272,12 @@ export class P2PNode {
       tasks: this.tasks.executor != null ? { load: this.tasks.executor.load(), maxConcurrency: this.tasks.executor.maxConcurrency, queueCapacity: this.tasks.executor.queueCapacity } : undefined,
       rewards: this.tasks.ledger != null ? { total: this.tasks.ledger.total(), byType: this.tasks.ledger.snapshot() } : undefined
     }
+  }
+
+  private reachabilityStatus (members: ReturnType<Membership['members']>): ReachabilityView {
+    const view = this.reachability.status()
+    const names = new Map(members.map(m => [m.peerId, m.name]))
+    return { ...view, checks: view.checks.map(c => ({ ...c, byName: names.get(c.by) })) }
   }
 
   private relayStatus (): StatusView['relay'] {

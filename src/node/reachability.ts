@@ -16,8 +16,9 @@ export type ReachabilityState = 'public' | 'private' | 'unknown'
 
 /** one bootstrap's or relay's answer */
 export interface DialBackCheck {
-  /** who dialled back (peer id) */
+  /** who dialled back (peer id), and its name when it is a member */
   by: string
+  byName?: string
   result: 'reachable' | 'unreachable' | 'no_address'
   /** reachable: the address the dial back reached */
   address?: string
