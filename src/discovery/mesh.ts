@@ -1,4 +1,6 @@
+import { RELAY_V2_HOP_CODEC } from '@libp2p/circuit-relay-v2'
 import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
 import { backoffDelay } from './backoff.js'
 import type { Logger } from '../logger.js'
 import type { Membership } from '../membership/service.js'
@@ -14,7 +16,12 @@ export interface MeshInit {
   maxConnections: number
   /** how long to wait before dialling the same unreachable peer again */
   retryMs?: number
+  /** this node has the relay transport: a member it cannot dial is tried through the relays it is connected to */
+  relayClient?: boolean
 }
+
+/** how long a member's known addresses are tried alone before the relays are asked for a circuit to it too */
+const RELAY_HEAD_START_MS = 1000
 
 /** longest pause between two tries at a direct connection to a peer reached through a relay */
 const MAX_UPGRADE_PAUSE_MS = 5 * 60_000
@@ -60,6 +67,23 @@ export function createMeshDialer (libp2p: Node, membership: Membership, logger: 
       await upgrade(peer).finally(() => inFlight.delete(key))
       return
     }
+    const known = dialKnown(peer, reason)
+    // a member behind a NAT: its known addresses fail slowly (a DHT lookup that hangs for seconds, a LAN
+    // address out of reach), while a relay it holds a reservation on answers within milliseconds. Give the
+    // direct path a head start, then ask the relays too; whichever connects first serves
+    if (init.relayClient === true) {
+      // both sides of a pair learn of each other at about the same time: the one with the lower peer id asks
+      // first, the other later, so that they rarely build two circuits
+      const headStart = libp2p.peerId.toString() < key ? RELAY_HEAD_START_MS : 4 * RELAY_HEAD_START_MS
+      await Promise.race([known, new Promise(resolve => setTimeout(resolve, headStart).unref())])
+      if (running && connection(key) === 'none') await throughRelays(peer)
+    }
+    await known.finally(() => inFlight.delete(key))
+  }
+
+  /** dials a member at the addresses the peer store has, or the DHT finds */
+  async function dialKnown (peer: PeerId, reason: string): Promise<void> {
+    const key = peer.toString()
     let source = 'peerstore'
     try {
       const known = await libp2p.peerStore.get(peer).then(p => p.addresses.length > 0, () => false)
@@ -67,6 +91,11 @@ export function createMeshDialer (libp2p: Node, membership: Membership, logger: 
       if (!known || failedFromStore.has(key)) {
         source = 'dht'
         await libp2p.peerRouting.findPeer(peer, { signal: AbortSignal.timeout(init.dialTimeoutMs), useCache: false })
+      }
+      // reached through a relay meanwhile: a plain dial would open a second circuit (see `upgrade`)
+      if (connection(key) === 'relayed') {
+        await upgrade(peer)
+        return
       }
       await libp2p.dial(peer, { signal: AbortSignal.timeout(init.dialTimeoutMs) })
       failedFromStore.delete(key)
@@ -77,8 +106,38 @@ export function createMeshDialer (libp2p: Node, membership: Membership, logger: 
       else failedFromStore.delete(key)
       metrics.meshDials.inc({ source, outcome: 'error' })
       logger.debug({ peer: key, source, reason, err: err.message }, 'could not connect to member')
-    } finally {
-      inFlight.delete(key)
+    }
+  }
+
+  /**
+   * The member's known addresses failed or are slow (behind a NAT, its circuit address not learned yet: the DHT
+   * often has only its LAN address for the first seconds, and the lookup can take the whole dial timeout): ask
+   * each relay this node is connected to for a circuit to it. A member behind a NAT holds a reservation on a
+   * relay it reaches, usually the same one; a relay where it holds none refuses at once.
+   */
+  async function throughRelays (peer: PeerId): Promise<void> {
+    const key = peer.toString()
+    const relays = new Map<string, string>()
+    for (const c of libp2p.getConnections()) {
+      const id = c.remotePeer.toString()
+      if (c.status !== 'open' || id === key || relays.has(id) || c.remoteAddr.toString().includes('/p2p-circuit')) continue
+      const protocols = await libp2p.peerStore.get(c.remotePeer).then(p => p.protocols, () => [] as string[])
+      if (protocols.includes(RELAY_V2_HOP_CODEC)) relays.set(id, c.remoteAddr.toString().replace(/\/p2p\/[^/]+$/, ''))
+    }
+    for (const [id, addr] of relays) {
+      try {
+        // straight to the transport: libp2p's dial queue would fold this into the dial of the member already
+        // under way (its known addresses, a peer lookup that can take the whole timeout) and wait for it
+        const target = multiaddr(`${addr}/p2p/${id}/p2p-circuit/p2p/${key}`)
+        const transports = (libp2p as unknown as { components?: { transportManager?: { dial: (ma: typeof target, o: object) => Promise<unknown> } } }).components?.transportManager
+        await (transports != null ? transports.dial(target, { signal: AbortSignal.timeout(init.dialTimeoutMs) }) : libp2p.dial(target, { signal: AbortSignal.timeout(init.dialTimeoutMs) }))
+        metrics.meshDials.inc({ source: 'relay', outcome: 'ok' })
+        logger.debug({ peer: key, relay: id }, 'connected to member through a relay')
+        return
+      } catch (err: any) {
+        metrics.meshDials.inc({ source: 'relay', outcome: 'error' })
+        logger.debug({ peer: key, relay: id, err: err.message }, 'could not reach member through a relay')
+      }
     }
   }
 

@@ -140,7 +140,8 @@ export class P2PNode {
     const mesh = createMeshDialer(libp2p, membership, logger.child({ c: 'mesh' }), metrics, {
       meshNetwork: config.network.meshNetwork,
       dialTimeoutMs: config.network.connectionTimeoutMs,
-      maxConnections: config.node.maxConnections
+      maxConnections: config.node.maxConnections,
+      relayClient: config.node.role === 'worker' && config.network.enableRelay
     })
     metrics.nodeInfo.set({ role: config.node.role, version: VERSION, name: config.node.name }, 1)
     metrics.sources.relayedConnections = () => libp2p.getConnections().filter(c => c.status === 'open' && relayed(c)).length

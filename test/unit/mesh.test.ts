@@ -64,3 +64,35 @@ describe('mesh dialer, a member reached only through a relay', () => {
     mesh.stop()
   })
 })
+
+describe('mesh dialer, a member behind a NAT whose addresses are not known yet', () => {
+  beforeEach(() => { vi.useFakeTimers() })
+  afterEach(() => { vi.useRealTimers() })
+
+  it('asks the relays it is connected to for a circuit once the direct path has had a head start, past libp2p\'s dial queue', async () => {
+    const RELAY_ID = peerIdFromString(RELAY)
+    const circuits: string[] = []
+    const libp2p = {
+      peerId: SELF,
+      getConnections: () => [{ remotePeer: RELAY_ID, status: 'open', remoteAddr: multiaddr('/ip4/10.0.0.1/tcp/4001'), limits: undefined }],
+      peerStore: { get: async (id: any) => id.equals(RELAY_ID) ? { protocols: ['/libp2p/circuit/relay/0.2.0/hop'], addresses: [] } : { protocols: [], addresses: [] } },
+      // the DHT lookup hangs until its timeout, as it does for a member whose only known address is out of reach
+      peerRouting: { findPeer: async (_p: unknown, o: { signal: AbortSignal }) => await new Promise((_resolve, reject) => { o.signal.addEventListener('abort', () => reject(o.signal.reason)) }) },
+      dial: async () => { throw new Error('not expected: the dial queue would join the pending dial') },
+      components: { transportManager: { dial: async (ma: unknown) => { circuits.push(String(ma)); return {} } } },
+      addEventListener: () => {},
+      removeEventListener: () => {}
+    }
+    const mesh = createMeshDialer(libp2p as any, membershipOf(PEER.toString()) as any, createLogger({ level: 'silent', pretty: false }), createMetrics(new Registry()), {
+      meshNetwork: true, dialTimeoutMs: 10_000, maxConnections: 100, retryMs: 1000, relayClient: true
+    })
+    mesh.start()
+    // first try at 1 s; this node's peer id is the higher of the two, so it gives the member 4 s to ask first
+    expect(SELF.toString() > PEER.toString()).toBe(true)
+    await vi.advanceTimersByTimeAsync(1000 + 3900)
+    expect(circuits).toEqual([])
+    await vi.advanceTimersByTimeAsync(200)
+    expect(circuits).toEqual([`/ip4/10.0.0.1/tcp/4001/p2p/${RELAY}/p2p-circuit/p2p/${PEER.toString()}`])
+    mesh.stop()
+  })
+})
