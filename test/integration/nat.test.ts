@@ -82,6 +82,9 @@ describe.skipIf(!canUseNat())('two workers behind two NATs, through a public rel
     expect(await node.w1.n.metric('p2p_relayed_connections')).toBeGreaterThanOrEqual(1)
     // which relay it goes through
     expect((await w1.peers()).find(p => p.peerId === w2.peerId)?.via).toEqual([relay.peerId])
+    // DCUtR tries to upgrade the relayed connection, and finds no public address to punch to (docs/adr/0004)
+    await pWaitFor(async () => (await w1.metric('p2p_dcutr_upgrades_total{outcome="no_address"}')) + (await w2.metric('p2p_dcutr_upgrades_total{outcome="no_address"}')) > 0, { interval: 250, timeout: 30_000 })
+    expect((await w1.metric('p2p_dcutr_upgrades_total{outcome="direct"}')) + (await w2.metric('p2p_dcutr_upgrades_total{outcome="direct"}'))).toBe(0)
   }, 120_000)
 
   it('a NATed worker learns it is private, a public one that it is public (dial back by the bootstrap or relay)', async () => {
