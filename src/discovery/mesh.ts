@@ -151,7 +151,9 @@ export function createMeshDialer (libp2p: Node, membership: Membership, logger: 
     const direct = await libp2p.peerStore.get(peer).then(p => p.addresses.map(a => a.multiaddr).filter(a => !a.toString().includes('/p2p-circuit')), () => [])
     if (direct.length === 0) return
     try {
-      await libp2p.dial(direct.map(a => a.encapsulate(`/p2p/${key}`)), { signal: AbortSignal.timeout(init.dialTimeoutMs) })
+      const conn = await libp2p.dial(direct.map(a => a.encapsulate(`/p2p/${key}`)), { signal: AbortSignal.timeout(init.dialTimeoutMs) })
+      // libp2p folds a dial into one already under way for the same peer, which may end on a circuit
+      if (conn.remoteAddr.toString().includes('/p2p-circuit')) throw new Error('the dial ended on a relayed connection')
       upgradeFailures.delete(key)
       metrics.meshDials.inc({ source: 'direct_upgrade', outcome: 'ok' })
       logger.debug({ peer: key }, 'relayed member: now connected directly')

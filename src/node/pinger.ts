@@ -1,4 +1,7 @@
+import { byteStream } from '@libp2p/utils'
+import { openStream } from './streams.js'
 import type { Node } from './libp2p.js'
+import type { PeerId } from '@libp2p/interface'
 import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics/metrics.js'
 
@@ -32,7 +35,7 @@ export function createPinger (libp2p: Node, logger: Logger, metrics: Metrics, in
   async function pingNow (peer: string): Promise<number> {
     const conn = libp2p.getConnections().find(c => c.remotePeer.toString() === peer)
     if (conn == null) throw new Error('not connected')
-    const ms = await libp2p.services.ping.ping(conn.remotePeer, { signal: AbortSignal.timeout(timeoutMs) })
+    const ms = await pingOver(libp2p, conn.remotePeer, AbortSignal.timeout(timeoutMs))
     rtts.set(peer, [...(rtts.get(peer) ?? []).slice(1 - RTT_SAMPLES), ms])
     metrics.peerRtt.observe(ms / 1000)
     failures.delete(peer)
@@ -88,3 +91,31 @@ export function createPinger (libp2p: Node, logger: Logger, metrics: Metrics, in
     pingNow
   }
 }
+
+const PING_PROTOCOL = '/ipfs/ping/1.0.0'
+const PING_BYTES = 32
+
+/**
+ * One libp2p ping (32 random bytes echoed back; the ping service answers it) on a connection this node has.
+ * libp2p's `ping(peer)` dials, and its dial never reuses a limited (relayed) connection: to a peer reached only
+ * through a relay every ping built a second circuit, the duplicate was closed, the pings timed out, and after
+ * three of them this pinger closed the working connection too — every 10 s, for as long as the pair existed.
+ */
+export async function pingOver (libp2p: Pick<Node, 'getConnections' | 'dialProtocol'>, peer: PeerId, signal: AbortSignal): Promise<number> {
+  const stream = await openStream(libp2p, peer, PING_PROTOCOL, { signal })
+  try {
+    const bytes = byteStream(stream)
+    const data = crypto.getRandomValues(new Uint8Array(PING_BYTES))
+    const start = Date.now()
+    await bytes.write(data, { signal })
+    const back = await bytes.read({ bytes: PING_BYTES, signal })
+    const rtt = Date.now() - start
+    if (!Buffer.from(back.subarray()).equals(Buffer.from(data))) throw new Error('ping answered with other bytes')
+    await stream.close({ signal }).catch(() => {})
+    return rtt
+  } catch (err) {
+    stream.abort(err as Error)
+    throw err
+  }
+}
+

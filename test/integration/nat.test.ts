@@ -82,6 +82,10 @@ describe.skipIf(!canUseNat())('two workers behind two NATs, through a public rel
     expect(await node.w1.n.metric('p2p_relayed_connections')).toBeGreaterThanOrEqual(1)
     // which relay it goes through
     expect((await w1.peers()).find(p => p.peerId === w2.peerId)?.via).toEqual([relay.peerId])
+    // pings go over the relayed connection (libp2p's ping(peer) would dial a second circuit each time, time out,
+    // and the pinger then closed the working connection): an RTT is measured, no ping times out, it stays up
+    await pWaitFor(async () => (await w1.peers()).find(p => p.peerId === w2.peerId)?.rttMs != null, { interval: 250, timeout: { milliseconds: 30_000, message: `no RTT to w2 over the relay\n${cluster.logs()}` } })
+    expect(await w1.metric('p2p_ping_failures_total{reason="timeout"}')).toBe(0)
     // DCUtR tries to upgrade the relayed connection, and finds no public address to punch to (docs/adr/0004)
     await pWaitFor(async () => (await w1.metric('p2p_dcutr_upgrades_total{outcome="no_address"}')) + (await w2.metric('p2p_dcutr_upgrades_total{outcome="no_address"}')) > 0, { interval: 250, timeout: 30_000 })
     expect((await w1.metric('p2p_dcutr_upgrades_total{outcome="direct"}')) + (await w2.metric('p2p_dcutr_upgrades_total{outcome="direct"}'))).toBe(0)
