@@ -136,11 +136,11 @@ describe.skipIf(!hasKubectl)('Kubernetes manifests (kubectl kustomize, offline; 
         expect(ports(np.spec.egress)).toEqual([4001, 53, 53])
       })
 
-      it('ships the Grafana dashboard with panels for peers, messages, tasks and failover', () => {
+      it('ships the Grafana dashboard with panels for peers, messages, tasks, failover and relays', () => {
         const cm = byKind('ConfigMap').find(c => c.metadata.labels?.grafana_dashboard === '1')
         const dash = JSON.parse(cm.data['p2p-network.json'])
         const exprs = dash.panels.flatMap((p: any) => p.targets.map((t: any) => t.expr)).join('\n')
-        for (const m of ['p2p_peers_connected', 'p2p_messages_received_total', 'p2p_tasks_completed_total', 'p2p_task_duration_seconds_bucket', 'p2p_failover_active', 'p2p_failover_transitions_total']) {
+        for (const m of ['p2p_peers_connected', 'p2p_messages_received_total', 'p2p_tasks_completed_total', 'p2p_task_duration_seconds_bucket', 'p2p_failover_active', 'p2p_failover_transitions_total', 'p2p_relayed_connections', 'p2p_reachability', 'p2p_relay_data_bytes_total']) {
           expect(exprs).toContain(m)
         }
       })
