@@ -69,7 +69,11 @@ export class Reachability {
   private view: ReachabilityView & { at?: number } = { state: 'unknown', checks: [] }
   private timer?: NodeJS.Timeout
   private checking = false
+  /** a bootstrap or relay that has not checked this node was identified during a check: check again soon */
+  private recheck = false
   private shutdown = new AbortController()
+  /** client side: when each peer was last asked (the server refuses a second request within its interval) */
+  private readonly lastAsked = new Map<string, number>()
   /** server side: when each peer last asked (bounded: oldest dropped) */
   private readonly asked = new Map<string, number>()
 
@@ -109,8 +113,10 @@ export class Reachability {
   /** a bootstrap or relay that has not checked this node yet was identified: check soon (it may see it otherwise) */
   private readonly onIdentify = (evt: CustomEvent<{ peerId: PeerId, protocols: string[] }>): void => {
     const { peerId, protocols } = evt.detail
-    if (this.checking || !protocols.includes(this.protocol) || this.view.checks.length >= MAX_CHECKERS) return
-    if (!this.view.checks.some(c => c.by === peerId.toString())) this.schedule(1000)
+    if (!protocols.includes(this.protocol) || this.view.checks.length >= MAX_CHECKERS || this.view.checks.some(c => c.by === peerId.toString())) return
+    // the dial back itself is identified during a check (a new connection from the checker): look again after it
+    if (this.checking) this.recheck = true
+    else this.schedule(1000)
   }
 
   private schedule (ms: number): void {
@@ -123,15 +129,21 @@ export class Reachability {
   private async check (): Promise<void> {
     if (this.checking) return
     this.checking = true
+    this.recheck = false
     try {
-      const checks = await this.ask()
-      if (checks.length > 0) {
+      const fresh = await this.ask()
+      // a recheck asks only those that have not answered lately: keep the others' answers while they are connected
+      const connected = new Set(this.components.getConnections().filter(c => c.status === 'open').map(c => c.remotePeer.toString()))
+      const merged = new Map(this.view.checks.filter(c => connected.has(c.by)).map(c => [c.by, c]))
+      for (const c of fresh) merged.set(c.by, c)
+      const checks = [...merged.values()].slice(0, MAX_CHECKERS)
+      if (fresh.length > 0) {
         const state: ReachabilityState = checks.every(c => c.result === 'reachable') ? 'public' : 'private'
         if (state !== this.view.state) this.components.logger.info({ state, checks }, `reachability: ${state}`)
         this.view = { state, checks, at: Date.now() }
         this.publish()
       }
-      this.schedule(checks.length > 0 ? this.intervalMs : 30_000)
+      this.schedule(this.recheck && checks.length < MAX_CHECKERS ? 1000 : checks.length > 0 ? this.intervalMs : 30_000)
     } finally {
       this.checking = false
     }
@@ -144,15 +156,19 @@ export class Reachability {
   private async ask (): Promise<DialBackCheck[]> {
     const checks: DialBackCheck[] = []
     const seen = new Set<string>()
+    if (this.lastAsked.size > 64) for (const [id, at] of this.lastAsked) if (Date.now() - at > this.minRequestIntervalMs) this.lastAsked.delete(id)
     for (const conn of this.components.getConnections()) {
       const peer = conn.remotePeer
       if (checks.length >= MAX_CHECKERS) break
       if (conn.status !== 'open' || isRelayed(conn.remoteAddr) || seen.has(peer.toString())) continue
       seen.add(peer.toString())
+      const asked = this.lastAsked.get(peer.toString())
+      if (asked != null && Date.now() - asked < this.minRequestIntervalMs) continue
       const protocols = await this.components.peerStore.get(peer).then(p => p.protocols, () => [] as string[])
       if (!protocols.includes(this.protocol)) continue
       try {
         const signal = AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(this.dialTimeoutMs * MAX_CANDIDATES + 5000)])
+        this.lastAsked.set(peer.toString(), Date.now())
         const stream = await openStream(this.components, peer, this.protocol, { signal })
         const res = await pbStream(stream, { maxDataLength: MAX_MESSAGE }).pb(DialBackResponse).read({ signal })
         await stream.close().catch(() => {})

@@ -97,7 +97,10 @@ describe.skipIf(!canUseNat())('two workers behind two NATs, through a public rel
       await pWaitFor(async () => (await reach(name))?.state === state, { interval: 250, timeout: { milliseconds: 30_000, message: `${name} never ${state}: ${JSON.stringify(await reach(name))}\n${cluster.logs()}` } })
       expect(await node[name].n.metric(`p2p_reachability{state="${state}"}`)).toBe(1)
     }
-    // the NATed one is seen at its router's address, not its own, by both the bootstrap and the relay
+    // the NATed one is seen at its router's address, not its own, by both the bootstrap and the relay (the one
+    // that connected second checks a moment later)
+    await pWaitFor(async () => (await reach('w1')).checks.length === 2, { interval: 250, timeout: 30_000 })
+    await pWaitFor(async () => (await reach('w3')).checks.length === 2, { interval: 250, timeout: 30_000 })
     const r1 = await reach('w1')
     expect(r1.checks.map((c: any) => c.by).sort()).toEqual([node.boot.n.peerId, node.relay.n.peerId].sort())
     for (const c of r1.checks) {
