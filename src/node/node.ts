@@ -9,7 +9,7 @@ import { VERSION } from '../version.js'
 import { loadOrCreateIdentity } from './identity.js'
 import { buildLibp2p, type Node } from './libp2p.js'
 import { createPinger, type Pinger } from './pinger.js'
-import { createReachability, type Reachability, type ReachabilityView } from './reachability.js'
+import { createReachability, type Reachability, type ReachabilityComponents, type ReachabilityView } from './reachability.js'
 import { RELAY_V2_HOP_CODEC } from '@libp2p/circuit-relay-v2'
 import { createTasks, type Tasks } from '../tasks/service.js'
 import { serveSnapshots, stateProtocol } from '../failover/state-sync.js'
@@ -363,7 +363,7 @@ function relaysOf (conns: Connection[], peer: string): string[] {
 }
 
 /** what the reachability check uses of libp2p (a view, so that it cannot reach for the rest) */
-function pick (libp2p: Node): import('./reachability.js').ReachabilityComponents {
+function pick (libp2p: Node): ReachabilityComponents {
   return {
     peerId: libp2p.peerId,
     peerStore: libp2p.peerStore,
