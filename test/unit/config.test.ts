@@ -174,6 +174,14 @@ describe('example configs', () => {
     for (const f of files) expect(() => loadConfig(f, { P2P_FAILOVER_SELF: 'node-a' }), f).not.toThrow()
   })
 
+  it('the local network\'s three workers form one demo failover group, each with its own priority', () => {
+    const services = [1, 2, 3].map(i => loadConfig(join(root, `config/local/worker-${i}.yaml`), {}).failover.services)
+    expect(services.map(s => s.map(x => x.name))).toEqual([['demo'], ['demo'], ['demo']])
+    expect(services.map(s => s[0].groupSize)).toEqual([3, 3, 3])
+    expect(new Set(services.map(s => s[0].priority)).size).toBe(3)
+    expect(services[0][0].priority).toBeGreaterThan(services[1][0].priority)
+  })
+
   it('the edge worker needs a relay reservation to be ready and joins through external addresses only', () => {
     const c = loadConfig(join(root, 'config/edge-worker.yaml'), {})
     expect(c.network).toMatchObject({ enableRelay: true, requireRelay: true, enableMdns: false })
