@@ -101,6 +101,7 @@ export function createMeshDialer (libp2p: Node, membership: Membership, logger: 
       failedFromStore.delete(key)
       metrics.meshDials.inc({ source, outcome: 'ok' })
       logger.debug({ peer: key, source, reason }, 'connected to member')
+      closeRelayed(key)
     } catch (err: any) {
       if (source === 'peerstore') failedFromStore.add(key)
       else failedFromStore.delete(key)
@@ -157,10 +158,23 @@ export function createMeshDialer (libp2p: Node, membership: Membership, logger: 
       upgradeFailures.delete(key)
       metrics.meshDials.inc({ source: 'direct_upgrade', outcome: 'ok' })
       logger.debug({ peer: key }, 'relayed member: now connected directly')
+      closeRelayed(key)
     } catch (err: any) {
       upgradeFailures.set(key, (upgradeFailures.get(key) ?? 0) + 1)
       metrics.meshDials.inc({ source: 'direct_upgrade', outcome: 'error' })
       logger.debug({ peer: key, failures: upgradeFailures.get(key), err: err.message }, 'relayed member: no direct connection')
+    }
+  }
+
+  /**
+   * A direct connection to `peer` exists now: its relayed ones go (as DCUtR does after an upgrade), so the relay
+   * does not carry traffic between peers that reach each other; a task stream on one is retried on the direct
+   * connection with the same id.
+   */
+  function closeRelayed (peer: string): void {
+    if (connection(peer) !== 'direct') return
+    for (const c of libp2p.getConnections()) {
+      if (c.remotePeer.toString() === peer && c.status === 'open' && c.remoteAddr.toString().includes('/p2p-circuit')) void c.close().catch(() => {})
     }
   }
 

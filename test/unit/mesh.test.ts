@@ -96,3 +96,33 @@ describe('mesh dialer, a member behind a NAT whose addresses are not known yet',
     mesh.stop()
   })
 })
+
+describe('mesh dialer, a relayed member that becomes reachable directly', () => {
+  beforeEach(() => { vi.useFakeTimers() })
+  afterEach(() => { vi.useRealTimers() })
+
+  it('closes the relayed connection once the direct one is up (the relay carries nothing between them)', async () => {
+    const closed: string[] = []
+    const conns: any[] = [{ remotePeer: PEER, status: 'open', remoteAddr: multiaddr(CIRCUIT), limits: { bytes: 1n }, close: async () => { closed.push('circuit') } }]
+    const libp2p = {
+      peerId: SELF,
+      getConnections: () => conns,
+      peerStore: { get: async () => ({ protocols: [], addresses: [CIRCUIT, '/ip4/192.168.1.5/tcp/4001'].map(a => ({ multiaddr: multiaddr(a) })) }) },
+      peerRouting: { findPeer: async () => { throw new Error('not used') } },
+      dial: async () => {
+        const direct = { remotePeer: PEER, status: 'open', remoteAddr: multiaddr('/ip4/192.168.1.5/tcp/4001'), close: async () => { closed.push('direct') } }
+        conns.push(direct)
+        return direct
+      },
+      addEventListener: () => {},
+      removeEventListener: () => {}
+    }
+    const mesh = createMeshDialer(libp2p as any, membershipOf(PEER.toString()) as any, createLogger({ level: 'silent', pretty: false }), createMetrics(new Registry()), {
+      meshNetwork: true, dialTimeoutMs: 1000, maxConnections: 100, retryMs: 1000, relayClient: true
+    })
+    mesh.start()
+    await vi.advanceTimersByTimeAsync(1000)
+    expect(closed).toEqual(['circuit'])
+    mesh.stop()
+  })
+})
