@@ -35,3 +35,13 @@ export class NotRunningError extends Error {
 export class CommandError extends Error {
   override name = 'CommandError'
 }
+
+/** A failover service this node does not run: HTTP 404, exit code 2 (the request named something that is not there). */
+export class UnknownServiceError extends Error {
+  override name = 'UnknownServiceError'
+}
+
+/** A request that needs the service active on this member (a handoff) where it is not: HTTP 409, exit code 1. */
+export class NotActiveError extends Error {
+  override name = 'NotActiveError'
+}

@@ -72,7 +72,8 @@ async function oneShot (command: string, opts: GlobalOpts, args: string[] = []):
     // a task that ran and failed is a runtime failure
     return command === 'task' && (result as { state?: string }).state === 'failed' ? EXIT.failure : EXIT.ok
   } catch (err: any) {
-    if (err.code === 'CommandUsageError') throw new UsageError(err.message)
+    // the request itself was wrong (a bad argument, a service that does not exist): exit code 2
+    if (err.code === 'CommandUsageError' || err.code === 'UnknownServiceError') throw new UsageError(err.message)
     throw err
   } finally {
     client.close()

@@ -1,3 +1,4 @@
+import { UnknownServiceError } from '../errors.js'
 import { parseTaskArgs, parseTaskJson } from '../tasks/args.js'
 import type { TaskApi } from '../metrics/http.js'
 import { TaskRejectedError } from '../tasks/types.js'
@@ -42,7 +43,7 @@ export function createCommands (node: P2PNode): Record<string, CommandHandler> {
       if (args.length === 0) return node.failover.map(f => f.status())
       if (args[0] === 'handoff' && args.length === 2) {
         const f = node.failover.find(x => x.name === args[1])
-        if (f == null) throw new CommandUsageError(`no failover service ${JSON.stringify(args[1])} on this node (services: ${node.failover.map(x => x.name).join(', ') || 'none'})`)
+        if (f == null) throw new UnknownServiceError(`no failover service ${JSON.stringify(args[1])} on this node (services: ${node.failover.map(x => x.name).join(', ') || 'none'})`)
         return await f.handoff()
       }
       throw new CommandUsageError('usage: failover [handoff <service>]')

@@ -1,3 +1,4 @@
+import { NotActiveError } from '../errors.js'
 import { TopicValidatorResult, type Message } from '@libp2p/gossipsub'
 import { peerIdFromMultihash, peerIdFromString } from '@libp2p/peer-id'
 import * as Digest from 'multiformats/hashes/digest'
@@ -182,7 +183,7 @@ export class FailoverSupervisor {
 
   /** planned handoff: release now and stay out of the way for a hold-down */
   async handoff (): Promise<string> {
-    if (!this.running) throw new Error(`${this.cfg.name} is not active on this member`)
+    if (!this.running) throw new NotActiveError(`${this.cfg.name} is not active on this member`)
     this.holdUntil = performance.now() + this.holdDownMs()
     await this.release('handoff')
     return `${this.cfg.name}: released (term ${this.term()}); the next member takes over`

@@ -72,7 +72,8 @@ export class HttpServer {
         try {
           return this.json(res, 200, { result: await this.init.handoff(handoff[1]) })
         } catch (err: any) {
-          return this.json(res, 409, { error: err.message })
+          // an unknown service is not there (404); one that is not active here conflicts with the request (409)
+          return this.json(res, err.name === 'UnknownServiceError' ? 404 : err.name === 'NotActiveError' ? 409 : 500, { error: err.message })
         }
       }
       const one = /^\/api\/tasks\/([A-Za-z0-9-]{1,128})$/.exec(url.pathname)

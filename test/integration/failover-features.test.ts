@@ -150,8 +150,11 @@ describe('failover: health checks, hooks, restart policy, state file, dry run (r
       const r = spawnSync(LAUNCHER, [...args, '--config', n.configFile], { encoding: 'utf8' })
       return { code: r.status, out: `${r.stdout}${r.stderr}` }
     }
+    const unknown = cli(w[2], 'failover', 'handoff', 'nope')
+    expect(unknown.code, unknown.out).toBe(2)
+    expect(unknown.out).toMatch(/no failover service "nope" on this node/)
     const refused = cli(w[2], 'failover', 'handoff', 'prog')
-    expect(refused.code).not.toBe(0)
+    expect(refused.code, refused.out).toBe(1)
     expect(refused.out).toMatch(/prog is not active on this member/)
     const moved = cli(w[0], 'failover', 'handoff', 'prog')
     expect(moved.code, moved.out).toBe(0)

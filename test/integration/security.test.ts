@@ -82,7 +82,7 @@ describe('access control: private network, allowlists, rate limit, API token (re
     expect(ok.status).toBe(200)
     expect(await ok.json()).toMatchObject({ state: 'done' })
     const handoff = await post({ authorization: `Bearer ${token}` }, '/api/failover/nothing/handoff')
-    expect(handoff.status).toBe(409)
+    expect(handoff.status).toBe(404)
     expect((await handoff.json()).error).toMatch(/no failover service "nothing"/)
     expect(await b.metric('p2p_access_denied_total{what="api_no_token"}')).toBe(1)
     expect(await b.metric('p2p_access_denied_total{what="api_bad_token"}')).toBe(1)
