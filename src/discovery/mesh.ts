@@ -1,6 +1,7 @@
 import { RELAY_V2_HOP_CODEC } from '@libp2p/circuit-relay-v2'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
+import { connectionTo, isCircuit } from '../node/connections.js'
 import { backoffDelay } from './backoff.js'
 import type { Logger } from '../logger.js'
 import type { Membership } from '../membership/service.js'
@@ -47,10 +48,7 @@ export function createMeshDialer (libp2p: Node, membership: Membership, logger: 
 
   /** relayed peers: failed tries at a direct connection in a row (the pause between tries doubles with each) */
   const upgradeFailures = new Map<string, number>()
-  const connection = (peer: string): 'direct' | 'relayed' | 'none' => {
-    const open = libp2p.getConnections().filter(c => c.remotePeer.toString() === peer && c.status === 'open')
-    return open.some(c => !c.remoteAddr.toString().includes('/p2p-circuit')) ? 'direct' : open.length > 0 ? 'relayed' : 'none'
-  }
+  const connection = (peer: string): 'direct' | 'relayed' | 'none' => connectionTo(libp2p.getConnections(), peer)
 
   async function connect (peer: PeerId, reason: string): Promise<void> {
     const key = peer.toString()
@@ -121,7 +119,7 @@ export function createMeshDialer (libp2p: Node, membership: Membership, logger: 
     const relays = new Map<string, string>()
     for (const c of libp2p.getConnections()) {
       const id = c.remotePeer.toString()
-      if (c.status !== 'open' || id === key || relays.has(id) || c.remoteAddr.toString().includes('/p2p-circuit')) continue
+      if (c.status !== 'open' || id === key || relays.has(id) || isCircuit(c.remoteAddr)) continue
       const protocols = await libp2p.peerStore.get(c.remotePeer).then(p => p.protocols, () => [] as string[])
       if (protocols.includes(RELAY_V2_HOP_CODEC)) relays.set(id, c.remoteAddr.toString().replace(/\/p2p\/[^/]+$/, ''))
     }
@@ -149,12 +147,12 @@ export function createMeshDialer (libp2p: Node, membership: Membership, logger: 
    */
   async function upgrade (peer: PeerId): Promise<void> {
     const key = peer.toString()
-    const direct = await libp2p.peerStore.get(peer).then(p => p.addresses.map(a => a.multiaddr).filter(a => !a.toString().includes('/p2p-circuit')), () => [])
+    const direct = await libp2p.peerStore.get(peer).then(p => p.addresses.map(a => a.multiaddr).filter(a => !isCircuit(a)), () => [])
     if (direct.length === 0) return
     try {
       const conn = await libp2p.dial(direct.map(a => a.encapsulate(`/p2p/${key}`)), { signal: AbortSignal.timeout(init.dialTimeoutMs) })
       // libp2p folds a dial into one already under way for the same peer, which may end on a circuit
-      if (conn.remoteAddr.toString().includes('/p2p-circuit')) throw new Error('the dial ended on a relayed connection')
+      if (isCircuit(conn.remoteAddr)) throw new Error('the dial ended on a relayed connection')
       upgradeFailures.delete(key)
       metrics.meshDials.inc({ source: 'direct_upgrade', outcome: 'ok' })
       logger.debug({ peer: key }, 'relayed member: now connected directly')
@@ -174,7 +172,7 @@ export function createMeshDialer (libp2p: Node, membership: Membership, logger: 
   function closeRelayed (peer: string): void {
     if (connection(peer) !== 'direct') return
     for (const c of libp2p.getConnections()) {
-      if (c.remotePeer.toString() === peer && c.status === 'open' && c.remoteAddr.toString().includes('/p2p-circuit')) void c.close().catch(() => {})
+      if (c.remotePeer.toString() === peer && c.status === 'open' && isCircuit(c.remoteAddr)) void c.close().catch(() => {})
     }
   }
 

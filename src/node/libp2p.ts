@@ -11,6 +11,7 @@ import { tcp } from '@libp2p/tcp'
 import { yamux } from '@libp2p/yamux'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { relaySearch, type RelaySearch } from '../discovery/relay-search.js'
+import { isCircuit } from './connections.js'
 import { membershipTopics, stringifyTopic } from '../messages/topics.js'
 import { pubsub, type PubSub } from './pubsub.js'
 import type { NodeConfig } from '../config/types.js'
@@ -165,7 +166,7 @@ function countingDcutr<T> (factory: (components: any) => T, metrics: Metrics): (
           if (options.force !== true) return await target.openConnection(peer, options)
           try {
             const conn = await target.openConnection(peer, options)
-            count(conn.remoteAddr.toString().includes('/p2p-circuit') ? 'failed' : 'direct')
+            count(isCircuit(conn.remoteAddr) ? 'failed' : 'direct')
             return conn
           } catch (err) {
             count('failed')

@@ -8,8 +8,9 @@ import { createMetrics, type Metrics } from '../metrics/metrics.js'
 import { VERSION } from '../version.js'
 import { loadOrCreateIdentity } from './identity.js'
 import { buildLibp2p, type Node } from './libp2p.js'
+import { connectionTo, isCircuit, relaysOf } from './connections.js'
 import { createPinger, type Pinger } from './pinger.js'
-import { createReachability, type Reachability, type ReachabilityComponents, type ReachabilityView } from './reachability.js'
+import { createReachability, type Reachability, type ReachabilityView } from './reachability.js'
 import { RELAY_V2_HOP_CODEC } from '@libp2p/circuit-relay-v2'
 import { createTasks, type Tasks } from '../tasks/service.js'
 import { serveSnapshots, stateProtocol } from '../failover/state-sync.js'
@@ -17,7 +18,6 @@ import { FailoverSupervisor } from '../failover/supervisor.js'
 import type { LedgerEntry } from '../tasks/ledger.js'
 import type { NodeConfig } from '../config/types.js'
 import type { Logger } from '../logger.js'
-import type { Connection } from '@libp2p/interface'
 
 export interface PeerView {
   peerId: string
@@ -144,13 +144,13 @@ export class P2PNode {
       relayClient: config.node.role === 'worker' && config.network.enableRelay
     })
     metrics.nodeInfo.set({ role: config.node.role, version: VERSION, name: config.node.name }, 1)
-    metrics.sources.relayedConnections = () => libp2p.getConnections().filter(c => c.status === 'open' && relayed(c)).length
+    metrics.sources.relayedConnections = () => libp2p.getConnections().filter(c => c.status === 'open' && isCircuit(c.remoteAddr)).length
     const relayServer = libp2p.services.relay as { reservations?: { size: number } } | undefined
     if (relayServer?.reservations != null) {
       metrics.sources.relayReservations = () => relayServer.reservations!.size
       metrics.sources.relayData = async () => await relayedBytes(registry)
     }
-    const reachability = createReachability({ ...pick(libp2p), logger: logger.child({ c: 'reachability' }), metrics }, {
+    const reachability = createReachability({ libp2p, logger: logger.child({ c: 'reachability' }), metrics }, {
       protocolVersion: config.network.protocolVersion,
       serve: config.node.role !== 'worker',
       check: config.node.role === 'worker'
@@ -292,11 +292,7 @@ export class P2PNode {
     const now = Date.now()
     const conns = this.libp2p.getConnections()
     const views = new Map<string, PeerView>()
-    const connectionOf = (peer: string): PeerView['connection'] => {
-      const mine = conns.filter(c => c.remotePeer.toString() === peer && c.status === 'open')
-      if (mine.length === 0) return 'none'
-      return mine.some(c => !relayed(c)) ? 'direct' : 'relayed'
-    }
+    const connectionOf = (peer: string): PeerView['connection'] => connectionTo(conns, peer)
     for (const m of this.membership.members()) {
       // a gone member's last RTT and open connection say nothing about it now
       const gone = m.state.phase === 'gone'
@@ -326,7 +322,7 @@ export class P2PNode {
         v.addresses = p.addresses.map(a => a.multiaddr.toString())
       } catch {}
       // direct addresses first, relayed (p2p-circuit) ones after
-      v.addresses.sort((a, b) => Number(a.includes('/p2p-circuit')) - Number(b.includes('/p2p-circuit')))
+      v.addresses.sort((a, b) => Number(isCircuit(a)) - Number(isCircuit(b)))
       if (v.addresses.length === 0) v.addresses = conns.filter(c => c.remotePeer.toString() === v.peerId).map(c => c.remoteAddr.toString())
     }))
     return [...views.values()].sort((a, b) => (a.role ?? '~').localeCompare(b.role ?? '~') || (a.name ?? a.peerId).localeCompare(b.name ?? b.peerId))
@@ -346,34 +342,6 @@ export class P2PNode {
       network,
       taskTypes
     }
-  }
-}
-
-/** a connection through a relay: a /p2p-circuit address (limited or not, depending on the relay's settings) */
-function relayed (c: Connection): boolean {
-  return c.remoteAddr.toString().includes('/p2p-circuit')
-}
-
-/** the relays `peer`'s open relayed connections go through: the /p2p/ before /p2p-circuit in each address */
-function relaysOf (conns: Connection[], peer: string): string[] {
-  const relays = conns.filter(c => c.status === 'open' && c.remotePeer.toString() === peer && relayed(c))
-    .map(c => /\/p2p\/([^/]+)\/p2p-circuit/.exec(c.remoteAddr.toString())?.[1])
-    .filter((r): r is string => r != null)
-  return [...new Set(relays)].sort()
-}
-
-/** what the reachability check uses of libp2p (a view, so that it cannot reach for the rest) */
-function pick (libp2p: Node): ReachabilityComponents {
-  return {
-    peerId: libp2p.peerId,
-    peerStore: libp2p.peerStore,
-    handle: libp2p.handle.bind(libp2p),
-    unhandle: libp2p.unhandle.bind(libp2p),
-    dial: libp2p.dial.bind(libp2p),
-    dialProtocol: libp2p.dialProtocol.bind(libp2p),
-    getConnections: libp2p.getConnections.bind(libp2p),
-    addEventListener: libp2p.addEventListener.bind(libp2p),
-    removeEventListener: libp2p.removeEventListener.bind(libp2p)
   }
 }
 

@@ -1,6 +1,7 @@
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { pbStream } from '@libp2p/utils'
 import { DialBackResponse } from '../messages/reachability.js'
+import { isCircuit } from './connections.js'
 import { openStream } from './streams.js'
 import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics/metrics.js'
@@ -33,7 +34,11 @@ export interface ReachabilityView {
   checkedAgoMs?: number
 }
 
-export type ReachabilityComponents = Pick<Node, 'peerId' | 'handle' | 'unhandle' | 'dial' | 'getConnections' | 'dialProtocol' | 'peerStore' | 'addEventListener' | 'removeEventListener'>
+export interface ReachabilityComponents {
+  libp2p: Pick<Node, 'handle' | 'unhandle' | 'dial' | 'getConnections' | 'dialProtocol' | 'peerStore' | 'addEventListener' | 'removeEventListener'>
+  logger: Logger
+  metrics: Metrics
+}
 
 export interface ReachabilityInit {
   protocolVersion: string
@@ -77,7 +82,7 @@ export class Reachability {
   /** server side: when each peer last asked (bounded: oldest dropped) */
   private readonly asked = new Map<string, number>()
 
-  constructor (private readonly components: ReachabilityComponents & { logger: Logger, metrics: Metrics }, private readonly init: ReachabilityInit) {
+  constructor (private readonly components: ReachabilityComponents, private readonly init: ReachabilityInit) {
     this.intervalMs = init.intervalMs ?? 5 * 60_000
     this.dialTimeoutMs = init.dialTimeoutMs ?? 5000
     this.minRequestIntervalMs = init.minRequestIntervalMs ?? 10_000
@@ -89,10 +94,10 @@ export class Reachability {
     if (!this.shutdown.signal.aborted && this.timer != null) return
     this.shutdown = new AbortController()
     if (this.init.serve) {
-      await this.components.handle(this.protocol, (stream, connection) => { void this.answer(stream, connection) }, { maxInboundStreams: 2, maxOutboundStreams: 2 })
+      await this.components.libp2p.handle(this.protocol, (stream, connection) => { void this.answer(stream, connection) }, { maxInboundStreams: 2, maxOutboundStreams: 2 })
     }
     if (this.init.check) {
-      this.components.addEventListener('peer:identify', this.onIdentify)
+      this.components.libp2p.addEventListener('peer:identify', this.onIdentify)
       this.schedule(2000)
     }
   }
@@ -101,8 +106,8 @@ export class Reachability {
     this.shutdown.abort()
     clearTimeout(this.timer)
     this.timer = undefined
-    this.components.removeEventListener('peer:identify', this.onIdentify)
-    if (this.init.serve) await this.components.unhandle(this.protocol).catch(() => {})
+    this.components.libp2p.removeEventListener('peer:identify', this.onIdentify)
+    if (this.init.serve) await this.components.libp2p.unhandle(this.protocol).catch(() => {})
   }
 
   status (): ReachabilityView {
@@ -133,7 +138,7 @@ export class Reachability {
     try {
       const fresh = await this.ask()
       // a recheck asks only those that have not answered lately: keep the others' answers while they are connected
-      const connected = new Set(this.components.getConnections().filter(c => c.status === 'open').map(c => c.remotePeer.toString()))
+      const connected = new Set(this.components.libp2p.getConnections().filter(c => c.status === 'open').map(c => c.remotePeer.toString()))
       const merged = new Map(this.view.checks.filter(c => connected.has(c.by)).map(c => [c.by, c]))
       for (const c of fresh) merged.set(c.by, c)
       const checks = [...merged.values()].slice(0, MAX_CHECKERS)
@@ -157,19 +162,19 @@ export class Reachability {
     const checks: DialBackCheck[] = []
     const seen = new Set<string>()
     if (this.lastAsked.size > 64) for (const [id, at] of this.lastAsked) if (Date.now() - at > this.minRequestIntervalMs) this.lastAsked.delete(id)
-    for (const conn of this.components.getConnections()) {
+    for (const conn of this.components.libp2p.getConnections()) {
       const peer = conn.remotePeer
       if (checks.length >= MAX_CHECKERS) break
-      if (conn.status !== 'open' || isRelayed(conn.remoteAddr) || seen.has(peer.toString())) continue
+      if (conn.status !== 'open' || isCircuit(conn.remoteAddr) || seen.has(peer.toString())) continue
       seen.add(peer.toString())
       const asked = this.lastAsked.get(peer.toString())
       if (asked != null && Date.now() - asked < this.minRequestIntervalMs) continue
-      const protocols = await this.components.peerStore.get(peer).then(p => p.protocols, () => [] as string[])
+      const protocols = await this.components.libp2p.peerStore.get(peer).then(p => p.protocols, () => [] as string[])
       if (!protocols.includes(this.protocol)) continue
       try {
         const signal = AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(this.dialTimeoutMs * MAX_CANDIDATES + 5000)])
         this.lastAsked.set(peer.toString(), Date.now())
-        const stream = await openStream(this.components, peer, this.protocol, { signal })
+        const stream = await openStream(this.components.libp2p, peer, this.protocol, { signal })
         const res = await pbStream(stream, { maxDataLength: MAX_MESSAGE }).pb(DialBackResponse).read({ signal })
         await stream.close().catch(() => {})
         this.components.metrics.reachabilityChecks.inc({ outcome: res.status.toLowerCase() })
@@ -203,16 +208,16 @@ export class Reachability {
   private async dialBack (peer: PeerId, from: Multiaddr): Promise<{ status: DialBackResponse.Status, address: string }> {
     const id = peer.toString()
     const last = this.asked.get(id)
-    if (isRelayed(from) || (last != null && Date.now() - last < this.minRequestIntervalMs)) return { status: DialBackResponse.Status.REFUSED, address: '' }
+    if (isCircuit(from) || (last != null && Date.now() - last < this.minRequestIntervalMs)) return { status: DialBackResponse.Status.REFUSED, address: '' }
     this.asked.delete(id)
     this.asked.set(id, Date.now())
     if (this.asked.size > 1000) this.asked.delete(this.asked.keys().next().value!)
-    const known = await this.components.peerStore.get(peer).then(p => p.addresses.map(a => a.multiaddr), () => [] as Multiaddr[])
+    const known = await this.components.libp2p.peerStore.get(peer).then(p => p.addresses.map(a => a.multiaddr), () => [] as Multiaddr[])
     const candidates = dialBackCandidates(from, known).slice(0, MAX_CANDIDATES)
     if (candidates.length === 0) return { status: DialBackResponse.Status.NO_ADDRESS, address: '' }
     for (const addr of candidates) {
       try {
-        const conn = await this.components.dial(addr.encapsulate(`/p2p/${id}`), { force: true, signal: AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(this.dialTimeoutMs)]) })
+        const conn = await this.components.libp2p.dial(addr.encapsulate(`/p2p/${id}`), { force: true, signal: AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(this.dialTimeoutMs)]) })
         // the proof is made (a new connection, forced): the asker keeps the one it asked on
         await conn.close().catch(() => {})
         return { status: DialBackResponse.Status.REACHABLE, address: addr.toString() }
@@ -226,12 +231,8 @@ export class Reachability {
   }
 }
 
-export function createReachability (components: ReachabilityComponents & { logger: Logger, metrics: Metrics }, init: ReachabilityInit): Reachability {
+export function createReachability (components: ReachabilityComponents, init: ReachabilityInit): Reachability {
   return new Reachability(components, init)
-}
-
-function isRelayed (addr: Multiaddr): boolean {
-  return addr.toString().includes('/p2p-circuit')
 }
 
 /**
@@ -244,7 +245,7 @@ export function dialBackCandidates (from: Multiaddr, announced: Multiaddr[]): Mu
   if (ip == null || (ip.name !== 'ip4' && ip.name !== 'ip6')) return []
   const ports = new Set<string>()
   for (const a of announced) {
-    if (isRelayed(a)) continue
+    if (isCircuit(a)) continue
     const tcp = a.getComponents().find(c => c.name === 'tcp')?.value
     if (tcp != null && tcp !== '0') ports.add(tcp)
   }
