@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import pWaitFor from 'p-wait-for'
 import { Cluster } from '../dist/testing/cluster.js'
-import { canUseNat, NatLab } from '../dist/testing/nat.js'
+import { addLabNode, canUseNat, NatLab } from '../dist/testing/nat.js'
 import { cli, number, report, round, summary } from './lib.mjs'
 
 const opts = cli('bench/nat.mjs', 'Relayed vs direct across NATs in network namespaces (needs root, ip netns, nft)', p => p
@@ -51,8 +51,7 @@ try {
   const hosts = {}
   const add = (name, role, host, extra = {}) => {
     const bootAddr = hosts.boot != null ? [`/ip4/${hosts.boot.ip}/tcp/4001`] : []
-    const n = cluster.add({ name, role, listenHost: host.ip, relay: role === 'worker', bootstrap: role === 'bootstrap' ? [] : bootAddr, extra }, lab.wrap(host))
-    n.updateConfig(c => { c.node.listen_host = '0.0.0.0'; c.node.listen_port = 4001; c.metrics.host = '0.0.0.0'; c.metrics.port = API })
+    const n = addLabNode(cluster, lab, host, { name, role, bootstrap: bootAddr, extra, apiPort: API })
     hosts[name] = host
     return n
   }

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process'
 import { canUseNetns, type Host } from './netns.js'
+import type { Cluster, NodeSpec, TestNode } from './cluster.js'
 
 export interface NatOptions {
   /** a new random outside port for every connection (address-and-port-dependent mapping) */
@@ -138,3 +139,15 @@ table ip filter {
     for (const ns of this.namespaces.reverse()) { try { run('ip', ['netns', 'del', ns]) } catch {} }
   }
 }
+
+/**
+ * A p2p-node in a lab host: workers with the relay client, listening on 0.0.0.0:4001 inside the host, the HTTP
+ * API on 0.0.0.0:`apiPort` (reached from inside the host at 127.0.0.1). A bootstrap gets no bootstrap list.
+ */
+export function addLabNode (cluster: Cluster, lab: NatLab, host: Host, spec: Pick<NodeSpec, 'name' | 'role' | 'extra'> & { bootstrap: string[], apiPort?: number }): TestNode {
+  const { bootstrap, apiPort, ...rest } = spec
+  const n = cluster.add({ ...rest, listenHost: host.ip, relay: spec.role === 'worker', bootstrap: spec.role === 'bootstrap' ? [] : bootstrap }, lab.wrap(host))
+  n.updateConfig(c => { c.node.listen_host = '0.0.0.0'; c.node.listen_port = 4001; c.metrics.host = '0.0.0.0'; c.metrics.port = apiPort ?? 9090 })
+  return n
+}
+

@@ -5,7 +5,7 @@ import pWaitFor from 'p-wait-for'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Cluster, type TestNode } from '../../src/testing/cluster.js'
 import { intervals, overlaps, readStamps, stampingProgram, termRegressions } from '../../src/testing/failover-log.js'
-import { canUseNat, NatLab } from '../../src/testing/nat.js'
+import { addLabNode, canUseNat, NatLab } from '../../src/testing/nat.js'
 import type { Host } from '../../src/testing/netns.js'
 
 /** POST /api/tasks from inside a node's own host (the API takes writes from loopback), without blocking this process; the answer */
@@ -45,8 +45,7 @@ describe.skipIf(!canUseNat())('two workers behind two NATs, through a public rel
     const boot = lab.publicHost()
     const relay = lab.publicHost()
     const add = (name: string, role: 'bootstrap' | 'relay' | 'worker', host: Host, extra: Record<string, unknown> = {}): TestNode => {
-      const n = cluster.add({ name, role, listenHost: host.ip, relay: role === 'worker', bootstrap: role === 'bootstrap' ? [] : [`/ip4/${boot.ip}/tcp/4001`], extra }, lab.wrap(host))
-      n.updateConfig(c => { c.node.listen_host = '0.0.0.0'; c.node.listen_port = 4001; c.metrics.host = ports[name] != null ? '0.0.0.0' : host.ip; c.metrics.port = ports[name] ?? 9090 })
+      const n = addLabNode(cluster, lab, host, { name, role, bootstrap: [`/ip4/${boot.ip}/tcp/4001`], extra, apiPort: ports[name] })
       node[name] = { n, host }
       return n
     }
@@ -189,9 +188,7 @@ describe.skipIf(!canUseNat())('a failover group with members behind NAT (skipped
       const extra = priority == null
         ? {}
         : { failover: { services: [{ name: 'prog', priority, group_size: 3, preempt_delay: '2s', stop_timeout: '1s', command: stampingProgram(log), env: { WHO: name } }] } }
-      const n = cluster.add({ name, role, listenHost: host.ip, relay: role === 'worker', bootstrap: role === 'bootstrap' ? [] : [`/ip4/${bootHost.ip}/tcp/4001`], extra }, lab.wrap(host))
-      n.updateConfig(c => { c.node.listen_host = '0.0.0.0'; c.node.listen_port = 4001 })
-      return n
+      return addLabNode(cluster, lab, host, { name, role, bootstrap: [`/ip4/${bootHost.ip}/tcp/4001`], extra })
     }
     await add('boot', 'bootstrap', bootHost).start()
     await add('relay', 'relay', relayHost).start()
@@ -270,8 +267,7 @@ describe.skipIf(!canUseNat())('two clusters joined through a shared relay, one b
             },
             tasks: { handlers: { nap: { command: ['sleep', '2'], capability: 'nap' } } }
           }
-      const node = cluster.add({ name, role, listenHost: host.ip, relay: role === 'worker', bootstrap, extra }, lab.wrap(host))
-      node.updateConfig(c => { c.node.listen_host = '0.0.0.0'; c.node.listen_port = 4001; c.metrics.host = '0.0.0.0'; c.metrics.port = 9090 })
+      const node = addLabNode(cluster, lab, host, { name, role, bootstrap, extra })
       if (role === 'bootstrap') node.updateConfig(c => { c.node.announce = [`/ip4/${host.ip}/tcp/4001`, host === a.hosts[0] ? pub.a : pub.b] })
       if (name === 'b1') node.updateConfig(c => { c.node.capabilities = ['nap'] })
       n[name] = node
@@ -360,8 +356,7 @@ describe.skipIf(!canUseNat())('relayed connections cut by the relay\'s duration 
     lab = new NatLab('d')
     const bootHost = lab.publicHost()
     const add = (name: string, role: 'bootstrap' | 'relay' | 'worker', host: Host, extra: Record<string, unknown> = {}): TestNode => {
-      const node = cluster.add({ name, role, listenHost: host.ip, relay: role === 'worker', bootstrap: role === 'bootstrap' ? [] : [`/ip4/${bootHost.ip}/tcp/4001`], extra }, lab.wrap(host))
-      node.updateConfig(c => { c.node.listen_host = '0.0.0.0'; c.node.listen_port = 4001; c.metrics.host = '0.0.0.0'; c.metrics.port = 9090 })
+      const node = addLabNode(cluster, lab, host, { name, role, bootstrap: [`/ip4/${bootHost.ip}/tcp/4001`], extra })
       hosts[name] = host
       n[name] = node
       return node
