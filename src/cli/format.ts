@@ -1,7 +1,7 @@
 import { formatDuration } from '../config/duration.js'
 import type { CapabilitiesView, PeerView, StatusView } from '../node/node.js'
 import type { TaskRecord } from '../tasks/types.js'
-import type { FailoverStatus } from '../failover/supervisor.js'
+import type { FailoverStatus } from '../failover/service-state.js'
 
 /** Renders rows as an aligned text table. */
 export function table (header: string[], rows: string[][]): string {
@@ -102,7 +102,7 @@ export function formatFailover (list: FailoverStatus[] | string): string {
   if (typeof list === 'string') return list
   if (list.length === 0) return 'no failover services on this node'
   return list.map(f => {
-    const self = f.running ? `ACTIVE (program ${f.program})` : f.state
+    const self = f.running ? `ACTIVE (program ${f.program})` : f.phase !== f.state && f.phase != null ? `${f.state} (${f.phase})` : f.state
     const health = `${f.health.healthy ? 'healthy' : 'unhealthy'}${f.health.check != null ? ` (last check: ${f.health.check})` : ''}${f.health.holdMs > 0 && Number.isFinite(f.health.holdMs) ? `, held down ${f.health.holdMs}ms` : ''}`
     const extra = [f.dryRun ? 'DRY RUN' : '', f.restarts > 0 ? `${f.restarts} restart(s) in window` : '', f.stateFile != null ? `state file term ${f.stateFile.term} v${f.stateFile.version}` : ''].filter(x => x !== '').join(', ')
     const head = `${f.service}: this member ${self}, term ${f.term}, priority ${f.priority}, ${health}, active ${f.active != null ? shortId(f.active) : 'none'}${extra !== '' ? `; ${extra}` : ''}`

@@ -1,5 +1,7 @@
 import { runOnce, type RunResult } from './run.js'
 import type { FailoverServiceConfig } from '../config/types.js'
+import type { Logger } from '../logger.js'
+import type { Metrics } from '../metrics/metrics.js'
 
 /** a member's damped health: `healthy` undefined until the first result */
 export interface Health { healthy?: boolean, streak: number }
@@ -16,17 +18,22 @@ export function nextHealth (h: Health, ok: boolean, rise: number, fall: number):
   return streak >= (ok ? rise : fall) ? { healthy: ok, streak: 0 } : { healthy: h.healthy, streak }
 }
 
-/** Runs a service's health check every interval (never two at once) and reports changes of the damped state. */
+/**
+ * Runs a service's health check every interval (never two at once), counts every outcome, and logs and
+ * reports the changes of the damped state.
+ */
 export class HealthMonitor {
   private h: Health = { streak: 0 }
   private timer?: NodeJS.Timeout
   private stopped = false
   last?: RunResult
 
-  constructor (private readonly cfg: NonNullable<FailoverServiceConfig['healthCheck']>, private readonly opts: {
+  constructor (private readonly components: { logger: Logger, metrics: Pick<Metrics, 'failoverHealthChecks'> }, private readonly init: {
+    service: string
+    check: NonNullable<FailoverServiceConfig['healthCheck']>
     env: () => Record<string, string | undefined>
     cwd?: string
-    onResult: (healthy: boolean, changed: boolean, result: RunResult) => void
+    onChange: (healthy: boolean) => void
   }) {}
 
   get healthy (): boolean { return this.h.healthy === true }
@@ -43,12 +50,18 @@ export class HealthMonitor {
   }
 
   private async tick (): Promise<void> {
-    const result = await runOnce(this.cfg.argv, { timeoutMs: this.cfg.timeoutMs, env: this.opts.env(), cwd: this.opts.cwd })
+    const { check, service } = this.init
+    const r = await runOnce(check.argv, { timeoutMs: check.timeoutMs, env: this.init.env(), cwd: this.init.cwd })
     if (this.stopped) return
-    this.last = result
+    this.last = r
     const before = this.h.healthy
-    this.h = nextHealth(this.h, result.ok, this.cfg.rise, this.cfg.fall)
-    this.opts.onResult(this.healthy, before !== this.h.healthy, result)
-    this.timer = setTimeout(() => { void this.tick() }, this.cfg.intervalMs)
+    this.h = nextHealth(this.h, r.ok, check.rise, check.fall)
+    this.components.metrics.failoverHealthChecks.inc({ service, outcome: r.ok ? 'ok' : 'failed' })
+    if (before !== this.h.healthy) {
+      const healthy = this.healthy
+      this.components.logger[healthy ? 'info' : 'warn']({ service, check: r.outcome, stderr: r.stderr || undefined }, healthy ? 'health check passing: healthy' : 'health check failing: unhealthy')
+      this.init.onChange(healthy)
+    }
+    this.timer = setTimeout(() => { void this.tick() }, check.intervalMs)
   }
 }

@@ -1,20 +1,7 @@
 import { createHash } from 'node:crypto'
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-import { peerIdFromString } from '@libp2p/peer-id'
-import { LengthPrefixedDecoder } from '@libp2p/utils'
-import { encode } from 'it-length-prefixed'
-import { StateSnapshot } from '../messages/failover.js'
-import { openStream } from '../node/streams.js'
 import type { FailoverServiceConfig } from '../config/types.js'
-import type { Node } from '../node/libp2p.js'
-import type { Connection, PeerId, Stream } from '@libp2p/interface'
-import type { Uint8ArrayList } from 'uint8arraylist'
-
-/** the stream protocol an active pushes its state file on (one snapshot per stream) */
-export function stateProtocol (pv: string): string {
-  return `/${pv}/failover-state/1.0.0`
-}
 
 export interface Snapshot { term: number, version: number, sha256: Uint8Array, data: Uint8Array }
 
@@ -121,56 +108,6 @@ export class StateStore {
   }
 }
 
-/** sends one snapshot to `peer`; resolves once the receiver has stored (or refused) it and closed the stream */
-export async function pushSnapshot (libp2p: Node, peer: PeerId, protocol: string, service: string, snap: Snapshot, timeoutMs: number): Promise<void> {
-  const signal = AbortSignal.timeout(timeoutMs)
-  const stream = await openStream(libp2p, peer, protocol, { signal })
-  try {
-    const frame = encode.single(StateSnapshot.encode({ service, term: BigInt(snap.term), version: BigInt(snap.version), sha256: snap.sha256 as Uint8Array<ArrayBuffer>, data: snap.data as Uint8Array<ArrayBuffer> }))
-    if (!stream.send(frame)) await stream.onDrain({ signal })
-    await stream.close({ signal })
-  } catch (err) {
-    stream.abort(err as Error)
-    throw err
-  }
-}
-
-/** bytes of a state stream as they arrive -> the snapshots in them; throws on a malformed or oversized frame */
-export function snapshotDecoder (maxBytes: number): (chunk: Uint8Array | Uint8ArrayList) => StateSnapshot[] {
-  const decoder = new LengthPrefixedDecoder({ maxDataLength: maxBytes + 1024, maxBufferSize: maxBytes + 2048 })
-  return chunk => [...decoder.decode(chunk)].map(f => StateSnapshot.decode(f))
-}
-
-/**
- * Serves the state protocol: reads one snapshot (at most `maxBytes` of data), hands it to `deliver`, then
- * closes. Anything malformed is counted through `onInvalid` and the stream dropped; the node carries on.
- */
-export function serveSnapshots (maxBytes: number, deliver: (from: string, service: string, snap: Snapshot) => void, onInvalid: (reason: string) => void) {
-  return (stream: Stream, connection: Connection): void => {
-    const decode = snapshotDecoder(maxBytes)
-    let done = false
-    const timer = setTimeout(() => { if (!done) { done = true; onInvalid('state_timeout'); stream.abort(new Error('no snapshot in time')) } }, 30_000)
-    stream.addEventListener('message', evt => {
-      if (done) return
-      try {
-        for (const msg of decode(evt.data)) {
-          done = true
-          clearTimeout(timer)
-          deliver(connection.remotePeer.toString(), msg.service, { term: Number(msg.term), version: Number(msg.version), sha256: msg.sha256, data: msg.data })
-          void stream.close().catch(() => {})
-          return
-        }
-      } catch (err: any) {
-        done = true
-        clearTimeout(timer)
-        onInvalid('state_frame')
-        stream.abort(err)
-      }
-    })
-    stream.addEventListener('close', () => { clearTimeout(timer) })
-  }
-}
-
 /** pause between two tries of the final push to a member it did not reach */
 const RETRY_MS = 100
 
@@ -188,17 +125,35 @@ export class StateReplicator {
   constructor (readonly store: StateStore, private readonly deps: {
     service: string
     intervalMs: number
-    protocol: string
-    libp2p?: Node
+    /** sends one snapshot to a member (beats.ts) */
+    push: (to: string, snap: Snapshot, timeoutMs: number) => Promise<void>
     metrics: { failoverStateSnapshots: { inc: (labels: { service: string, outcome: string }) => void } }
-    logger: { debug: (obj: object, msg: string) => void, warn: (obj: object, msg: string) => void }
+    logger: { debug: (obj: object, msg: string) => void, info: (obj: object, msg: string) => void, warn: (obj: object, msg: string) => void }
     /** the members heard recently (peer ids) */
     live: () => string[]
     /** the members the final state goes to: heard within a wider window (default: `live`) */
     recent?: () => string[]
   }) {}
 
-  /** this member became active (after `store.restore`): push from now on */
+  /** before the start in `term`: the newest received state file in place (counted and logged when there is one) */
+  restore (term: number): void {
+    const restored = this.store.restore(term)
+    if (restored == null) return
+    this.deps.metrics.failoverStateSnapshots.inc({ service: this.deps.service, outcome: 'restored' })
+    this.deps.logger.info({ service: this.deps.service, term: restored.term, version: restored.version, bytes: restored.data.byteLength, path: this.store.path }, 'state file restored before the start')
+  }
+
+  /** a snapshot pushed to this member: kept unless `refusal` (or the store) says why not; counted and logged */
+  receive (from: string, snap: Snapshot, refusal: string | undefined): string {
+    const outcome = refusal ?? this.store.accept(snap)
+    const { service, metrics, logger } = this.deps
+    metrics.failoverStateSnapshots.inc({ service, outcome })
+    if (outcome === 'kept') logger.debug({ service, term: snap.term, version: snap.version, bytes: snap.data.byteLength }, 'state snapshot received')
+    else logger.warn({ service, from, term: snap.term, version: snap.version, outcome }, 'state snapshot refused')
+    return outcome
+  }
+
+  /** this member became active (after `restore`): push from now on */
   start (): void {
     this.latest = undefined
     this.pushedTo.clear()
@@ -250,10 +205,9 @@ export class StateReplicator {
   }
 
   private async pushTo (id: string, snap: Snapshot, timeoutMs: number): Promise<void> {
-    const { libp2p, metrics, service } = this.deps
-    if (libp2p == null) return
+    const { metrics, service } = this.deps
     try {
-      await pushSnapshot(libp2p, peerIdFromString(id), this.deps.protocol, service, snap, timeoutMs)
+      await this.deps.push(id, snap, timeoutMs)
       this.pushedTo.set(id, `${snap.term}:${snap.version}`)
       metrics.failoverStateSnapshots.inc({ service, outcome: 'sent' })
     } catch (err: any) {

@@ -13,7 +13,7 @@ import { createPinger, type Pinger } from './pinger.js'
 import { createReachability, type Reachability, type ReachabilityView } from './reachability.js'
 import { RELAY_V2_HOP_CODEC } from '@libp2p/circuit-relay-v2'
 import { createTasks, type Tasks } from '../tasks/service.js'
-import { serveSnapshots, stateProtocol } from '../failover/state-sync.js'
+import { createFailoverBeats, type FailoverBeats } from '../failover/beats.js'
 import { FailoverSupervisor } from '../failover/supervisor.js'
 import type { LedgerEntry } from '../tasks/ledger.js'
 import type { NodeConfig } from '../config/types.js'
@@ -92,6 +92,7 @@ export class P2PNode {
     private readonly pinger: Pinger,
     private readonly reachability: Reachability,
     readonly tasks: Tasks,
+    private readonly beats: FailoverBeats,
     readonly failover: FailoverSupervisor[],
     metrics: Metrics,
     private readonly logger: Logger
@@ -157,13 +158,13 @@ export class P2PNode {
     })
     metrics.nodeHealthy.set(0)
     // workers supervise the configured programs (one supervisor each)
+    const beats = createFailoverBeats({ peerId: libp2p.peerId, pubsub: libp2p.services.pubsub, streams: libp2p, metrics, logger: logger.child({ c: 'failover' }) },
+      { protocolVersion: config.network.protocolVersion })
     const failover = config.node.role !== 'worker'
       ? []
-      : config.failover.services.map(svc => new FailoverSupervisor(svc, {
-        peerId: libp2p.peerId, pubsub: libp2p.services.pubsub, protocolVersion: config.network.protocolVersion,
-        logger: logger.child({ c: 'failover', service: svc.name }), metrics, env: opts.env ?? {}, libp2p, dataDir: config.node.dataDir, nodeName: config.node.name
-      }))
-    return new P2PNode(config, libp2p, membership, bootstrapper, mesh, pinger, reachability, tasks, failover, metrics, logger)
+      : config.failover.services.map(service => new FailoverSupervisor({ beats, logger: logger.child({ c: 'failover', service: service.name }), metrics },
+        { service, self: libp2p.peerId.toString(), env: opts.env ?? {}, dataDir: config.node.dataDir, nodeName: config.node.name }))
+    return new P2PNode(config, libp2p, membership, bootstrapper, mesh, pinger, reachability, tasks, beats, failover, metrics, logger)
   }
 
   get peerId (): string { return this.libp2p.peerId.toString() }
@@ -175,17 +176,8 @@ export class P2PNode {
     this.running = true
     this.membership.start()
     this.unwatchMembers = this.membership.onChange(e => { if (e.type === 'gone') this.tasks.memberGone(e.peerId) })
-    const withState = this.failover.filter(f => f.hasState)
-    if (withState.length > 0) {
-      // state files from the group's active (one snapshot per stream; the supervisor decides whether to keep it)
-      await this.libp2p.handle(stateProtocol(this.config.network.protocolVersion), serveSnapshots(Math.max(...withState.map(f => f.maxStateBytes)),
-        (from, service, snap) => {
-          const f = this.failover.find(x => x.name === service)
-          if (f != null) f.receiveState(from, snap)
-          else this.metrics.invalidMessages.inc({ reason: 'state_unknown_service' })
-        },
-        reason => { this.metrics.invalidMessages.inc({ reason }) }), { maxInboundStreams: 4, runOnLimitedConnection: true })
-    }
+    // state files from the group's active (one snapshot per stream; the supervisor decides whether to keep it)
+    await this.beats.start()
     for (const f of this.failover) f.start()
     this.mesh.start()
     this.pinger.start()
@@ -202,6 +194,7 @@ export class P2PNode {
     this.running = false
     // first: a supervised program stops here and the group hears it at once, while gossip still works
     await Promise.all(this.failover.map(async f => { await f.stop() }))
+    await this.beats.stop()
     this.bootstrapper.stop()
     this.pinger.stop()
     await this.reachability.stop()

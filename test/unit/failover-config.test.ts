@@ -180,26 +180,23 @@ describe('state replicator, the final push', () => {
   afterAll(() => { rmSync(dir, { recursive: true, force: true }) })
   const PEER = '12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp'
 
-  /** a libp2p whose dials to the member fail `failures` times (a connection being re-established), then work */
+  /** pushes to the member fail `failures` times (a connection being re-established), then work */
   function setup (name: string, failures: number, opts: { recent?: boolean } = {}) {
     const sent: Uint8Array[] = []
     const warnings: string[] = []
     let dials = 0
-    const libp2p = {
-      getConnections: () => [],
-      dialProtocol: async () => {
-        if (dials++ < failures) throw new Error('The dial request has no valid addresses')
-        return { send: (b: any) => { sent.push(b.subarray()); return true }, close: async () => {}, abort: () => {} }
-      }
+    const push = async (_to: string, snap: { data: Uint8Array }): Promise<void> => {
+      if (dials++ < failures) throw new Error('The dial request has no valid addresses')
+      sent.push(snap.data)
     }
     const cfg = { path: join(dir, name, 'tower'), intervalMs: 100, maxBytes: 1024 }
     const store = new StateStore(cfg, join(dir, name), 'svc')
     store.restore(3)
     writeFileSync(cfg.path, 'final words')
     const replicator = new StateReplicator(store, {
-      service: 'svc', intervalMs: 100, protocol: '/p2p-network/failover-state/1.0.0', libp2p: libp2p as any,
+      service: 'svc', intervalMs: 100, push,
       metrics: { failoverStateSnapshots: { inc: () => {} } },
-      logger: { debug: () => {}, warn: (_o, msg) => { warnings.push(msg) } },
+      logger: { debug: () => {}, info: () => {}, warn: (_o, msg) => { warnings.push(msg) } },
       // with `recent`, the member's beats are late: not live, but heard within the wider window
       live: () => opts.recent === true ? [] : [PEER],
       ...(opts.recent === true ? { recent: () => [PEER] } : {})
