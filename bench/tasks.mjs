@@ -11,7 +11,7 @@ import os from 'node:os'
 import pWaitFor from 'p-wait-for'
 import { parseConfig } from '../dist/config/load.js'
 import { createLogger } from '../dist/logger.js'
-import { P2PNode } from '../dist/node/node.js'
+import { P2PNode } from '../dist/p2p-node.js'
 import { rawEchoProtocol } from '../dist/tasks/network.js'
 import { execFileSync } from 'node:child_process'
 import { Cluster, dnsAddr, LAUNCHER } from '../dist/testing/cluster.js'
@@ -126,7 +126,7 @@ try {
   submitterNode = await P2PNode.create(config, createLogger({ level: 'warn', pretty: false }))
   await submitterNode.start()
   const ids = new Set(workers.map(w => w.peerId))
-  await pWaitFor(() => submitterNode.tasks.submitter.offeredTypes().echo === 3 &&
+  await pWaitFor(() => submitterNode.submitter.offeredTypes().echo === 3 &&
     new Set(submitterNode.libp2p.getConnections().map(c => c.remotePeer.toString())).size >= 4, { interval: 100, timeout: 60_000 })
   const peers = submitterNode.libp2p.getConnections().map(c => c.remotePeer).filter(p => ids.has(p.toString()))
   const uniquePeers = [...new Map(peers.map(p => [p.toString(), p])).values()]
@@ -134,7 +134,7 @@ try {
   // which worker ran each task, per phase: "least loaded first" should spread them evenly
   let ranOn = {}
   const task = async () => {
-    const r = await submitterNode.tasks.submitter.submit({ type: 'echo', payload: PAYLOAD, timeoutMs: 10_000 })
+    const r = await submitterNode.submitter.submit({ type: 'echo', payload: PAYLOAD, timeoutMs: 10_000 })
     const w = r.results[0]?.workerName ?? 'failed'
     ranOn[w] = (ranOn[w] ?? 0) + 1
     return r.state === 'done'

@@ -1,9 +1,10 @@
+import { UsageError } from '../errors.js'
 import { join } from 'node:path'
 import { formatByteSize } from '../config/schema.js'
-import { createCommands, createTaskApi } from '../control/commands.js'
+import { createTaskApi } from '../control/commands.js'
 import { ControlServer } from '../control/server.js'
-import { HttpServer } from '../metrics/http.js'
-import { P2PNode } from '../node/node.js'
+import { HttpServer } from '../control/http.js'
+import { P2PNode } from '../p2p-node.js'
 import { runRepl } from './repl.js'
 import type { NodeConfig } from '../config/types.js'
 import type { Logger } from '../logger.js'
@@ -22,15 +23,19 @@ export interface DaemonOptions {
 export async function runDaemon (config: NodeConfig, logger: Logger, opts: DaemonOptions): Promise<number> {
   for (const w of config.warnings ?? []) logger.warn({ file: config.file }, w)
   const node = await P2PNode.create(config, logger, { env: process.env })
-  const commands = createCommands(node)
+  const commands = node.commands
   const http = config.metrics.enabled
-    ? new HttpServer({ host: config.metrics.host, port: config.metrics.port, registry: node.metrics.registry, health: () => node.health(), api: { status: commands.status, peers: commands.peers, capabilities: commands.capabilities, tasks: commands.tasks }, tasks: createTaskApi(node), ...taskBodyLimit(config.tasks.maxPayload),
+    ? new HttpServer({
+      logger: logger.child({ c: 'http' }),
+      registry: node.metrics.registry,
+      health: () => node.health(),
+      api: { status: commands.status, peers: commands.peers, capabilities: commands.capabilities, tasks: commands.tasks },
+      tasks: createTaskApi({ submitter: node.submitter }),
       handoff: async service => await commands.failover(['handoff', service]) as string,
-      apiToken: config.metrics.apiToken,
       onDenied: reason => { node.metrics.accessDenied.inc({ what: `api_${reason}` }) }
-    }, logger.child({ c: 'http' }))
+    }, { host: config.metrics.host, port: config.metrics.port, apiToken: config.metrics.apiToken, ...taskBodyLimit(config.tasks.maxPayload) })
     : undefined
-  const control = new ControlServer(config.control.socket, commands, logger.child({ c: 'control' }))
+  const control = new ControlServer({ commands, logger: logger.child({ c: 'control' }) }, { path: config.control.socket })
 
   let stopping: Promise<void> | undefined
   const stop = async (): Promise<void> => {
@@ -78,7 +83,7 @@ export async function runDaemon (config: NodeConfig, logger: Logger, opts: Daemo
   if (opts.repl) {
     const exec = async (command: string, args: string[]): Promise<unknown> => {
       const handler = commands[command]
-      if (handler == null) throw new Error(`unknown command: ${command}`)
+      if (handler == null) throw new UsageError(`unknown command: ${command}`)
       return await handler(args)
     }
     const code = await Promise.race([

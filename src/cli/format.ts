@@ -1,5 +1,5 @@
 import { formatDuration } from '../config/duration.js'
-import type { CapabilitiesView, PeerView, StatusView } from '../node/node.js'
+import type { CapabilitiesView, PeerView, StatusView } from '../control/views.js'
 import type { TaskRecord } from '../tasks/types.js'
 import type { FailoverStatus } from '../failover/service-state.js'
 

@@ -2,7 +2,7 @@ import { join } from 'node:path'
 import { Command, CommanderError } from 'commander'
 import { loadConfig } from '../config/load.js'
 import { ControlClient } from '../control/client.js'
-import { ConfigError, NotRunningError, UsageError } from '../errors.js'
+import { ConfigError, exitCodeOf, NotRunningError, UsageError } from '../errors.js'
 import { createLogger, resolveLogLevel } from '../logger.js'
 import { VERSION } from '../version.js'
 import { formatResult } from './format.js'
@@ -71,10 +71,6 @@ async function oneShot (command: string, opts: GlobalOpts, args: string[] = []):
     process.stdout.write(formatResult(command, result, { json: opts.json === true }) + '\n')
     // a task that ran and failed is a runtime failure
     return command === 'task' && (result as { state?: string }).state === 'failed' ? EXIT.failure : EXIT.ok
-  } catch (err: any) {
-    // the request itself was wrong (a bad argument, a service that does not exist): exit code 2
-    if (err.code === 'CommandUsageError' || err.code === 'UnknownServiceError') throw new UsageError(err.message)
-    throw err
   } finally {
     client.close()
   }
@@ -150,11 +146,6 @@ export function buildProgram (run: (p: Promise<number>) => void): Command {
   return program
 }
 
-function exitCodeFor (err: any): number {
-  if (err instanceof ConfigError || err instanceof UsageError) return EXIT.usage
-  return EXIT.failure
-}
-
 export async function main (argv: string[]): Promise<void> {
   let pending: Promise<number> | undefined
   const program = buildProgram(p => { pending = p })
@@ -170,7 +161,7 @@ export async function main (argv: string[]): Promise<void> {
   try {
     process.exitCode = await (pending ?? Promise.resolve(EXIT.ok))
   } catch (err: any) {
-    const code = exitCodeFor(err)
+    const code = exitCodeOf(err)
     process.stderr.write(err instanceof ConfigError ? `config error:\n${err.message}\n` : `p2p-node: ${err.message}\n`)
     process.exitCode = code
   }

@@ -20,7 +20,7 @@ export class ControlClient {
         this.pending.delete(res.id)
         if (p == null) continue
         if (res.ok) p.resolve(res.result)
-        else p.reject(Object.assign(new CommandError(res.error), { code: res.code }))
+        else p.reject(new CommandError(res.error, res.code))
       }
     })
     socket.on('close', () => {

@@ -18,7 +18,15 @@ export class ControlServer {
   private server?: Server
   private readonly sockets = new Set<Socket>()
 
-  constructor (private readonly path: string, private readonly commands: Record<string, CommandHandler>, private readonly logger: Logger) {}
+  private readonly path: string
+  private readonly commands: Record<string, CommandHandler>
+  private readonly logger: Logger
+
+  constructor (components: { commands: Record<string, CommandHandler>, logger: Logger }, init: { path: string }) {
+    this.commands = components.commands
+    this.logger = components.logger
+    this.path = init.path
+  }
 
   async start (): Promise<void> {
     await mkdir(dirname(this.path), { recursive: true })

@@ -1,8 +1,8 @@
-import { backoffDelay } from './backoff.js'
+import { backoffDelay } from '../backoff.js'
 import { parseTarget, resolveTarget, systemLookup, type BootstrapTarget, type Lookup } from './resolve.js'
 import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics/metrics.js'
-import type { Node } from '../node/libp2p.js'
+import type { Node } from '../libp2p/libp2p.js'
 import type { PeerId } from '@libp2p/interface'
 
 export interface BootstrapInit {
@@ -27,7 +27,17 @@ export interface Bootstrapper {
  * while the node has no peers at all or has lost the peer it reached through one of the addresses (a restarted
  * bootstrap is found again within seconds, not at the next refresh), and re-resolves DNS names on every round.
  */
-export function createBootstrapper (libp2p: Node, logger: Logger, metrics: Metrics, init: BootstrapInit): Bootstrapper {
+export interface BootstrapComponents {
+  libp2p: Pick<Node, 'peerId' | 'dial' | 'getConnections' | 'addEventListener' | 'removeEventListener'>
+  logger: Logger
+  metrics: Metrics
+}
+
+export function createBootstrapper (components: BootstrapComponents, init: BootstrapInit): Bootstrapper {
+  const { libp2p, logger, metrics } = components
+  // aborted in stop: a dial or ping under way ends with the component
+  let abort = new AbortController()
+  const deadline = (ms: number): AbortSignal => AbortSignal.any([abort.signal, AbortSignal.timeout(ms)])
   const targets = init.addresses.map(parseTarget)
   const lookup = init.lookup ?? systemLookup
   const refreshMs = init.refreshMs ?? Math.max(init.maxBackoffMs, 30_000)
@@ -67,7 +77,7 @@ export function createBootstrapper (libp2p: Node, logger: Logger, metrics: Metri
         return
       }
       try {
-        const conn = await libp2p.dial(addr, { signal: AbortSignal.timeout(init.dialTimeoutMs) })
+        const conn = await libp2p.dial(addr, { signal: deadline(init.dialTimeoutMs) })
         reach(target, conn.remotePeer.toString())
         ok++
         metrics.bootstrapDials.inc({ outcome: 'ok' })
@@ -123,12 +133,14 @@ export function createBootstrapper (libp2p: Node, logger: Logger, metrics: Metri
 
   return {
     start () {
+      if (abort.signal.aborted) abort = new AbortController()
       if (running || targets.length === 0) return
       running = true
       libp2p.addEventListener('peer:disconnect', onDisconnect)
       void run()
     },
     stop () {
+      abort.abort()
       running = false
       clearTimeout(timer)
       libp2p.removeEventListener('peer:disconnect', onDisconnect)

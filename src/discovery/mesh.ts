@@ -1,12 +1,12 @@
 import { RELAY_V2_HOP_CODEC } from '@libp2p/circuit-relay-v2'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
-import { connectionTo, isCircuit } from '../node/connections.js'
-import { backoffDelay } from './backoff.js'
+import { connectionTo, isCircuit } from '../libp2p/connections.js'
+import { backoffDelay } from '../backoff.js'
 import type { Logger } from '../logger.js'
 import type { Membership } from '../membership/service.js'
 import type { Metrics } from '../metrics/metrics.js'
-import type { Node } from '../node/libp2p.js'
+import type { Node } from '../libp2p/libp2p.js'
 import type { PeerId, PeerInfo } from '@libp2p/interface'
 
 export interface MeshInit {
@@ -36,7 +36,18 @@ export interface MeshDialer {
  * Connects this node to members it hears of. Gossip carries no addresses: a member with none in the peer
  * store is looked up in the DHT first, so the DHT is how peers find peers they were not told about.
  */
-export function createMeshDialer (libp2p: Node, membership: Membership, logger: Logger, metrics: Metrics, init: MeshInit): MeshDialer {
+export interface MeshComponents {
+  libp2p: Pick<Node, 'peerId' | 'dial' | 'getConnections' | 'peerRouting' | 'peerStore' | 'addEventListener' | 'removeEventListener'>
+  membership: Pick<Membership, 'members' | 'onChange'>
+  logger: Logger
+  metrics: Metrics
+}
+
+export function createMeshDialer (components: MeshComponents, init: MeshInit): MeshDialer {
+  const { libp2p, membership, logger, metrics } = components
+  // aborted in stop: a dial or ping under way ends with the component
+  let abort = new AbortController()
+  const deadline = (ms: number): AbortSignal => AbortSignal.any([abort.signal, AbortSignal.timeout(ms)])
   const retryMs = init.retryMs ?? 5000
   const lastTry = new Map<string, number>()
   const inFlight = new Set<string>()
@@ -88,14 +99,14 @@ export function createMeshDialer (libp2p: Node, membership: Membership, logger: 
       // addresses that failed last time may be stale (a relay reservation made after we learned them): ask the DHT
       if (!known || failedFromStore.has(key)) {
         source = 'dht'
-        await libp2p.peerRouting.findPeer(peer, { signal: AbortSignal.timeout(init.dialTimeoutMs), useCache: false })
+        await libp2p.peerRouting.findPeer(peer, { signal: deadline(init.dialTimeoutMs), useCache: false })
       }
       // reached through a relay meanwhile: a plain dial would open a second circuit (see `upgrade`)
       if (connection(key) === 'relayed') {
         await upgrade(peer)
         return
       }
-      await libp2p.dial(peer, { signal: AbortSignal.timeout(init.dialTimeoutMs) })
+      await libp2p.dial(peer, { signal: deadline(init.dialTimeoutMs) })
       failedFromStore.delete(key)
       metrics.meshDials.inc({ source, outcome: 'ok' })
       logger.debug({ peer: key, source, reason }, 'connected to member')
@@ -129,7 +140,7 @@ export function createMeshDialer (libp2p: Node, membership: Membership, logger: 
         // under way (its known addresses, a peer lookup that can take the whole timeout) and wait for it
         const target = multiaddr(`${addr}/p2p/${id}/p2p-circuit/p2p/${key}`)
         const transports = (libp2p as unknown as { components?: { transportManager?: { dial: (ma: typeof target, o: object) => Promise<unknown> } } }).components?.transportManager
-        await (transports != null ? transports.dial(target, { signal: AbortSignal.timeout(init.dialTimeoutMs) }) : libp2p.dial(target, { signal: AbortSignal.timeout(init.dialTimeoutMs) }))
+        await (transports != null ? transports.dial(target, { signal: deadline(init.dialTimeoutMs) }) : libp2p.dial(target, { signal: deadline(init.dialTimeoutMs) }))
         metrics.meshDials.inc({ source: 'relay', outcome: 'ok' })
         logger.debug({ peer: key, relay: id }, 'connected to member through a relay')
         return
@@ -150,7 +161,7 @@ export function createMeshDialer (libp2p: Node, membership: Membership, logger: 
     const direct = await libp2p.peerStore.get(peer).then(p => p.addresses.map(a => a.multiaddr).filter(a => !isCircuit(a)), () => [])
     if (direct.length === 0) return
     try {
-      const conn = await libp2p.dial(direct.map(a => a.encapsulate(`/p2p/${key}`)), { signal: AbortSignal.timeout(init.dialTimeoutMs) })
+      const conn = await libp2p.dial(direct.map(a => a.encapsulate(`/p2p/${key}`)), { signal: deadline(init.dialTimeoutMs) })
       // libp2p folds a dial into one already under way for the same peer, which may end on a circuit
       if (isCircuit(conn.remoteAddr)) throw new Error('the dial ended on a relayed connection')
       upgradeFailures.delete(key)
@@ -191,6 +202,7 @@ export function createMeshDialer (libp2p: Node, membership: Membership, logger: 
 
   return {
     start () {
+      if (abort.signal.aborted) abort = new AbortController()
       if (running) return
       running = true
       libp2p.addEventListener('peer:discovery', onDiscovery)
@@ -201,6 +213,7 @@ export function createMeshDialer (libp2p: Node, membership: Membership, logger: 
       timer = setInterval(connectMembers, retryMs)
     },
     stop () {
+      abort.abort()
       running = false
       clearInterval(timer)
       unsubscribe?.()

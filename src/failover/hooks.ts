@@ -11,11 +11,14 @@ export class HookRunner {
   /** transitions' hooks run one after another, in the order of the transitions */
   private chain: Promise<unknown> = Promise.resolve()
 
-  constructor (private readonly cfg: FailoverServiceConfig, private readonly deps: {
-    logger: Logger
-    metrics: Metrics
+  private readonly cfg: FailoverServiceConfig
+
+  constructor (private readonly deps: { logger: Logger, metrics: Metrics }, private readonly init: {
+    service: FailoverServiceConfig
     env: (event: HookEvent, term: number) => Record<string, string | undefined>
-  }) {}
+  }) {
+    this.cfg = init.service
+  }
 
   /** runs a transition's hooks now; false when a must-succeed hook failed (the rest are then skipped) */
   async run (event: HookEvent, term: number): Promise<boolean> {
@@ -27,7 +30,7 @@ export class HookRunner {
         metrics.failoverHooks.inc({ service, event, outcome: 'dry_run' })
         continue
       }
-      const r = await runOnce(hook.argv, { timeoutMs: hook.timeoutMs, env: this.deps.env(event, term), cwd: this.cfg.cwd })
+      const r = await runOnce(hook.argv, { timeoutMs: hook.timeoutMs, env: this.init.env(event, term), cwd: this.cfg.cwd })
       metrics.failoverHooks.inc({ service, event, outcome: r.ok ? 'ok' : 'failed' })
       if (r.ok) {
         logger.info({ service, event, argv: hook.argv, ms: r.ms }, 'hook ran')

@@ -122,9 +122,10 @@ export class StateReplicator {
   private readonly pushing = new Set<string>()
   private timer?: NodeJS.Timeout
 
-  constructor (readonly store: StateStore, private readonly deps: {
-    service: string
-    intervalMs: number
+  readonly store: StateStore
+
+  constructor (private readonly deps: {
+    store: StateStore
     /** sends one snapshot to a member (beats.ts) */
     push: (to: string, snap: Snapshot, timeoutMs: number) => Promise<void>
     metrics: { failoverStateSnapshots: { inc: (labels: { service: string, outcome: string }) => void } }
@@ -133,20 +134,23 @@ export class StateReplicator {
     live: () => string[]
     /** the members the final state goes to: heard within a wider window (default: `live`) */
     recent?: () => string[]
-  }) {}
+  }, private readonly init: { service: string, intervalMs: number }) {
+    this.store = deps.store
+  }
 
   /** before the start in `term`: the newest received state file in place (counted and logged when there is one) */
   restore (term: number): void {
     const restored = this.store.restore(term)
     if (restored == null) return
-    this.deps.metrics.failoverStateSnapshots.inc({ service: this.deps.service, outcome: 'restored' })
-    this.deps.logger.info({ service: this.deps.service, term: restored.term, version: restored.version, bytes: restored.data.byteLength, path: this.store.path }, 'state file restored before the start')
+    this.deps.metrics.failoverStateSnapshots.inc({ service: this.init.service, outcome: 'restored' })
+    this.deps.logger.info({ service: this.init.service, term: restored.term, version: restored.version, bytes: restored.data.byteLength, path: this.store.path }, 'state file restored before the start')
   }
 
   /** a snapshot pushed to this member: kept unless `refusal` (or the store) says why not; counted and logged */
   receive (from: string, snap: Snapshot, refusal: string | undefined): string {
     const outcome = refusal ?? this.store.accept(snap)
-    const { service, metrics, logger } = this.deps
+    const { metrics, logger } = this.deps
+    const { service } = this.init
     metrics.failoverStateSnapshots.inc({ service, outcome })
     if (outcome === 'kept') logger.debug({ service, term: snap.term, version: snap.version, bytes: snap.data.byteLength }, 'state snapshot received')
     else logger.warn({ service, from, term: snap.term, version: snap.version, outcome }, 'state snapshot refused')
@@ -158,7 +162,7 @@ export class StateReplicator {
     this.latest = undefined
     this.pushedTo.clear()
     clearInterval(this.timer)
-    this.timer = setInterval(() => { void this.send(Math.max(1000, 2 * this.deps.intervalMs), false) }, this.deps.intervalMs)
+    this.timer = setInterval(() => { void this.send(Math.max(1000, 2 * this.init.intervalMs), false) }, this.init.intervalMs)
   }
 
   stop (): void { clearInterval(this.timer) }
@@ -176,7 +180,7 @@ export class StateReplicator {
       await this.send(Math.max(RETRY_MS, deadline - Date.now()), true, this.final())
     }
     const lacking = this.lacking()
-    if (lacking.length > 0) this.deps.logger.warn({ service: this.deps.service, members: lacking }, 'final state not delivered to every member: the next active may start from an older copy')
+    if (lacking.length > 0) this.deps.logger.warn({ service: this.init.service, members: lacking }, 'final state not delivered to every member: the next active may start from an older copy')
   }
 
   /** who the final state goes to */
@@ -205,7 +209,8 @@ export class StateReplicator {
   }
 
   private async pushTo (id: string, snap: Snapshot, timeoutMs: number): Promise<void> {
-    const { metrics, service } = this.deps
+    const { metrics } = this.deps
+    const { service } = this.init
     try {
       await this.deps.push(id, snap, timeoutMs)
       this.pushedTo.set(id, `${snap.term}:${snap.version}`)

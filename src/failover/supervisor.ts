@@ -1,4 +1,4 @@
-import { NotActiveError } from '../errors.js'
+import { ConfigError, NotActiveError } from '../errors.js'
 import { HealthMonitor } from './health.js'
 import { HookRunner } from './hooks.js'
 import { nextServiceState } from './machine.js'
@@ -67,11 +67,11 @@ export class FailoverSupervisor {
     this.clock = components.clock ?? performance
     this.m = machineConfig(cfg, init.self)
     if (cfg.members.length > 0 && !cfg.members.includes(init.self)) {
-      throw new Error(`failover service ${cfg.name}: this node's peer id ${init.self} is not in its members list`)
+      throw new ConfigError([{ path: `failover.services.${cfg.name}.members`, message: `this node's peer id ${init.self} is not in the list` }])
     }
     this.s = { ...initialServiceState(this.clock.now(), this.m, Date.now() * 1000), checkHealthy: cfg.healthCheck == null || cfg.dryRun }
     const { logger, metrics } = components
-    this.hooks = new HookRunner(cfg, { logger, metrics, env: (event, term) => this.envFor(event, term) })
+    this.hooks = new HookRunner({ logger, metrics }, { service: cfg, env: (event, term) => this.envFor(event, term) })
     const hasState = cfg.state != null && init.dataDir != null
     this.channel = components.beats.add(cfg.name, {
       members: cfg.members,
@@ -79,12 +79,12 @@ export class FailoverSupervisor {
       state: hasState ? { maxBytes: cfg.state!.maxBytes, onSnapshot: (from, snap) => { this.receiveState(from, snap) } } : undefined
     })
     if (hasState) {
-      this.replicator = new StateReplicator(new StateStore(cfg.state!, init.dataDir!, cfg.name), {
-        service: cfg.name, intervalMs: cfg.state!.intervalMs, push: this.channel.push, metrics, logger,
+      this.replicator = new StateReplicator({
+        store: new StateStore(cfg.state!, init.dataDir!, cfg.name), push: this.channel.push, metrics, logger,
         live: () => liveIds(this.s, this.clock.now(), this.m),
         // the final state goes to every member that may take over: one whose beats are late still counts
         recent: () => liveIds(this.s, this.clock.now(), this.m, cfg.leaseMs + cfg.intervalMs * cfg.misses)
-      })
+      }, { service: cfg.name, intervalMs: cfg.state!.intervalMs })
     }
   }
 

@@ -1,3 +1,4 @@
+import { InstallationError, ProgramStartError } from '../errors.js'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { createInterface } from 'node:readline'
@@ -13,7 +14,7 @@ export function watchdogFile (): string {
     const path = fileURLToPath(new URL(rel, import.meta.url))
     if (existsSync(path)) return path
   }
-  throw new Error('watchdog.js not found next to the program; run npm run build')
+  throw new InstallationError('watchdog.js not found next to the program; run npm run build')
 }
 
 /**
@@ -69,7 +70,7 @@ export class WatchdogClient {
     const started = this.next(e => e.event === 'started' || e.event === 'error')
     this.send({ op: 'start', argv, env, cwd, leaseMs })
     const e = await started
-    if (e.event !== 'started') throw new Error(e.event === 'error' ? e.message : 'not started')
+    if (e.event !== 'started') throw new ProgramStartError(e.event === 'error' ? e.message : 'not started')
     return e.pid
   }
 

@@ -18,12 +18,14 @@ export interface MembershipInit {
   expiryMs: number
   /** peers allowed to present themselves as bootstrap or relay (empty or absent: anyone) */
   infrastructurePeers?: Set<string>
-  /** filled in by later subsystems (tasks): load and health of this node */
-  getLoad?: () => number
-  isHealthy?: () => boolean
-  taskTypes?: () => string[]
-  maxConcurrency?: () => number
-  queueCapacity?: () => number
+}
+
+/** what a worker's heartbeats and capability adverts say about its tasks (the executor, registered once it exists) */
+export interface WorkAdvert {
+  load: () => number
+  types: () => string[]
+  readonly maxConcurrency: number
+  readonly queueCapacity: number
 }
 
 export interface MembershipComponents {
@@ -42,6 +44,8 @@ export interface Membership {
   topics(): string[]
   /** publish a heartbeat now (also done on a timer) */
   publishHeartbeat(): Promise<void>
+  /** the source of this node's load and task types in its heartbeats (workers: the executor, built after membership) */
+  advertise(work: WorkAdvert): void
   /** calls `listener` on every join, return, gone and removal; returns the unsubscribe function */
   onChange(listener: (event: MembershipEvent) => void): () => void
 }
@@ -59,6 +63,7 @@ class MembershipService implements Membership {
   private seq: bigint
   private beats = 0
   private started = false
+  private work?: WorkAdvert
 
   constructor (private readonly components: MembershipComponents, private readonly init: MembershipInit) {
 
@@ -66,6 +71,8 @@ class MembershipService implements Membership {
     // sequence numbers start from the wall clock so a restarted node's heartbeats are newer than its old ones
     this.seq = BigInt(Date.now()) * 1000n
   }
+
+  advertise (work: WorkAdvert): void { this.work = work }
 
   start (): void {
     if (this.started) return
@@ -114,8 +121,8 @@ class MembershipService implements Membership {
       timestampMs: BigInt(Date.now()),
       intervalMs: this.init.intervalMs,
       misses: this.init.misses,
-      load: this.init.getLoad?.() ?? 0,
-      healthy: this.init.isHealthy?.() ?? true,
+      load: this.work?.load() ?? 0,
+      healthy: true,
       capabilities: this.init.capabilities
     }
     await this.publish(this.topic.heartbeat, 'heartbeat', HeartBeat.encode(hb))
@@ -127,9 +134,9 @@ class MembershipService implements Membership {
       name: this.init.name,
       role: this.init.role,
       capabilities: this.init.capabilities,
-      taskTypes: this.init.taskTypes?.() ?? [],
-      maxConcurrency: this.init.maxConcurrency?.() ?? 0,
-      queueCapacity: this.init.queueCapacity?.() ?? 0,
+      taskTypes: this.work?.types() ?? [],
+      maxConcurrency: this.work?.maxConcurrency ?? 0,
+      queueCapacity: this.work?.queueCapacity ?? 0,
       timestampMs: BigInt(Date.now())
     }
     await this.publish(this.topic.capabilities, 'capabilities', CapabilityAdvertisement.encode(ad))

@@ -1,12 +1,11 @@
 /**
  * GossipSub topic names. Every name carries the network's protocol_version so two networks with
- * different values never mix: `<pv>/heartbeat/1`, `<pv>/capabilities/1`, `<pv>/tasks/1`,
- * `<pv>/failover/<service>/1`.
+ * different values never mix: `<pv>/heartbeat/1`, `<pv>/capabilities/1`, `<pv>/failover/<service>/1`.
+ * Tasks travel on streams, not gossip (docs/protocol.md).
  */
 export type Topic =
   | { kind: 'heartbeat', pv: string }
   | { kind: 'capabilities', pv: string }
-  | { kind: 'tasks', pv: string }
   | { kind: 'failover', pv: string, service: string }
 
 const SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
@@ -25,7 +24,7 @@ export function parseTopic (name: string): Topic | undefined {
   const parts = name.split('/')
   if (parts.at(-1) !== '1' || !SEGMENT.test(parts[0] ?? '')) return undefined
   const pv = parts[0]
-  if (parts.length === 3 && (parts[1] === 'heartbeat' || parts[1] === 'capabilities' || parts[1] === 'tasks')) {
+  if (parts.length === 3 && (parts[1] === 'heartbeat' || parts[1] === 'capabilities')) {
     return { kind: parts[1], pv }
   }
   if (parts.length === 4 && parts[1] === 'failover' && SEGMENT.test(parts[2])) {

@@ -5,122 +5,111 @@ export type ParsedTaskArgs = { ok: true, spec: TaskSpec } | { ok: false, error: 
 
 export const TASK_USAGE = 'task <type> <payload> [--timeout 5s] [--reward N] [--capability NAME] [--broadcast] [--retries N] [--cost N] [--param key=value]'
 
+const TYPE_RE = /^[a-z0-9][a-z0-9._-]{0,63}$/
+const NAME_RE = /^[a-z0-9][a-z0-9_-]*$/
+const whole = (v: unknown): number | undefined => Number.isSafeInteger(v) && (v as number) >= 0 ? v as number : undefined
+
+/**
+ * The rules for a task's optional fields, shared by the command line (`--timeout 5s`) and the JSON API
+ * (`"timeout": "5s"`): what each accepts, what a mistake says, and where the value goes in the TaskSpec.
+ * A command-line word is read as a number first for the numeric fields.
+ */
+const FIELDS: Record<string, { accept: (v: unknown) => unknown, expects: string, set: (spec: TaskSpec & { params: Record<string, string> }, v: any) => void, numeric?: boolean }> = {
+  timeout: {
+    accept: v => { const ms = typeof v === 'number' ? v : typeof v === 'string' ? parseDuration(v) : undefined; return ms != null && ms > 0 ? ms : undefined },
+    expects: 'a duration such as 5s or 500ms (or milliseconds)',
+    set: (spec, ms: number) => { spec.timeoutMs = ms }
+  },
+  reward: { accept: whole, expects: 'a whole number of credits', set: (spec, v: number) => { spec.reward = v }, numeric: true },
+  retries: { accept: v => { const n = whole(v); return n != null && n <= 100 ? n : undefined }, expects: 'a number from 0 to 100', set: (spec, v: number) => { spec.maxRetries = v }, numeric: true },
+  capability: { accept: v => typeof v === 'string' && NAME_RE.test(v) ? v : undefined, expects: 'a capability name', set: (spec, v: string) => { spec.capability = v } },
+  broadcast: { accept: v => typeof v === 'boolean' ? v : undefined, expects: 'true or false', set: (spec, v: boolean) => { spec.broadcast = v } },
+  cost: { accept: whole, expects: 'a whole number', set: (spec, v: number) => { spec.params.cost = String(v) }, numeric: true }
+}
+const PARAMS_MAX = 16
+
+/** applies one optional field by the shared rules; the error names it as the caller spells it */
+function applyField (spec: TaskSpec & { params: Record<string, string> }, field: string, value: unknown, label: string): string | undefined {
+  const rule = FIELDS[field]
+  const v = rule.accept(value)
+  if (v === undefined) return `${label}: ${rule.expects}, got ${JSON.stringify(value ?? '')}`
+  rule.set(spec, v)
+  return undefined
+}
+
+/** the type and payload checks and the params bound, then the spec (params left out when empty) */
+function finish (spec: TaskSpec & { params: Record<string, string> }, type: unknown, label: string): ParsedTaskArgs {
+  if (typeof type !== 'string' || !TYPE_RE.test(type)) return { ok: false, error: `${label}: a task type name (lowercase letters, digits, . _ -) is required, got ${JSON.stringify(type ?? '')}` }
+  if (Object.keys(spec.params).length > PARAMS_MAX) return { ok: false, error: `params: at most ${PARAMS_MAX}` }
+  const { params, ...rest } = spec
+  return { ok: true, spec: { ...rest, type, ...(Object.keys(params).length > 0 ? { params } : {}) } }
+}
+
 /**
  * Parses `task` words (after the command name) into a TaskSpec. Pure; the same words come from the REPL,
  * the one-shot CLI and the control socket. The payload is taken as UTF-8 text; a missing payload is empty.
  */
 export function parseTaskArgs (words: string[]): ParsedTaskArgs {
   const positional: string[] = []
-  const spec: Partial<TaskSpec> & { params: Record<string, string> } = { params: {} }
+  const spec: TaskSpec & { params: Record<string, string> } = { type: '', payload: new Uint8Array(), params: {} }
   for (let i = 0; i < words.length; i++) {
     const w = words[i]
     if (!w.startsWith('--') || w === '--') { positional.push(w); continue }
     const [flag, inline] = w.includes('=') && !w.startsWith('--param') ? [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)] : [w, undefined]
-    const value = (): string | undefined => inline ?? words[++i]
-    switch (flag) {
-      case '--broadcast': spec.broadcast = true; break
-      case '--timeout': {
-        const v = value()
-        const ms = parseDuration(v)
-        if (ms == null || ms <= 0) return { ok: false, error: `--timeout takes a duration such as 5s or 500ms, got ${JSON.stringify(v ?? '')}` }
-        spec.timeoutMs = ms
-        break
-      }
-      case '--reward': {
-        const v = Number(value())
-        if (!Number.isSafeInteger(v) || v < 0) return { ok: false, error: '--reward takes a whole number of credits' }
-        spec.reward = v
-        break
-      }
-      case '--retries': {
-        const v = Number(value())
-        if (!Number.isSafeInteger(v) || v < 0 || v > 100) return { ok: false, error: '--retries takes a number from 0 to 100' }
-        spec.maxRetries = v
-        break
-      }
-      case '--capability': {
-        const v = value()
-        if (v == null || !/^[a-z0-9][a-z0-9_-]*$/.test(v)) return { ok: false, error: '--capability takes a capability name' }
-        spec.capability = v
-        break
-      }
-      case '--cost': {
-        const v = value()
-        if (v == null || !/^\d+$/.test(v)) return { ok: false, error: '--cost takes a whole number' }
-        spec.params.cost = v
-        break
-      }
-      case '--param': {
-        const v = value()
-        const eq = v?.indexOf('=') ?? -1
-        if (v == null || eq <= 0) return { ok: false, error: '--param takes key=value' }
-        spec.params[v.slice(0, eq)] = v.slice(eq + 1)
-        break
-      }
-      default: return { ok: false, error: `unknown option ${flag} (usage: ${TASK_USAGE})` }
+    const field = flag.slice(2)
+    if (field === 'broadcast') { spec.broadcast = true; continue }
+    const word = inline ?? words[++i]
+    if (field === 'param') {
+      const eq = word?.indexOf('=') ?? -1
+      if (word == null || eq <= 0) return { ok: false, error: '--param: key=value' }
+      spec.params[word.slice(0, eq)] = word.slice(eq + 1)
+      continue
     }
+    if (!Object.hasOwn(FIELDS, field)) return { ok: false, error: `unknown option ${flag} (usage: ${TASK_USAGE})` }
+    const value = FIELDS[field].numeric === true && word != null && /^\d+$/.test(word) ? Number(word) : word
+    const error = applyField(spec, field, value, flag)
+    if (error != null) return { ok: false, error }
   }
   if (positional.length === 0) return { ok: false, error: `missing task type (usage: ${TASK_USAGE})` }
   if (positional.length > 2) return { ok: false, error: `too many words: quote a payload with spaces (usage: ${TASK_USAGE})` }
   const [type, payload = ''] = positional
-  if (!/^[a-z0-9][a-z0-9._-]{0,63}$/.test(type)) return { ok: false, error: `invalid task type ${JSON.stringify(type)}` }
-  return { ok: true, spec: { ...spec, type, payload: new TextEncoder().encode(payload) } as TaskSpec }
+  spec.payload = new TextEncoder().encode(payload)
+  return finish(spec, type, 'type')
 }
 
 /**
  * Parses the JSON body of POST /api/tasks: { type, payload | payload_base64, timeout, reward, capability,
- * broadcast, retries, params, wait }. Pure; every mistake names the field.
+ * broadcast, retries, cost, params, wait }. Pure; every mistake names the field.
  */
 export function parseTaskJson (body: unknown): { ok: true, spec: TaskSpec, wait: boolean } | { ok: false, error: string } {
   if (typeof body !== 'object' || body == null || Array.isArray(body)) return { ok: false, error: 'body must be a JSON object' }
   const b = body as Record<string, unknown>
-  const known = new Set(['type', 'payload', 'payload_base64', 'timeout', 'reward', 'capability', 'broadcast', 'retries', 'params', 'wait', 'cost'])
+  const known = new Set(['type', 'payload', 'payload_base64', 'params', 'wait', ...Object.keys(FIELDS)])
   const unknown = Object.keys(b).filter(k => !known.has(k))
   if (unknown.length > 0) return { ok: false, error: `unknown field(s): ${unknown.join(', ')}` }
-  if (typeof b.type !== 'string' || !/^[a-z0-9][a-z0-9._-]{0,63}$/.test(b.type)) return { ok: false, error: 'type: a task type name is required' }
-  let payload: Uint8Array
+  const spec: TaskSpec & { params: Record<string, string> } = { type: '', payload: new Uint8Array(), params: {} }
   if (b.payload != null && b.payload_base64 != null) return { ok: false, error: 'payload, payload_base64: give one of the two, not both' }
   if (b.payload_base64 != null) {
     if (typeof b.payload_base64 !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(b.payload_base64)) return { ok: false, error: 'payload_base64: must be base64' }
-    payload = new Uint8Array(Buffer.from(b.payload_base64, 'base64'))
+    spec.payload = new Uint8Array(Buffer.from(b.payload_base64, 'base64'))
   } else if (b.payload == null || typeof b.payload === 'string') {
-    payload = new TextEncoder().encode((b.payload as string | undefined) ?? '')
+    spec.payload = new TextEncoder().encode((b.payload as string | undefined) ?? '')
   } else {
     return { ok: false, error: 'payload: must be a string (or use payload_base64)' }
   }
-  const spec: TaskSpec = { type: b.type, payload }
-  if (b.timeout != null) {
-    const ms = typeof b.timeout === 'number' ? b.timeout : parseDuration(b.timeout)
-    if (ms == null || !(ms > 0)) return { ok: false, error: 'timeout: milliseconds, or a duration string such as "5s"' }
-    spec.timeoutMs = ms
-  }
-  if (b.reward != null) {
-    if (!Number.isSafeInteger(b.reward) || (b.reward as number) < 0) return { ok: false, error: 'reward: a whole number of credits' }
-    spec.reward = b.reward as number
-  }
-  if (b.retries != null) {
-    if (!Number.isSafeInteger(b.retries) || (b.retries as number) < 0 || (b.retries as number) > 100) return { ok: false, error: 'retries: 0 to 100' }
-    spec.maxRetries = b.retries as number
-  }
-  if (b.capability != null) {
-    if (typeof b.capability !== 'string' || !/^[a-z0-9][a-z0-9_-]*$/.test(b.capability)) return { ok: false, error: 'capability: a capability name' }
-    spec.capability = b.capability
-  }
-  if (b.broadcast != null) {
-    if (typeof b.broadcast !== 'boolean') return { ok: false, error: 'broadcast: true or false' }
-    spec.broadcast = b.broadcast
-  }
-  const params: Record<string, string> = {}
   if (b.params != null) {
     if (typeof b.params !== 'object' || Array.isArray(b.params)) return { ok: false, error: 'params: an object of strings' }
     for (const [k, v] of Object.entries(b.params as Record<string, unknown>)) {
       if (typeof v !== 'string' && typeof v !== 'number') return { ok: false, error: `params.${k}: a string` }
-      params[k] = String(v)
+      spec.params[k] = String(v)
     }
   }
-  if (b.cost != null) params.cost = String(b.cost)
-  if (Object.keys(params).length > 16) return { ok: false, error: 'params: at most 16' }
-  if (Object.keys(params).length > 0) spec.params = params
+  for (const field of Object.keys(FIELDS)) {
+    if (b[field] == null) continue
+    const error = applyField(spec, field, b[field], field)
+    if (error != null) return { ok: false, error }
+  }
   if (b.wait != null && typeof b.wait !== 'boolean') return { ok: false, error: 'wait: true or false' }
-  return { ok: true, spec, wait: b.wait !== false }
+  const parsed = finish(spec, b.type, 'type')
+  return parsed.ok ? { ...parsed, wait: b.wait !== false } : parsed
 }

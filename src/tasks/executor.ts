@@ -7,6 +7,9 @@ import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics/metrics.js'
 
 export interface ExecutorInit {
+  handlers: Handler[]
+  selfPeerId: string
+  selfPeerIdBytes: Uint8Array
   maxConcurrency: number
   maxQueue: number
   maxPayload: number
@@ -17,13 +20,10 @@ export interface ExecutorInit {
   defaultTimeoutMs: number
 }
 
-export interface ExecutorDeps {
-  selfPeerId: string
-  selfPeerIdBytes: Uint8Array
+export interface ExecutorComponents {
   metrics: Metrics
   logger: Logger
   ledger: Ledger
-  submit: HandlerContext['submit']
 }
 
 interface Job extends QueueItem {
@@ -50,12 +50,17 @@ export class Executor {
   private running = 0
   private seq = 0
 
-  constructor (handlers: Handler[], private readonly init: ExecutorInit, private readonly deps: ExecutorDeps) {
-    for (const h of handlers) this.handlers.set(h.type, h)
+  /** how handlers submit tasks of their own (storage replication): the node's submitter, once it exists */
+  private submit: HandlerContext['submit'] = async () => ({ ok: false, error: 'this node cannot submit tasks' })
+
+  constructor (private readonly deps: ExecutorComponents, private readonly init: ExecutorInit) {
+    for (const h of init.handlers) this.handlers.set(h.type, h)
     this.queue = new TaskQueue(init.maxQueue)
     deps.metrics.sources.dedup = () => this.dedupStats()
     this.seen = new BoundedCache({ ttlMs: init.dedupTtlMs, maxEntries: init.dedupMaxEntries ?? 10_000, maxBytes: init.dedupMaxBytes ?? 32 * 1024 ** 2 })
   }
+
+  submitThrough (submit: HandlerContext['submit']): void { this.submit = submit }
 
   /** every type this worker runs, internal ones included (the scheduler needs them) */
   types (): string[] { return [...this.handlers.keys()].sort() }
@@ -137,7 +142,7 @@ export class Executor {
     const signal = ac.signal
     try {
       const result = await raceAbort(handler.run({
-        id: req.id, payload: req.payload, params: Object.fromEntries(req.params), signal, submit: this.deps.submit, selfPeerId: this.deps.selfPeerId
+        id: req.id, payload: req.payload, params: Object.fromEntries(req.params), signal, submit: this.submit, selfPeerId: this.init.selfPeerId
       }), signal)
       const runMs = Date.now() - started
       this.counter(req.type, 'ok').inc()
@@ -190,7 +195,7 @@ export class Executor {
 
   private response (req: TaskRequest, status: TaskResponse.Status, extra: Partial<TaskResponse>): TaskResponse {
     return {
-      id: req.id, status, result: new Uint8Array(), error: '', worker: this.deps.selfPeerIdBytes as Uint8Array<ArrayBuffer>,
+      id: req.id, status, result: new Uint8Array(), error: '', worker: this.init.selfPeerIdBytes as Uint8Array<ArrayBuffer>,
       queueMs: 0, runMs: 0, reward: 0n, duplicate: false, ...extra
     }
   }

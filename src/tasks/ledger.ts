@@ -1,3 +1,4 @@
+import { InstallationError } from '../errors.js'
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 
@@ -21,7 +22,7 @@ export class Ledger {
         }
       }
     } catch (err: any) {
-      if (err.code !== 'ENOENT') throw new Error(`cannot read the reward ledger ${this.file}: ${err.message}`)
+      if (err.code !== 'ENOENT') throw new InstallationError(`cannot read the reward ledger ${this.file}: ${err.message}`)
     }
   }
 

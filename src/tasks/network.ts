@@ -2,12 +2,12 @@ import { LengthPrefixedDecoder } from '@libp2p/utils'
 import { encode } from 'it-length-prefixed'
 import type { Uint8ArrayList } from 'uint8arraylist'
 import { TaskRequest, TaskResponse } from '../messages/tasks.js'
-import { openStream } from '../node/streams.js'
+import { openStream } from '../libp2p/streams.js'
 import { TokenBuckets } from './rate-limit.js'
 import type { Executor } from './executor.js'
 import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics/metrics.js'
-import type { Node } from '../node/libp2p.js'
+import type { Node } from '../libp2p/libp2p.js'
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
 
 /**
@@ -41,6 +41,14 @@ export class AttemptError extends Error {
   constructor (readonly failure: 'timeout' | 'disconnect' | 'rejected', message: string) {
     super(message)
   }
+}
+
+export interface TaskNetworkComponents {
+  libp2p: Pick<Node, 'peerId' | 'handle' | 'unhandle' | 'getConnections' | 'dialProtocol'>
+  /** workers: tasks asked of this node run here */
+  executor?: Executor
+  metrics: Metrics
+  logger: Logger
 }
 
 export interface TaskNetworkInit {
@@ -148,8 +156,16 @@ export class TaskNetwork {
   private readonly inbound = new Set<Stream>()
   private readonly maxFrame: number
 
-  constructor (private readonly libp2p: Node, private readonly executor: Executor | undefined, private readonly init: TaskNetworkInit,
-    private readonly metrics: Metrics, private readonly logger: Logger) {
+  private readonly libp2p: TaskNetworkComponents['libp2p']
+  private readonly executor?: Executor
+  private readonly metrics: Metrics
+  private readonly logger: Logger
+
+  private readonly init: TaskNetworkInit & Required<Pick<TaskNetworkInit, 'maxInboundStreams' | 'rateLimit' | 'rateBurst'>>
+
+  constructor (components: TaskNetworkComponents, init: TaskNetworkInit) {
+    ({ libp2p: this.libp2p, executor: this.executor, metrics: this.metrics, logger: this.logger } = components)
+    this.init = { maxInboundStreams: 8, rateLimit: 0, rateBurst: 1, ...init }
     this.maxFrame = init.maxPayload + FRAME_OVERHEAD
   }
 
@@ -169,7 +185,7 @@ export class TaskNetwork {
     }
     if (this.executor == null) return
     await this.libp2p.handle(this.init.protocol, (stream, connection) => { this.serve(stream, connection) }, {
-      maxInboundStreams: this.init.maxInboundStreams ?? 8,
+      maxInboundStreams: this.init.maxInboundStreams,
       runOnLimitedConnection: true
     })
   }
@@ -231,7 +247,7 @@ export class TaskNetwork {
   /** a refusal for a request from `peer`, or undefined when it may run (allowlist, then rate limit) */
   private gate (peer: string, req: TaskRequest): TaskResponse | undefined {
     this.allowed ??= new Set(this.init.allowedSubmitters ?? [])
-    this.buckets ??= new TokenBuckets(this.init.rateLimit ?? 0, this.init.rateBurst ?? 1)
+    this.buckets ??= new TokenBuckets(this.init.rateLimit, this.init.rateBurst)
     let status: TaskResponse.Status | undefined
     let error = ''
     if (this.allowed.size > 0 && !this.allowed.has(peer)) {

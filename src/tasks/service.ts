@@ -1,37 +1,35 @@
 import { join } from 'node:path'
-import { TaskError } from './types.js'
 import { commandHandler } from './handlers/command.js'
 import { computeHandler, type ComputeHandler } from './handlers/compute.js'
 import { echoHandler } from './handlers/echo.js'
 import { storageHandlers } from './handlers/storage.js'
 import { Executor } from './executor.js'
 import { Ledger } from './ledger.js'
-import { rawEchoProtocol, TaskNetwork, taskProtocol } from './network.js'
+import { rawEchoProtocol, TaskNetwork, taskProtocol, type TaskNetworkComponents } from './network.js'
 import { Submitter } from './submitter.js'
 import type { Handler } from './handlers/handler.js'
 import type { NodeConfig } from '../config/types.js'
 import type { Logger } from '../logger.js'
 import type { Membership } from '../membership/service.js'
 import type { Metrics } from '../metrics/metrics.js'
-import type { Node } from '../node/libp2p.js'
+import type { PeerId } from '@libp2p/interface'
 
-export interface Tasks {
-  submitter: Submitter
-  /** present on workers */
-  executor?: Executor
-  ledger?: Ledger
-  /** a member was declared gone: its in-flight tasks are retried elsewhere at once */
-  memberGone(peer: string): void
+/** a worker's side of tasks: the handlers, the executor, the reward ledger */
+export interface WorkerTasks {
+  executor: Executor
+  ledger: Ledger
   start(): Promise<void>
   stop(): Promise<void>
 }
 
-export interface TasksDeps {
-  libp2p: Node
-  membership: () => Membership
-  rtt: (peer: string) => number | undefined
+export interface WorkerTasksComponents {
+  peerId: PeerId
   metrics: Metrics
   logger: Logger
+}
+
+export interface TaskInit {
+  config: NodeConfig
   /** environment handed to configured handler commands */
   env: Record<string, string | undefined>
 }
@@ -45,80 +43,89 @@ export function buildHandlers (config: NodeConfig, compute: () => ComputeHandler
   return handlers
 }
 
-export function createTasks (config: NodeConfig, deps: TasksDeps): Tasks {
-  const log = deps.logger
-  const worker = config.node.role === 'worker'
+export function createWorkerTasks (components: WorkerTasksComponents, init: TaskInit): WorkerTasks {
+  const { config } = init
   let compute: ComputeHandler | undefined
-  let executor: Executor | undefined
-  let ledger: Ledger | undefined
-  // handlers submit tasks too (storage replication): through the submitter made below
-  const submit = async (spec: Parameters<Submitter['submit']>[0]): Promise<{ ok: boolean, worker?: string, error?: string }> => {
+  const ledger = new Ledger(join(config.node.dataDir, 'rewards.json'))
+  const handlers = buildHandlers(config, () => (compute = computeHandler(config.tasks.computeThreads)))
+  const caps = new Set(config.node.capabilities)
+  for (const [type, h] of Object.entries(config.tasks.handlers)) {
+    if (caps.has(h.capability)) handlers.push(commandHandler(type, h, init.env))
+  }
+  const executor = new Executor({ metrics: components.metrics, logger: components.logger.child({ c: 'executor' }), ledger }, {
+    handlers,
+    selfPeerId: components.peerId.toString(),
+    selfPeerIdBytes: components.peerId.toMultihash().bytes,
+    maxConcurrency: config.tasks.maxConcurrency,
+    maxQueue: config.tasks.maxQueue,
+    maxPayload: config.tasks.maxPayload,
+    dedupTtlMs: config.tasks.dedupTtlMs,
+    dedupMaxEntries: config.tasks.dedupMaxEntries,
+    dedupMaxBytes: config.tasks.dedupMaxBytes,
+    defaultTimeoutMs: config.tasks.defaultTimeoutMs
+  })
+  return {
+    executor,
+    ledger,
+    async start () { await ledger.load() },
+    async stop () {
+      executor.stop()
+      await compute?.close()
+      await ledger.flush()
+    }
+  }
+}
+
+/** submitting tasks (every role), and serving them to others (workers) */
+export interface TaskSubmission {
+  submitter: Submitter
+  /** a member was declared gone: its in-flight tasks are retried elsewhere at once */
+  memberGone(peer: string): void
+  start(): Promise<void>
+  stop(): Promise<void>
+}
+
+export interface TaskSubmissionComponents {
+  libp2p: TaskNetworkComponents['libp2p']
+  membership: Pick<Membership, 'members' | 'get'>
+  /** this node's executor (workers): tasks run here too, and handlers submit through the submitter made here */
+  executor?: Executor
+  rtt: (peer: string) => number | undefined
+  metrics: Metrics
+  logger: Logger
+}
+
+export function createTaskSubmission (components: TaskSubmissionComponents, init: { config: NodeConfig }): TaskSubmission {
+  const { config } = init
+  const { libp2p, executor, metrics, logger } = components
+  const pv = config.network.protocolVersion
+  const network = new TaskNetwork({ libp2p, executor, metrics, logger: logger.child({ c: 'task-net' }) }, {
+    protocol: taskProtocol(pv), maxPayload: config.tasks.maxPayload, rawEcho: config.tasks.rawEcho ? rawEchoProtocol(pv) : undefined,
+    allowedSubmitters: config.tasks.allowedSubmitters, rateLimit: config.tasks.rateLimit, rateBurst: config.tasks.rateBurst
+  })
+  const submitter = new Submitter({ membership: components.membership, network, local: executor, rtt: components.rtt, metrics, logger: logger.child({ c: 'submitter' }) }, {
+    selfPeerId: libp2p.peerId.toString(),
+    selfName: config.node.name,
+    selfCapabilities: config.node.capabilities,
+    maxPayload: config.tasks.maxPayload,
+    defaultTimeoutMs: config.tasks.defaultTimeoutMs,
+    maxRetries: config.tasks.maxRetries
+  })
+  // handlers submit tasks too (storage replication)
+  executor?.submitThrough(async spec => {
     try {
       const r = (await submitter.submit(spec)).results[0]
       return { ok: r?.ok === true, worker: r?.worker, error: r?.error }
     } catch (err: any) {
       return { ok: false, error: err.message }
     }
-  }
-  if (worker) {
-    ledger = new Ledger(join(config.node.dataDir, 'rewards.json'))
-    const handlers = buildHandlers(config, () => (compute = computeHandler(config.tasks.computeThreads)))
-    const caps = new Set(config.node.capabilities)
-    for (const [type, h] of Object.entries(config.tasks.handlers)) {
-      if (caps.has(h.capability)) handlers.push(commandHandler(type, h, deps.env))
-    }
-    executor = new Executor(handlers, {
-      maxConcurrency: config.tasks.maxConcurrency,
-      maxQueue: config.tasks.maxQueue,
-      maxPayload: config.tasks.maxPayload,
-      dedupTtlMs: config.tasks.dedupTtlMs,
-      dedupMaxEntries: config.tasks.dedupMaxEntries,
-      dedupMaxBytes: config.tasks.dedupMaxBytes,
-      defaultTimeoutMs: config.tasks.defaultTimeoutMs
-    }, {
-      selfPeerId: deps.libp2p.peerId.toString(),
-      selfPeerIdBytes: deps.libp2p.peerId.toMultihash().bytes,
-      metrics: deps.metrics,
-      logger: log.child({ c: 'executor' }),
-      ledger,
-      submit
-    })
-  }
-  const pv = config.network.protocolVersion
-  const network = new TaskNetwork(deps.libp2p, executor, {
-    protocol: taskProtocol(pv), maxPayload: config.tasks.maxPayload, rawEcho: config.tasks.rawEcho ? rawEchoProtocol(pv) : undefined,
-    allowedSubmitters: config.tasks.allowedSubmitters, rateLimit: config.tasks.rateLimit, rateBurst: config.tasks.rateBurst
-  }, deps.metrics, log.child({ c: 'task-net' }))
-  // membership is built after the executor (it advertises the executor's types): read it late
-  const submitter = new Submitter({ maxPayload: config.tasks.maxPayload, defaultTimeoutMs: config.tasks.defaultTimeoutMs, maxRetries: config.tasks.maxRetries }, {
-    selfPeerId: deps.libp2p.peerId.toString(),
-    selfName: config.node.name,
-    selfCapabilities: config.node.capabilities,
-    membership: { members: () => deps.membership().members(), get: id => deps.membership().get(id) },
-    network,
-    local: executor,
-    rtt: deps.rtt,
-    metrics: deps.metrics,
-    logger: log.child({ c: 'submitter' })
   })
   return {
     submitter,
-    executor,
-    ledger,
     memberGone (peer) {
       void network.abandon(peer, 'the worker missed its heartbeats (declared gone)')
     },
-    async start () {
-      await ledger?.load()
-      await network.start()
-    },
-    async stop () {
-      executor?.stop()
-      await network.stop()
-      await compute?.close()
-      await ledger?.flush()
-    }
+    async start () { await network.start() },
+    async stop () { await network.stop() }
   }
 }
-
-export { TaskError }

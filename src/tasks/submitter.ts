@@ -5,7 +5,8 @@ import { BoundedCache } from './bounded-cache.js'
 import { AttemptError, type TaskNetwork } from './network.js'
 import { nextAttempt, type RetryPolicy } from './retry.js'
 import { broadcastTargets, capable, DecayingCounts, pickWorker, type Candidate } from './scheduler.js'
-import { TaskRejectedError, type AttemptFailure, type TaskRecord, type TaskResult, type TaskResultView, type TaskSpec } from './types.js'
+import { NoCapableWorkerError, PayloadTooLargeError } from '../errors.js'
+import { type AttemptFailure, type TaskRecord, type TaskResult, type TaskResultView, type TaskSpec } from './types.js'
 import type { Executor } from './executor.js'
 import type { Logger } from '../logger.js'
 import type { Membership } from '../membership/service.js'
@@ -13,6 +14,9 @@ import type { Metrics } from '../metrics/metrics.js'
 import type { PeerId } from '@libp2p/interface'
 
 export interface SubmitterInit {
+  selfPeerId: string
+  selfName: string
+  selfCapabilities: string[]
   maxPayload: number
   defaultTimeoutMs: number
   maxRetries: number
@@ -22,10 +26,7 @@ export interface SubmitterInit {
   keepBytes?: number
 }
 
-export interface SubmitterDeps {
-  selfPeerId: string
-  selfName: string
-  selfCapabilities: string[]
+export interface SubmitterComponents {
   membership: Pick<Membership, 'members' | 'get'>
   network: TaskNetwork
   /** this node's own executor (workers): a candidate like any other */
@@ -59,7 +60,7 @@ export class Submitter {
   /** tasks waiting for room on a worker, oldest first; each freed slot wakes one */
   private readonly waiters: Array<() => void> = []
 
-  constructor (private readonly init: SubmitterInit, private readonly deps: SubmitterDeps) {
+  constructor (private readonly deps: SubmitterComponents, private readonly init: SubmitterInit) {
     this.policy = { maxRetries: init.maxRetries, baseDelayMs: 100, maxDelayMs: 2000 }
     this.records = new BoundedCache({ ttlMs: Infinity, maxEntries: init.keep ?? 500, maxBytes: init.keepBytes ?? 32 * 1024 ** 2 })
   }
@@ -75,7 +76,7 @@ export class Submitter {
       inFlight: this.inFlight.get(c.peerId) ?? 0,
       busyUntil: this.busyUntil.get(c.peerId),
       recent: this.sent.get(c.peerId, now),
-      advertisedLoad: c.peerId === this.deps.selfPeerId ? this.deps.local?.load() ?? 0 : c.advertisedLoad
+      advertisedLoad: c.peerId === this.init.selfPeerId ? this.deps.local?.load() ?? 0 : c.advertisedLoad
     }))
   }
 
@@ -96,9 +97,9 @@ export class Submitter {
     const local = this.deps.local
     if (local != null) {
       list.push({
-        peerId: this.deps.selfPeerId, taskTypes: local.types(), capabilities: this.deps.selfCapabilities, alive: true, healthy: true,
+        peerId: this.init.selfPeerId, taskTypes: local.types(), capabilities: this.init.selfCapabilities, alive: true, healthy: true,
         advertisedLoad: local.load(), maxConcurrency: local.maxConcurrency, queueCapacity: local.queueCapacity,
-        inFlight: this.inFlight.get(this.deps.selfPeerId) ?? 0, rttMs: 0, busyUntil: this.busyUntil.get(this.deps.selfPeerId)
+        inFlight: this.inFlight.get(this.init.selfPeerId) ?? 0, rttMs: 0, busyUntil: this.busyUntil.get(this.init.selfPeerId)
       })
     }
     return list
@@ -114,7 +115,7 @@ export class Submitter {
   get (id: string): TaskRecord | undefined { return this.records.get(id, Date.now()) }
   list (): TaskRecord[] { return this.records.values().reverse() }
 
-  /** Runs a task (or a broadcast) to completion. Throws TaskRejectedError when it cannot run anywhere. */
+  /** Runs a task (or a broadcast) to completion. Throws NoCapableWorkerError when it cannot run anywhere, PayloadTooLargeError over the limit. */
   async submit (spec: TaskSpec & { exclude?: string[] }): Promise<TaskRecord> {
     const record = this.accept(spec)
     await this.completion(record, spec)
@@ -124,11 +125,11 @@ export class Submitter {
   /** Validates and registers a task; `completion` runs it. Split so the HTTP API can answer with an id at once. */
   accept (spec: TaskSpec & { exclude?: string[] }): TaskRecord {
     if (spec.payload.byteLength > this.init.maxPayload) {
-      throw new TaskRejectedError(`payload is ${spec.payload.byteLength} bytes; the limit is ${this.init.maxPayload}`)
+      throw new PayloadTooLargeError(`payload is ${spec.payload.byteLength} bytes; the limit is ${this.init.maxPayload}`)
     }
     if (!this.candidates().some(c => capable(c, spec.type, spec.capability))) {
       const offered = Object.keys(this.offeredTypes()).filter(t => !t.endsWith('.replicate'))
-      throw new TaskRejectedError(`no live worker offers task type "${spec.type}"${spec.capability != null ? ` with capability "${spec.capability}"` : ''}` +
+      throw new NoCapableWorkerError(`no live worker offers task type "${spec.type}"${spec.capability != null ? ` with capability "${spec.capability}"` : ''}` +
         (offered.length > 0 ? ` (offered: ${offered.sort().join(', ')})` : ' (no workers known)'))
     }
     const id = spec.id ?? randomUUID()
@@ -233,7 +234,7 @@ export class Submitter {
     this.inFlight.set(target, (this.inFlight.get(target) ?? 0) + 1)
     this.sent.add(target, Date.now())
     try {
-      if (target === this.deps.selfPeerId && this.deps.local != null) {
+      if (target === this.init.selfPeerId && this.deps.local != null) {
         return { response: await this.deps.local.execute(req) }
       }
       return { response: await this.deps.network.request(this.peerId(target), req, timeoutMs) }
@@ -270,7 +271,7 @@ export class Submitter {
   private result (record: TaskRecord, spec: TaskSpec, res: TaskResponse, attempt: number, started: number, target: string): TaskResult {
     // the answer came over an authenticated stream from `target` (or from our own executor): that is the worker
     const worker = target
-    const name = worker === this.deps.selfPeerId ? this.deps.selfName : this.deps.membership.get(worker)?.name
+    const name = worker === this.init.selfPeerId ? this.init.selfName : this.deps.membership.get(worker)?.name
     return {
       id: record.id, type: spec.type, ok: res.status === Status.OK, worker, workerName: name, attempts: attempt,
       durationMs: Date.now() - started, queueMs: res.queueMs, runMs: res.runMs, reward: Number(res.reward),

@@ -57,10 +57,3 @@ export interface TaskResultView extends Omit<TaskResult, 'output'> {
   outputBase64?: string
 }
 
-export class TaskError extends Error {
-  override name = 'TaskError'
-}
-/** the task cannot run anywhere: unknown type, no capable worker, payload too large */
-export class TaskRejectedError extends TaskError {
-  override name = 'TaskRejectedError'
-}

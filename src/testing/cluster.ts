@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path'
 import pWaitFor from 'p-wait-for'
 import { parse, stringify } from 'yaml'
 import { ControlClient } from '../control/client.js'
-import type { PeerView, StatusView } from '../node/node.js'
+import type { PeerView, StatusView } from '../control/views.js'
 
 export const ROOT = resolve(import.meta.dirname, '../..')
 export const LAUNCHER = join(ROOT, 'p2p-node')

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 import pWaitFor from 'p-wait-for'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Cluster, dnsAddr, LAUNCHER, waitAllSeeAll, type TestNode } from '../../src/testing/cluster.js'
-import type { StatusView } from '../../src/node/node.js'
+import type { StatusView } from '../../src/control/views.js'
 
 const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
 const status = async (n: TestNode): Promise<StatusView> => await n.request('status') as StatusView

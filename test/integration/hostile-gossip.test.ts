@@ -8,7 +8,7 @@ import pWaitFor from 'p-wait-for'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { HeartBeat, MAX_BYTES } from '../../src/messages/codec.js'
 import { membershipTopics } from '../../src/messages/topics.js'
-import { pubsub, type PubSub } from '../../src/node/pubsub.js'
+import { pubsub, type PubSub } from '../../src/libp2p/pubsub.js'
 import { Cluster, type TestNode } from '../../src/testing/cluster.js'
 
 function counter (metrics: string, reason: string): number {

@@ -40,7 +40,7 @@ describe('bootstrapper', () => {
   it('re-dials a bootstrap peer that went away within seconds, with backoff, though other peers stay connected', async () => {
     const libp2p = fakeLibp2p()
     libp2p.state.connections.push({ remotePeer: OTHER })
-    const b = createBootstrapper(libp2p as any, createLogger({ level: 'silent', pretty: false }), createMetrics(new Registry()), {
+    const b = createBootstrapper({ libp2p: libp2p as any, logger: createLogger({ level: 'silent', pretty: false }), metrics: createMetrics(new Registry()) }, {
       addresses: ['/ip4/127.0.0.1/tcp/4001'], dialTimeoutMs: 1000, maxBackoffMs: 30_000, refreshMs: 60_000
     })
     b.start()

@@ -8,8 +8,8 @@ import { interpolate } from '../../src/config/interpolate.js'
 import { ConfigError } from '../../src/errors.js'
 import { formatByteSize } from '../../src/config/schema.js'
 import { taskBodyLimit } from '../../src/cli/daemon.js'
-import { withoutLocalAddresses } from '../../src/node/libp2p.js'
-import { dialBackCandidates } from '../../src/node/reachability.js'
+import { withoutLocalAddresses } from '../../src/libp2p/libp2p.js'
+import { dialBackCandidates } from '../../src/discovery/reachability.js'
 import { multiaddr } from '@multiformats/multiaddr'
 
 function errorOf (yaml: string, env: Record<string, string> = {}): ConfigError {

@@ -193,14 +193,14 @@ describe('state replicator, the final push', () => {
     const store = new StateStore(cfg, join(dir, name), 'svc')
     store.restore(3)
     writeFileSync(cfg.path, 'final words')
-    const replicator = new StateReplicator(store, {
-      service: 'svc', intervalMs: 100, push,
+    const replicator = new StateReplicator({
+      store, push,
       metrics: { failoverStateSnapshots: { inc: () => {} } },
       logger: { debug: () => {}, info: () => {}, warn: (_o, msg) => { warnings.push(msg) } },
       // with `recent`, the member's beats are late: not live, but heard within the wider window
       live: () => opts.recent === true ? [] : [PEER],
       ...(opts.recent === true ? { recent: () => [PEER] } : {})
-    })
+    }, { service: 'svc', intervalMs: 100 })
     return { sent, warnings, replicator, dials: () => dials }
   }
 

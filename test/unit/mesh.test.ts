@@ -39,7 +39,7 @@ describe('mesh dialer, a member reached only through a relay', () => {
 
   it('tries its direct addresses only (never a second circuit), backing off while they fail', async () => {
     const libp2p = fakeLibp2p([CIRCUIT, '/ip4/192.168.1.5/tcp/4001'])
-    const mesh = createMeshDialer(libp2p as any, membershipOf(PEER.toString()) as any, createLogger({ level: 'silent', pretty: false }), createMetrics(new Registry()), {
+    const mesh = createMeshDialer({ libp2p: libp2p as any, membership: membershipOf(PEER.toString()) as any, logger: createLogger({ level: 'silent', pretty: false }), metrics: createMetrics(new Registry()) }, {
       meshNetwork: true, dialTimeoutMs: 1000, maxConnections: 100, retryMs: 1000
     })
     mesh.start()
@@ -55,7 +55,7 @@ describe('mesh dialer, a member reached only through a relay', () => {
 
   it('dials nothing when the member has no direct address (the relayed connection is all there is)', async () => {
     const libp2p = fakeLibp2p([CIRCUIT])
-    const mesh = createMeshDialer(libp2p as any, membershipOf(PEER.toString()) as any, createLogger({ level: 'silent', pretty: false }), createMetrics(new Registry()), {
+    const mesh = createMeshDialer({ libp2p: libp2p as any, membership: membershipOf(PEER.toString()) as any, logger: createLogger({ level: 'silent', pretty: false }), metrics: createMetrics(new Registry()) }, {
       meshNetwork: true, dialTimeoutMs: 1000, maxConnections: 100, retryMs: 1000
     })
     mesh.start()
@@ -83,7 +83,7 @@ describe('mesh dialer, a member behind a NAT whose addresses are not known yet',
       addEventListener: () => {},
       removeEventListener: () => {}
     }
-    const mesh = createMeshDialer(libp2p as any, membershipOf(PEER.toString()) as any, createLogger({ level: 'silent', pretty: false }), createMetrics(new Registry()), {
+    const mesh = createMeshDialer({ libp2p: libp2p as any, membership: membershipOf(PEER.toString()) as any, logger: createLogger({ level: 'silent', pretty: false }), metrics: createMetrics(new Registry()) }, {
       meshNetwork: true, dialTimeoutMs: 10_000, maxConnections: 100, retryMs: 1000, relayClient: true
     })
     mesh.start()
@@ -117,7 +117,7 @@ describe('mesh dialer, a relayed member that becomes reachable directly', () => 
       addEventListener: () => {},
       removeEventListener: () => {}
     }
-    const mesh = createMeshDialer(libp2p as any, membershipOf(PEER.toString()) as any, createLogger({ level: 'silent', pretty: false }), createMetrics(new Registry()), {
+    const mesh = createMeshDialer({ libp2p: libp2p as any, membership: membershipOf(PEER.toString()) as any, logger: createLogger({ level: 'silent', pretty: false }), metrics: createMetrics(new Registry()) }, {
       meshNetwork: true, dialTimeoutMs: 1000, maxConnections: 100, retryMs: 1000, relayClient: true
     })
     mesh.start()

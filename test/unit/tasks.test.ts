@@ -170,8 +170,8 @@ describe('Executor', () => {
   function make (handlers: Handler[], init: Partial<ConstructorParameters<typeof Executor>[1]> = {}) {
     const metrics = createMetrics(new Registry())
     const ledger = new Ledger(join(mkdtempSync(join(tmpdir(), 'ex-')), 'r.json'), 60_000)
-    return new Executor(handlers, { maxConcurrency: 1, maxQueue: 1, maxPayload: 100, dedupTtlMs: 60_000, defaultTimeoutMs: 5000, ...init }, {
-      selfPeerId: 'self', selfPeerIdBytes: new Uint8Array([1]), metrics, logger: createLogger({ level: 'silent', pretty: false }), ledger, submit: async () => ({ ok: false })
+    return new Executor({ metrics, logger: createLogger({ level: 'silent', pretty: false }), ledger }, {
+      handlers, selfPeerId: 'self', selfPeerIdBytes: new Uint8Array([1]), maxConcurrency: 1, maxQueue: 1, maxPayload: 100, dedupTtlMs: 60_000, defaultTimeoutMs: 5000, ...init
     })
   }
   const gate = () => { let open!: () => void; const p = new Promise<void>(r => { open = r }); return { p, open } }
@@ -228,7 +228,7 @@ describe('task arguments', () => {
     [['echo', '--timeout', 'soon'], /--timeout/],
     [['echo', '--reward', '-1'], /--reward/],
     [['echo', '--frobnicate'], /unknown option --frobnicate/],
-    [['Bad Type!'], /invalid task type/]
+    [['Bad Type!'], /type: a task type name/]
   ])('rejects %j', (words, message) => {
     const r = parseTaskArgs(words)
     expect(r.ok).toBe(false)

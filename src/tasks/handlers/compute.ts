@@ -1,3 +1,4 @@
+import { InstallationError } from '../../errors.js'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { Piscina } from 'piscina'
@@ -12,7 +13,7 @@ function workerFile (): string {
     const path = fileURLToPath(new URL(rel, import.meta.url))
     if (existsSync(path)) return path
   }
-  throw new Error('compute-worker.js not found next to the program; run npm run build')
+  throw new InstallationError('compute-worker.js not found next to the program; run npm run build')
 }
 
 export interface ComputeHandler extends Handler {

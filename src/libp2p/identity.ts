@@ -1,11 +1,8 @@
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
+import { IdentityError } from '../errors.js'
 import type { PrivateKey } from '@libp2p/interface'
-
-export class IdentityError extends Error {
-  override name = 'IdentityError'
-}
 
 /**
  * Loads the node's private key from `file`, creating an Ed25519 key there (mode 0600) on first start,

@@ -1,42 +1,42 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { formatByteSize } from '../config/schema.js'
-import type { CommandHandler } from '../control/commands.js'
+import { httpStatusOf } from '../errors.js'
+import type { CommandHandler, TaskApi } from './commands.js'
 import type { Logger } from '../logger.js'
 import type { Registry } from 'prom-client'
 
-export interface HttpInit {
-  host: string
-  port: number
+/** what the endpoints serve */
+export interface HttpComponents {
+  logger: Logger
   registry: Registry
   health: () => { healthy: boolean, ready: boolean, reasons: string[] }
   /** read-only API: GET /api/<name> runs the command of that name */
   api: Record<string, CommandHandler>
   /** task API: POST /api/tasks, GET /api/tasks/<id> */
   tasks?: TaskApi
-  /** largest request body accepted */
-  maxBodyBytes?: number
-  /** where that limit comes from, for the 413 answer (e.g. the config key it follows) */
-  maxBodyReason?: string
   /** POST /api/failover/<service>/handoff */
   handoff?: (service: string) => Promise<string>
-  /** the bearer token every POST needs; without one, POSTs are accepted only from loopback clients */
-  apiToken?: string
   /** a refused request, by reason: `no_token`, `bad_token`, `not_local` */
   onDenied?: (reason: string) => void
 }
 
-export interface TaskApi {
-  /** validates and starts a task; `done` settles when it has finished */
-  submit: (body: unknown) => { status: number, body: unknown, done?: Promise<unknown> }
-  get: (id: string) => unknown
+export interface HttpInit {
+  host: string
+  port: number
+  /** largest request body accepted */
+  maxBodyBytes?: number
+  /** where that limit comes from, for the 413 answer (e.g. the config key it follows) */
+  maxBodyReason?: string
+  /** the bearer token every POST needs; without one, POSTs are accepted only from loopback clients */
+  apiToken?: string
 }
 
 /** /metrics (Prometheus text), /healthz (process alive), /readyz (joined the network), GET /api/<command>. */
 export class HttpServer {
   private server?: Server
 
-  constructor (private readonly init: HttpInit, private readonly logger: Logger) {}
+  constructor (private readonly c: HttpComponents, private readonly init: HttpInit) {}
 
   get port (): number {
     const addr = this.server?.address()
@@ -51,7 +51,7 @@ export class HttpServer {
       server.listen(this.init.port, this.init.host, () => { server.off('error', reject); resolve() })
     })
     this.server = server
-    this.logger.info({ host: this.init.host, port: this.port }, 'metrics and health endpoints listening')
+    this.c.logger.info({ host: this.init.host, port: this.port }, 'metrics and health endpoints listening')
   }
 
   async stop (): Promise<void> {
@@ -66,38 +66,38 @@ export class HttpServer {
     const url = new URL(req.url ?? '/', 'http://localhost')
     try {
       if (req.method === 'POST' && !this.mayWrite(req, res)) return
-      if (url.pathname === '/api/tasks' && req.method === 'POST' && this.init.tasks != null) return await this.postTask(req, res)
+      if (url.pathname === '/api/tasks' && req.method === 'POST' && this.c.tasks != null) return await this.postTask(req, res)
       const handoff = /^\/api\/failover\/([A-Za-z0-9._-]{1,64})\/handoff$/.exec(url.pathname)
-      if (handoff != null && req.method === 'POST' && this.init.handoff != null) {
+      if (handoff != null && req.method === 'POST' && this.c.handoff != null) {
         try {
-          return this.json(res, 200, { result: await this.init.handoff(handoff[1]) })
+          return this.json(res, 200, { result: await this.c.handoff(handoff[1]) })
         } catch (err: any) {
           // an unknown service is not there (404); one that is not active here conflicts with the request (409)
-          return this.json(res, err.name === 'UnknownServiceError' ? 404 : err.name === 'NotActiveError' ? 409 : 500, { error: err.message })
+          return this.json(res, httpStatusOf(err), { error: err.message })
         }
       }
       const one = /^\/api\/tasks\/([A-Za-z0-9-]{1,128})$/.exec(url.pathname)
-      if (one != null && req.method === 'GET' && this.init.tasks != null) {
-        const record = this.init.tasks.get(one[1])
+      if (one != null && req.method === 'GET' && this.c.tasks != null) {
+        const record = this.c.tasks.get(one[1])
         return record == null ? this.json(res, 404, { error: `no task ${one[1]} here` }) : this.json(res, 200, record)
       }
       if (req.method !== 'GET' && req.method !== 'HEAD') return this.send(res, 405, 'text/plain', 'method not allowed\n', { allow: 'GET, HEAD' })
       if (url.pathname === '/metrics') {
-        return this.send(res, 200, this.init.registry.contentType, await this.init.registry.metrics())
+        return this.send(res, 200, this.c.registry.contentType, await this.c.registry.metrics())
       }
       if (url.pathname === '/healthz' || url.pathname === '/readyz') {
-        const h = this.init.health()
+        const h = this.c.health()
         const ok = url.pathname === '/healthz' ? h.healthy : h.ready
         return this.send(res, ok ? 200 : 503, 'application/json', JSON.stringify({ ok, ...h }) + '\n')
       }
       const api = /^\/api\/([a-z-]+)$/.exec(url.pathname)
-      if (api != null && Object.hasOwn(this.init.api, api[1])) {
-        const result = await this.init.api[api[1]]([])
+      if (api != null && Object.hasOwn(this.c.api, api[1])) {
+        const result = await this.c.api[api[1]]([])
         return this.send(res, 200, 'application/json', JSON.stringify(result, (_k, v) => typeof v === 'bigint' ? v.toString() : v) + '\n')
       }
       return this.send(res, 404, 'text/plain', 'not found\n')
     } catch (err: any) {
-      this.logger.warn({ err: err.message, path: url.pathname }, 'http handler failed')
+      this.c.logger.warn({ err: err.message, path: url.pathname }, 'http handler failed')
       return this.send(res, 500, 'text/plain', 'internal error\n')
     }
   }
@@ -109,8 +109,8 @@ export class HttpServer {
   private mayWrite (req: IncomingMessage, res: ServerResponse): boolean {
     const token = this.init.apiToken
     const deny = (status: number, reason: string, error: string, headers: Record<string, string> = {}): false => {
-      this.init.onDenied?.(reason)
-      this.logger.warn({ reason, remote: req.socket.remoteAddress, path: req.url }, 'API write refused')
+      this.c.onDenied?.(reason)
+      this.c.logger.warn({ reason, remote: req.socket.remoteAddress, path: req.url }, 'API write refused')
       this.send(res, status, 'application/json', JSON.stringify({ error }) + '\n', headers)
       return false
     }
@@ -135,7 +135,7 @@ export class HttpServer {
     }
     let body: unknown
     try { body = JSON.parse(raw.toString('utf8')) } catch { return this.json(res, 400, { error: 'body is not valid JSON' }) }
-    const answer = this.init.tasks!.submit(body)
+    const answer = this.c.tasks!.submit(body)
     if (answer.done == null) return this.json(res, answer.status, answer.body)
     return this.json(res, answer.status, await answer.done)
   }

@@ -1,5 +1,5 @@
 import { RELAY_V2_HOP_CODEC } from '@libp2p/circuit-relay-v2'
-import { backoffDelay } from './backoff.js'
+import { backoffDelay } from '../backoff.js'
 import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics/metrics.js'
 import type { AbortOptions, PeerId, PeerInfo, PeerStore } from '@libp2p/interface'

@@ -1,6 +1,6 @@
 import { byteStream } from '@libp2p/utils'
-import { openStream } from './streams.js'
-import type { Node } from './libp2p.js'
+import { openStream } from '../libp2p/streams.js'
+import type { Node } from '../libp2p/libp2p.js'
 import type { PeerId } from '@libp2p/interface'
 import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics/metrics.js'
@@ -24,7 +24,17 @@ const RTT_SAMPLES = 5
  * Pings every connected peer each interval (libp2p ping), records RTT, and closes connections to a peer
  * whose pings time out `maxFailures` times in a row, so a frozen peer does not hold a dead connection open.
  */
-export function createPinger (libp2p: Node, logger: Logger, metrics: Metrics, init: { intervalMs: number, timeoutMs?: number, maxFailures?: number }): Pinger {
+export interface PingerComponents {
+  libp2p: Pick<Node, 'getConnections' | 'dialProtocol' | 'addEventListener' | 'removeEventListener'>
+  logger: Logger
+  metrics: Metrics
+}
+
+export function createPinger (components: PingerComponents, init: { intervalMs: number, timeoutMs?: number, maxFailures?: number }): Pinger {
+  const { libp2p, logger, metrics } = components
+  // aborted in stop: a dial or ping under way ends with the component
+  let abort = new AbortController()
+  const deadline = (ms: number): AbortSignal => AbortSignal.any([abort.signal, AbortSignal.timeout(ms)])
   /** the last RTT_SAMPLES pings per connected peer */
   const rtts = new Map<string, number[]>()
   const failures = new Map<string, number>()
@@ -35,7 +45,7 @@ export function createPinger (libp2p: Node, logger: Logger, metrics: Metrics, in
   async function pingNow (peer: string): Promise<number> {
     const conn = libp2p.getConnections().find(c => c.remotePeer.toString() === peer)
     if (conn == null) throw new Error('not connected')
-    const ms = await pingOver(libp2p, conn.remotePeer, AbortSignal.timeout(timeoutMs))
+    const ms = await pingOver(libp2p, conn.remotePeer, deadline(timeoutMs))
     rtts.set(peer, [...(rtts.get(peer) ?? []).slice(1 - RTT_SAMPLES), ms])
     metrics.peerRtt.observe(ms / 1000)
     failures.delete(peer)
@@ -78,11 +88,13 @@ export function createPinger (libp2p: Node, logger: Logger, metrics: Metrics, in
 
   return {
     start () {
+      if (abort.signal.aborted) abort = new AbortController()
       if (timer != null) return
       timer = setInterval(() => { void round() }, init.intervalMs)
       libp2p.addEventListener('peer:connect', onConnect)
     },
     stop () {
+      abort.abort()
       clearInterval(timer)
       timer = undefined
       libp2p.removeEventListener('peer:connect', onConnect)

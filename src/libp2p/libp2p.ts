@@ -10,7 +10,7 @@ import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { tcp } from '@libp2p/tcp'
 import { yamux } from '@libp2p/yamux'
 import { createLibp2p, type Libp2p } from 'libp2p'
-import { relaySearch, type RelaySearch } from '../discovery/relay-search.js'
+import { relaySearch, type RelaySearch } from './relay-search.js'
 import { isCircuit } from './connections.js'
 import { membershipTopics, stringifyTopic } from '../messages/topics.js'
 import { pubsub, type PubSub } from './pubsub.js'
@@ -70,7 +70,6 @@ export async function buildLibp2p (config: NodeConfig, privateKey: PrivateKey, r
     ping: ping({ runOnLimitedConnection: true }),
     pubsub: pubsub(network.protocolVersion, [
       ...Object.values(membershipTopics(network.protocolVersion)),
-      stringifyTopic({ kind: 'tasks', pv: network.protocolVersion }),
       ...(worker ? config.failover.services.map(svc => stringifyTopic({ kind: 'failover', pv: network.protocolVersion, service: svc.name })) : [])
     ]),
     dht: kadDHT({

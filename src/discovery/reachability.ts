@@ -1,11 +1,11 @@
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { pbStream } from '@libp2p/utils'
 import { DialBackResponse } from '../messages/reachability.js'
-import { isCircuit } from './connections.js'
-import { openStream } from './streams.js'
+import { isCircuit } from '../libp2p/connections.js'
+import { openStream } from '../libp2p/streams.js'
 import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics/metrics.js'
-import type { Node } from './libp2p.js'
+import type { Node } from '../libp2p/libp2p.js'
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
 
 /** the stream protocol a bootstrap or relay answers: "dial me back" (docs/adr/0004-across-networks.md) */

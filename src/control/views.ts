@@ -1,0 +1,212 @@
+/**
+ * What the node tells an operator about itself and the network (`status`, `peers`, `capabilities`, /healthz,
+ * /readyz): read-only views over the subsystems the composition root (p2p-node.ts) built.
+ */
+import { peerIdFromString } from '@libp2p/peer-id'
+import { countByRole } from '../membership/core.js'
+import { VERSION } from '../version.js'
+import { connectionTo, isCircuit, relaysOf } from '../libp2p/connections.js'
+import type { ReachabilityView, Reachability } from '../discovery/reachability.js'
+import type { Pinger } from '../discovery/pinger.js'
+import type { Membership } from '../membership/service.js'
+import type { Metrics } from '../metrics/metrics.js'
+import type { Executor } from '../tasks/executor.js'
+import type { LedgerEntry, Ledger } from '../tasks/ledger.js'
+import type { Submitter } from '../tasks/submitter.js'
+import type { NodeConfig } from '../config/types.js'
+import type { Node } from '../libp2p/libp2p.js'
+
+export interface PeerView {
+  peerId: string
+  name?: string
+  role?: string
+  capabilities: string[]
+  addresses: string[]
+  /** stale: a connection is open but the member missed its heartbeats (frozen, or cut off) */
+  connection: 'direct' | 'relayed' | 'stale' | 'none'
+  /** relayed: the relay(s) the connection goes through (peer id) */
+  via?: string[]
+  rttMs?: number
+  lastHeartbeatAgeMs?: number
+  state: 'alive' | 'gone' | 'unknown'
+}
+
+export interface StatusView {
+  peerId: string
+  /** the process id: the local network's launcher stops, by it, nodes of the network that are not its children */
+  pid: number
+  name: string
+  role: string
+  version: string
+  protocolVersion: string
+  listenAddresses: string[]
+  /** what this node tells others about itself (identify, DHT): node.announce when set */
+  announceAddresses: string[]
+  /** workers: whether others can dial this node, from a bootstrap's or relay's dial back */
+  reachability?: ReachabilityView
+  uptimeSeconds: number
+  connectedPeers: number
+  members: { bootstrap: number, relay: number, worker: number, gone: number }
+  topics: string[]
+  capabilities: string[]
+  health: { healthy: boolean, ready: boolean, reasons: string[] }
+  /** where this node serves /metrics, /healthz, /readyz (when enabled) */
+  metricsUrl?: string
+  /** workers with enable_relay: the relays this node holds a reservation on, and the search for one */
+  relay?: { reservations: string[], searching: boolean, searchRounds: number, nextSearchInMs?: number }
+  /** workers: tasks queued and running, and the reward ledger per task type */
+  tasks?: { load: number, maxConcurrency: number, queueCapacity: number }
+  rewards?: { total: LedgerEntry, byType: Record<string, LedgerEntry> }
+}
+
+export interface CapabilitiesView {
+  self: { capabilities: string[], taskTypes: string[] }
+  network: Record<string, string[]>
+  /** task types offered in the network, with how many live workers offer each */
+  taskTypes: Record<string, number>
+}
+
+export interface ViewComponents {
+  libp2p: Pick<Node, 'peerId' | 'getConnections' | 'getMultiaddrs' | 'peerStore' | 'services'>
+  membership: Pick<Membership, 'members' | 'topics'>
+  pinger: Pick<Pinger, 'rtt'>
+  reachability: Pick<Reachability, 'status'>
+  submitter: Pick<Submitter, 'offeredTypes'>
+  executor?: Executor
+  ledger?: Ledger
+  metrics: Metrics
+}
+
+export interface ViewInit {
+  config: NodeConfig
+  startedAt: number
+  running: () => boolean
+  /** where this node serves /metrics (set once its HTTP server is bound) */
+  metricsUrl: () => string | undefined
+}
+
+export class NodeViews {
+  constructor (private readonly c: ViewComponents, private readonly init: ViewInit) {}
+
+  connectedPeerIds (): Set<string> {
+    return new Set(this.c.libp2p.getConnections().filter(c => c.status === 'open').map(c => c.remotePeer.toString()))
+  }
+
+  /** healthy: the process runs and libp2p is started; ready: it has joined the network */
+  health (): { healthy: boolean, ready: boolean, reasons: string[] } {
+    const reasons: string[] = []
+    if (!this.init.running()) reasons.push('not started')
+    const subscribed = this.c.libp2p.services.pubsub.getTopics()
+    for (const t of this.c.membership.topics()) if (!subscribed.includes(t)) reasons.push(`not subscribed to ${t}`)
+    // a bootstrap with no peer is not ready either: nobody could have found the network through it yet
+    if (this.connectedPeerIds().size === 0) reasons.push('no connected peers')
+    if (this.init.config.network.requireRelay && (this.c.libp2p.services.relaySearch?.reservations().length ?? 0) === 0) reasons.push('no relay reservation (network.require_relay)')
+    const healthy = this.init.running()
+    return { healthy, ready: healthy && reasons.length === 0, reasons }
+  }
+
+  /** addresses bound locally: the configured listen address with the port the OS gave */
+  private listenAddresses (): string[] {
+    const { listenHost, listenPort } = this.init.config.node
+    const bound = this.c.libp2p.getMultiaddrs().flatMap(a => a.getComponents()).find(c => c.name === 'tcp')?.value
+    return [`/ip4/${listenHost}/tcp/${listenPort === 0 ? bound ?? 0 : listenPort}`]
+  }
+
+  status (): StatusView {
+    const members = this.c.membership.members()
+    const byRole = countByRole(members)
+    const addrs = this.c.libp2p.getMultiaddrs().map(String)
+    const health = this.health()
+    this.c.metrics.nodeHealthy.set(health.ready ? 1 : 0)
+    return {
+      peerId: this.c.libp2p.peerId.toString(),
+      pid: process.pid,
+      name: this.init.config.node.name,
+      role: this.init.config.node.role,
+      version: VERSION,
+      protocolVersion: this.init.config.network.protocolVersion,
+      listenAddresses: this.listenAddresses(),
+      announceAddresses: addrs,
+      reachability: this.init.config.node.role === 'worker' ? this.reachabilityStatus(members) : undefined,
+      uptimeSeconds: Math.round((Date.now() - this.init.startedAt) / 1000),
+      connectedPeers: this.connectedPeerIds().size,
+      members: { ...byRole, gone: members.filter(m => m.state.phase === 'gone').length },
+      topics: this.c.libp2p.services.pubsub.getTopics(),
+      capabilities: this.init.config.node.role === 'worker' ? this.init.config.node.capabilities : [],
+      health,
+      metricsUrl: this.init.metricsUrl(),
+      relay: this.relayStatus(),
+      tasks: this.c.executor != null ? { load: this.c.executor.load(), maxConcurrency: this.c.executor.maxConcurrency, queueCapacity: this.c.executor.queueCapacity } : undefined,
+      rewards: this.c.ledger != null ? { total: this.c.ledger.total(), byType: this.c.ledger.snapshot() } : undefined
+    }
+  }
+
+  private reachabilityStatus (members: ReturnType<Membership['members']>): ReachabilityView {
+    const view = this.c.reachability.status()
+    const names = new Map(members.map(m => [m.peerId, m.name]))
+    return { ...view, checks: view.checks.map(c => ({ ...c, byName: names.get(c.by) })) }
+  }
+
+  private relayStatus (): StatusView['relay'] {
+    const search = this.c.libp2p.services.relaySearch
+    if (search == null) return undefined
+    const s = search.status()
+    return { reservations: search.reservations(), searching: s.searching, searchRounds: s.rounds, nextSearchInMs: s.nextRoundAt != null ? Math.max(0, s.nextRoundAt - Date.now()) : undefined }
+  }
+
+  async peers (): Promise<PeerView[]> {
+    const now = Date.now()
+    const conns = this.c.libp2p.getConnections()
+    const views = new Map<string, PeerView>()
+    const connectionOf = (peer: string): PeerView['connection'] => connectionTo(conns, peer)
+    for (const m of this.c.membership.members()) {
+      // a gone member's last RTT and open connection say nothing about it now
+      const gone = m.state.phase === 'gone'
+      const connection = connectionOf(m.peerId)
+      views.set(m.peerId, {
+        peerId: m.peerId,
+        name: m.name,
+        role: m.role,
+        capabilities: m.capabilities,
+        addresses: [],
+        connection: gone && connection !== 'none' ? 'stale' : connection,
+        via: connection === 'relayed' ? relaysOf(conns, m.peerId) : undefined,
+        rttMs: gone ? undefined : this.c.pinger.rtt(m.peerId),
+        lastHeartbeatAgeMs: m.seq >= 0n ? now - m.lastSeen : undefined,
+        state: m.state.phase
+      })
+    }
+    for (const c of conns) {
+      const id = c.remotePeer.toString()
+      if (views.has(id)) continue
+      const connection = connectionOf(id)
+      views.set(id, { peerId: id, capabilities: [], addresses: [], connection, via: connection === 'relayed' ? relaysOf(conns, id) : undefined, rttMs: this.c.pinger.rtt(id), state: 'unknown' })
+    }
+    await Promise.all([...views.values()].map(async v => {
+      try {
+        const p = await this.c.libp2p.peerStore.get(peerIdFromString(v.peerId))
+        v.addresses = p.addresses.map(a => a.multiaddr.toString())
+      } catch {}
+      // direct addresses first, relayed (p2p-circuit) ones after
+      v.addresses.sort((a, b) => Number(isCircuit(a)) - Number(isCircuit(b)))
+      if (v.addresses.length === 0) v.addresses = conns.filter(c => c.remotePeer.toString() === v.peerId).map(c => c.remoteAddr.toString())
+    }))
+    return [...views.values()].sort((a, b) => (a.role ?? '~').localeCompare(b.role ?? '~') || (a.name ?? a.peerId).localeCompare(b.name ?? b.peerId))
+  }
+
+  capabilities (): CapabilitiesView {
+    const network: Record<string, string[]> = {}
+    for (const m of this.c.membership.members()) {
+      if (m.state.phase !== 'alive') continue
+      for (const c of m.capabilities) (network[c] ??= []).push(m.name)
+    }
+    if (this.init.config.node.role === 'worker') for (const c of this.init.config.node.capabilities) (network[c] ??= []).push(`${this.init.config.node.name} (self)`)
+    for (const list of Object.values(network)) list.sort()
+    const taskTypes = Object.fromEntries(Object.entries(this.c.submitter.offeredTypes()).filter(([t]) => !t.endsWith('.replicate')))
+    return {
+      self: { capabilities: this.init.config.node.role === 'worker' ? this.init.config.node.capabilities : [], taskTypes: this.c.executor?.publicTypes() ?? [] },
+      network,
+      taskTypes
+    }
+  }
+}
