@@ -112,7 +112,8 @@ export class P2PNode {
       { protocolVersion: net.protocolVersion })
     const failover = !worker
       ? []
-      : config.failover.services.map(service => new FailoverSupervisor({ beats, logger: logger.child({ c: 'failover', service: service.name }), metrics },
+      // every failover log line names its service itself
+      : config.failover.services.map(service => new FailoverSupervisor({ beats, logger: logger.child({ c: 'failover' }), metrics },
         { service, self: libp2p.peerId.toString(), env, dataDir: nc.dataDir, nodeName: nc.name }))
     metrics.nodeInfo.set({ role: nc.role, version: VERSION, name: nc.name }, 1)
     metrics.nodeHealthy.set(0)

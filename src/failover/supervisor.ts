@@ -16,11 +16,16 @@ import type { Metrics } from '../metrics/metrics.js'
 /** the monotonic clock the supervisor reads (tests may drive their own) */
 export interface Clock { now: () => number }
 
+/** what the shell uses of the lease watchdog */
+export type Watchdog = Pick<WatchdogClient, 'ready' | 'on' | 'start' | 'renew' | 'stop' | 'close'>
+
 export interface SupervisorComponents {
-  beats: FailoverBeats
+  beats: Pick<FailoverBeats, 'add'>
   logger: Logger
   metrics: Metrics
   clock?: Clock
+  /** a new watchdog (default: the watchdog process, on `nodePath`) */
+  watchdog?: () => Watchdog
 }
 
 export interface SupervisorInit {
@@ -50,7 +55,7 @@ export class FailoverSupervisor {
   private readonly hooks: HookRunner
   private readonly replicator?: StateReplicator
   private health?: HealthMonitor
-  private watchdog?: WatchdogClient
+  private watchdog?: Watchdog
   private tick?: NodeJS.Timeout
   private wake?: NodeJS.Timeout
   private started = false
@@ -118,12 +123,11 @@ export class FailoverSupervisor {
   }
 
   private async leave (): Promise<void> {
+    if (!this.started) { this.closed = true; return }
     this.health?.stop()
-    if (this.started) {
-      this.dispatch({ type: 'stop' })
-      // until the release is done and the group has heard it (or an interval passed)
-      await this.until(s => settled(s, this.clock.now(), this.m))
-    }
+    this.dispatch({ type: 'stop' })
+    // until the release is done and the group has heard it (or an interval passed)
+    await this.until(s => settled(s, this.clock.now(), this.m))
     this.closed = true
     clearInterval(this.tick)
     clearTimeout(this.wake)
@@ -240,8 +244,8 @@ export class FailoverSupervisor {
     await this.replicator?.pushFinal(Math.max(500, this.cfg.leaseMs))
   }
 
-  private newWatchdog (): WatchdogClient {
-    const wd = new WatchdogClient(this.init.nodePath)
+  private newWatchdog (): Watchdog {
+    const wd = this.components.watchdog?.() ?? new WatchdogClient(this.init.nodePath)
     wd.on(e => {
       if (e.event === 'started' || e.event === 'gone') this.dispatch({ type: 'program', event: e.event })
       else if (e.event === 'exited') this.dispatch({ type: 'program', event: 'exited', detail: e.signal != null ? `signal ${e.signal}` : `code ${e.code}` })
