@@ -51,7 +51,7 @@ export interface ServiceWire {
 export interface ServiceChannel {
   /** subscribes to the service's topic (idempotent) */
   open: () => void
-  /** unsubscribes; beats no longer arrive */
+  /** beats no longer reach the service (the topic stays subscribed until libp2p stops) */
   close: () => void
   publish: (beat: OutgoingBeat) => Promise<void>
   /** sends one snapshot to a member; resolves once it has stored (or refused) it */
@@ -133,7 +133,10 @@ export function createFailoverBeats (components: FailoverBeatsComponents, init: 
         },
         close: () => {
           if (!opened.delete(service)) return
-          pubsub.unsubscribe(topic)
+          // stays subscribed: the node stops right after, and an unsubscribe (a PRUNE with backoff to every
+          // mesh peer) makes them refuse the same peer id's GRAFT when it comes back, score it down for trying,
+          // and stop sending it beats for a while — a restarted member then did not hear the group and a
+          // takeover after the next crash took a lease longer (bench/failover.mjs: 5 of 60 trials at 2 s)
           pubsub.topicValidators.delete(topic)
           if (opened.size === 0) pubsub.removeEventListener('message', onMessage)
         },

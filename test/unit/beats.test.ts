@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { Registry } from 'prom-client'
+import { createFailoverBeats } from '../../src/failover/beats.js'
+import { createLogger } from '../../src/logger.js'
+import { createMetrics } from '../../src/metrics/metrics.js'
+
+// The failover wire against a recording pubsub: what it subscribes, validates and leaves behind.
+async function harness () {
+  const peerId = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+  const calls: string[] = []
+  const listeners = new Set<unknown>()
+  const pubsub = {
+    topicValidators: new Map<string, unknown>(),
+    subscribe: (t: string) => { calls.push(`subscribe ${t}`) },
+    unsubscribe: (t: string) => { calls.push(`unsubscribe ${t}`) },
+    addEventListener: (_e: string, l: unknown) => { listeners.add(l) },
+    removeEventListener: (_e: string, l: unknown) => { listeners.delete(l) },
+    publish: async () => ({ recipients: [] })
+  }
+  const beats = createFailoverBeats({
+    peerId, pubsub: pubsub as any, streams: {} as any, metrics: createMetrics(new Registry()), logger: createLogger({ level: 'silent', pretty: false })
+  }, { protocolVersion: 'pv' })
+  return { beats, calls, pubsub, listeners }
+}
+
+describe('failover beats (the wire)', () => {
+  it('open subscribes once per service with a validator; one message listener for all services', async () => {
+    const h = await harness()
+    const a = h.beats.add('a', { members: [], onBeat: () => {} })
+    const b = h.beats.add('b', { members: [], onBeat: () => {} })
+    a.open(); a.open(); b.open()
+    expect(h.calls).toEqual(['subscribe pv/failover/a/1', 'subscribe pv/failover/b/1'])
+    expect([...h.pubsub.topicValidators.keys()]).toEqual(['pv/failover/a/1', 'pv/failover/b/1'])
+    expect(h.listeners.size).toBe(1)
+  })
+
+  it('close drops the validator and, with the last service, the listener, but never unsubscribes', async () => {
+    // an unsubscribe sends every mesh peer a PRUNE with backoff: when the same peer id comes back after a
+    // restart, they refuse its GRAFT, score it down and stop sending it beats for a while (a takeover after
+    // the next crash then took a lease longer; found by bench/failover.mjs)
+    const h = await harness()
+    const a = h.beats.add('a', { members: [], onBeat: () => {} })
+    const b = h.beats.add('b', { members: [], onBeat: () => {} })
+    a.open(); b.open()
+    a.close(); a.close()
+    expect(h.listeners.size).toBe(1)
+    b.close()
+    expect(h.listeners.size).toBe(0)
+    expect(h.pubsub.topicValidators.size).toBe(0)
+    expect(h.calls.filter(c => c.startsWith('unsubscribe'))).toEqual([])
+  })
+})
