@@ -59,7 +59,7 @@ export function nextServiceState (state: ServiceState, event: ServiceEvent, now:
     }
     case 'started': {
       if (p.name === 'active' && p.restarting === true) {
-        b.set({ phase: { name: 'active', term: p.term } }).emit({ type: 'count', metric: 'restart' })
+        b.set({ phase: { name: 'active', term: p.term } })
         return b.log('info', 'program restarted', { term: p.term }).done()
       }
       if (p.name !== 'starting') return b.done()
@@ -70,6 +70,8 @@ export function nextServiceState (state: ServiceState, event: ServiceEvent, now:
       b.emit({ type: 'count', metric: 'transition', label: 'activated' })
       b.log('info', cfg.dryRun ? 'active (dry run)' : 'active: program started', { term: p.term, voters: p.voters })
       b.emit({ type: 'queue-hooks', event: 'after_active', term: p.term }, { type: 'replicate', on: true })
+      // the program died while the start was being confirmed: deal with that now it is ours
+      if (p.early != null) onProgram(b, p.early)
       if (b.s.leaving) release(b, 'node stopping')
       return b.beat().done()
     }
@@ -236,7 +238,12 @@ function advanceLoss (b: Builder): Builder {
 }
 
 function onProgram (b: Builder, e: Extract<ServiceEvent, { type: 'program' }>): Builder {
-  if (e.event === 'started') return b.set({ programUp: true })
+  if (e.event === 'started') {
+    b.set({ programUp: true })
+    const p = b.s.phase
+    if (p.name === 'active' && p.restarting === true) b.emit({ type: 'count', metric: 'restart' })
+    return b
+  }
   if (e.event === 'gone') {
     b.set({ programUp: false })
     const p = b.s.phase
@@ -245,7 +252,9 @@ function onProgram (b: Builder, e: Extract<ServiceEvent, { type: 'program' }>): 
     return b
   }
   const p = b.s.phase
-  if (p.name !== 'active' || p.restarting === true) return b
+  // it exited (or was fenced) before its start was confirmed: the watchdog's events can come first
+  if (p.name === 'starting') return b.set({ phase: { ...p, early: e } })
+  if (p.name !== 'active') return b
   // the lease ran out under us: the program is not running here any more
   if (e.event === 'fenced') return lose(b, `fenced by the watchdog: ${e.detail ?? ''}`, 'fenced', false)
   // exited: restart it under the same term and lease, or, after more than max_restarts exits within the

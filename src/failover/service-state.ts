@@ -32,8 +32,8 @@ export type ServicePhase =
   | { name: 'candidate', term: number }
   /** elected; its before_active hooks run */
   | { name: 'preparing', term: number }
-  /** elected; the watchdog starts the program with the lease left until `deadline` */
-  | { name: 'starting', term: number, since: number, deadline: number, voters: string[] }
+  /** elected; the watchdog starts the program with the lease left until `deadline` (`early`: it exited or was fenced before the start was confirmed) */
+  | { name: 'starting', term: number, since: number, deadline: number, voters: string[], early?: Extract<ServiceEvent, { type: 'program' }> }
   /** holds the service; `restartAt`: the program exited and starts again then; `restarting`: a restart is under way */
   | { name: 'active', term: number, restartAt?: number, restarting?: boolean }
   /** releasing: before_passive hooks, the program stopped within its lease, the final state pushed */

@@ -126,9 +126,33 @@ describe('service state machine: every transition (pure)', () => {
     s = run(s, { type: 'wake' }, 1151).state
     const gone = run(s, { type: 'program', event: 'gone' }, 1160)
     expect(gone.effects.find(e => e.type === 'start')).toEqual({ type: 'start', term: 1, deadline: 1500, restore: false, restart: true })
-    const up = run(gone.state, { type: 'started' }, 1170)
-    expect(types(up.effects)).toEqual(['count:restart'])
+    const running = run(gone.state, { type: 'program', event: 'started' }, 1165)
+    expect(types(running.effects)).toEqual(['count:restart'])
+    const up = run(running.state, { type: 'started' }, 1170)
+    expect(types(up.effects)).toEqual([])
     expect(up.state.phase).toEqual({ name: 'active', term: 1 })
+  })
+
+  it('an exit that the watchdog reports before the start is confirmed is not lost (the crash-loop race)', () => {
+    // a restart under way: the new program starts and dies at once, before the start() promise resolves
+    let s: ServiceState = { ...active(), phase: { name: 'active', term: 1, restarting: true } }
+    s = run(s, { type: 'program', event: 'started' }, 1100).state
+    s = run(s, { type: 'program', event: 'exited', detail: 'code 1' }, 1101).state
+    expect(s.phase).toEqual({ name: 'active', term: 1, restartAt: 1201 })
+    expect(s.exits).toEqual([1101])
+    // the late confirmation changes nothing
+    expect(run(s, { type: 'started' }, 1102).state.phase).toEqual(s.phase)
+    // the first start: the exit waits for the activation, then counts like any other
+    let first = run(starting(), { type: 'program', event: 'started' }, 1010).state
+    first = run(first, { type: 'program', event: 'exited', detail: 'code 1' }, 1011).state
+    expect(first.phase.name).toBe('starting')
+    const up = run(first, { type: 'started' }, 1012)
+    expect(up.state.phase).toMatchObject({ name: 'active', term: 1, restartAt: 1112 })
+    expect(up.state.exits).toEqual([1012])
+    // fenced before the confirmation (nothing of it left): the group hears at once that it is lost
+    const fenced = run(run(starting(), { type: 'program', event: 'fenced', detail: 'lease expired' }, 1011).state, { type: 'started' }, 1012)
+    expect(phase(fenced.state.phase)).toBe('standby')
+    expect(types(fenced.effects)).toContain('count:fenced')
   })
 
   it('more than max_restarts exits within the window: hand off, push the final state, stay out for the window', () => {
