@@ -5,7 +5,8 @@
  */
 import { Registry } from 'prom-client'
 import { RELAY_V2_HOP_CODEC } from '@libp2p/circuit-relay-v2'
-import { createCommands, type CommandHandler } from './control/commands.js'
+import { createCommands, summarize, type CommandHandler } from './control/commands.js'
+import { EventHub } from './control/events.js'
 import { NodeViews } from './control/views.js'
 import { createBootstrapper, type Bootstrapper } from './discovery/bootstrap.js'
 import { createMeshDialer, type MeshDialer } from './discovery/mesh.js'
@@ -43,7 +44,7 @@ interface Parts {
   reachability: Reachability
   beats: FailoverBeats
   failover: FailoverSupervisor[]
-  views: NodeViews
+  events: EventHub
 }
 
 /** One running p2p-node: libp2p plus membership, discovery, tasks and failover, for one role. */
@@ -55,8 +56,14 @@ export class P2PNode {
   readonly commands: Record<string, CommandHandler>
   private unwatchMembers?: () => void
 
+  private readonly nodeViews: NodeViews
+
   private constructor (readonly config: NodeConfig, private readonly p: Parts) {
-    this.commands = createCommands({ views: p.views, submitter: p.tasks.submitter, failover: p.failover })
+    this.nodeViews = new NodeViews({
+      libp2p: p.libp2p, membership: p.membership, pinger: p.pinger, reachability: p.reachability, submitter: p.tasks.submitter,
+      executor: p.worker?.executor, ledger: p.worker?.ledger, metrics: p.metrics
+    }, { config, startedAt: Date.now(), running: () => this.running, metricsUrl: () => this.metricsUrl })
+    this.commands = createCommands({ views: this.nodeViews, submitter: p.tasks.submitter, failover: p.failover })
   }
 
   static async create (config: NodeConfig, logger: Logger, opts: CreateOptions = {}): Promise<P2PNode> {
@@ -107,13 +114,17 @@ export class P2PNode {
       serve: !worker,
       check: worker
     })
+    // the node's own events, for GET /api/events
+    const events = new EventHub({ onDropped: () => { metrics.eventClientsDropped.inc() } })
+    membership.onChange(e => { events.publish('member', { change: e.type, peerId: e.peerId, name: membership.get(e.peerId)?.name }) })
+    tasks.submitter.onChange(r => { if (!r.type.endsWith('.replicate')) events.publish('task', summarize(r)) })
     // workers supervise the configured programs (one supervisor each)
     const beats = createFailoverBeats({ peerId: libp2p.peerId, pubsub: libp2p.services.pubsub, streams: libp2p, metrics, logger: logger.child({ c: 'failover' }) },
       { protocolVersion: net.protocolVersion })
     const failover = !worker
       ? []
       // every failover log line names its service itself
-      : config.failover.services.map(service => new FailoverSupervisor({ beats, logger: logger.child({ c: 'failover' }), metrics },
+      : config.failover.services.map(service => new FailoverSupervisor({ beats, logger: logger.child({ c: 'failover' }), metrics, onPhase: change => { events.publish('failover', change) } },
         { service, self: libp2p.peerId.toString(), env, dataDir: nc.dataDir, nodeName: nc.name }))
     metrics.nodeInfo.set({ role: nc.role, version: VERSION, name: nc.name }, 1)
     metrics.nodeHealthy.set(0)
@@ -123,21 +134,15 @@ export class P2PNode {
       metrics.sources.relayReservations = () => relayServer.reservations!.size
       metrics.sources.relayData = async () => await relayedBytes(registry)
     }
-    let node: P2PNode | undefined
-    const views = new NodeViews({ libp2p, membership, pinger, reachability, submitter: tasks.submitter, executor: workerTasks?.executor, ledger: workerTasks?.ledger, metrics }, {
-      config, startedAt: Date.now(), running: () => node?.running ?? false, metricsUrl: () => node?.metricsUrl
-    })
-    node = new P2PNode(config, { libp2p, metrics, logger, pinger, membership, worker: workerTasks, tasks, bootstrapper, mesh, reachability, beats, failover, views })
-    return node
+    return new P2PNode(config, { libp2p, metrics, logger, pinger, membership, worker: workerTasks, tasks, bootstrapper, mesh, reachability, beats, failover, events })
   }
 
   get peerId (): string { return this.p.libp2p.peerId.toString() }
   get libp2p (): Node { return this.p.libp2p }
   get metrics (): Metrics { return this.p.metrics }
   get submitter (): Submitter { return this.p.tasks.submitter }
-  get failover (): FailoverSupervisor[] { return this.p.failover }
-  get views (): NodeViews { return this.p.views }
-  health (): ReturnType<NodeViews['health']> { return this.p.views.health() }
+  get events (): EventHub { return this.p.events }
+  health (): ReturnType<NodeViews['health']> { return this.nodeViews.health() }
 
   async start (): Promise<void> {
     if (this.running) return
@@ -179,12 +184,13 @@ export class P2PNode {
     p.metrics.nodeHealthy.set(0)
     await p.tasks.stop()
     await p.worker?.stop()
+    p.events.close()
     await p.libp2p.stop()
     p.logger.info('node stopped')
   }
 
   private readonly onConnectionChange = (): void => {
-    this.p.metrics.peersConnected.set(this.p.views.connectedPeerIds().size)
+    this.p.metrics.peersConnected.set(this.nodeViews.connectedPeerIds().size)
     this.p.metrics.nodeHealthy.set(this.health().healthy ? 1 : 0)
   }
 }

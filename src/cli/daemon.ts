@@ -32,6 +32,7 @@ export async function runDaemon (config: NodeConfig, logger: Logger, opts: Daemo
       api: { status: commands.status, peers: commands.peers, capabilities: commands.capabilities, tasks: commands.tasks },
       tasks: createTaskApi({ submitter: node.submitter }),
       handoff: async service => await commands.failover(['handoff', service]) as string,
+      events: node.events,
       onDenied: reason => { node.metrics.accessDenied.inc({ what: `api_${reason}` }) }
     }, { host: config.metrics.host, port: config.metrics.port, apiToken: config.metrics.apiToken, ...taskBodyLimit(config.tasks.maxPayload) })
     : undefined

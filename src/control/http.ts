@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { formatByteSize } from '../config/schema.js'
 import { httpStatusOf } from '../errors.js'
 import type { CommandHandler, TaskApi } from './commands.js'
+import type { EventHub } from './events.js'
 import type { Logger } from '../logger.js'
 import type { Registry } from 'prom-client'
 
@@ -17,6 +18,8 @@ export interface HttpComponents {
   tasks?: TaskApi
   /** POST /api/failover/<service>/handoff */
   handoff?: (service: string) => Promise<string>
+  /** GET /api/events: the node's events as Server-Sent Events */
+  events?: Pick<EventHub, 'subscribe'>
   /** a refused request, by reason: `no_token`, `bad_token`, `not_local` */
   onDenied?: (reason: string) => void
 }
@@ -81,6 +84,7 @@ export class HttpServer {
         const record = this.c.tasks.get(one[1])
         return record == null ? this.json(res, 404, { error: `no task ${one[1]} here` }) : this.json(res, 200, record)
       }
+      if (url.pathname === '/api/events' && req.method === 'GET' && this.c.events != null) { this.stream(req, res, url); return }
       if (req.method !== 'GET' && req.method !== 'HEAD') return this.send(res, 405, 'text/plain', 'method not allowed\n', { allow: 'GET, HEAD' })
       if (url.pathname === '/metrics') {
         return this.send(res, 200, this.c.registry.contentType, await this.c.registry.metrics())
@@ -106,6 +110,20 @@ export class HttpServer {
    * Writes (POST) need the bearer token when one is configured, else a loopback client: the read-only
    * endpoints stay open to a scraper, submitting work or moving a service does not.
    */
+  /** one SSE client: resumes after `Last-Event-ID` (header, or `?last_event_id=` for a first connection) */
+  private stream (req: IncomingMessage, res: ServerResponse, url: URL): void {
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' })
+    // how long a browser waits before reconnecting, and a first line so proxies pass the stream on at once
+    res.write('retry: 2000\n: connected\n\n')
+    const raw = req.headers['last-event-id'] ?? url.searchParams.get('last_event_id') ?? undefined
+    const last = raw != null && /^\d{1,15}$/.test(String(raw)) ? Number(raw) : undefined
+    const off = this.c.events!.subscribe({ write: chunk => { res.write(chunk) }, pending: () => res.writableLength, close: () => { res.destroy() } }, last)
+    // a comment now and then keeps idle connections (and proxies) from timing out
+    const ping = setInterval(() => { res.write(': ping\n\n') }, 15_000)
+    req.socket.setTimeout(0)
+    res.on('close', () => { clearInterval(ping); off() })
+  }
+
   private mayWrite (req: IncomingMessage, res: ServerResponse): boolean {
     const token = this.init.apiToken
     const deny = (status: number, reason: string, error: string, headers: Record<string, string> = {}): false => {

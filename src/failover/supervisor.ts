@@ -26,6 +26,8 @@ export interface SupervisorComponents {
   clock?: Clock
   /** a new watchdog (default: the watchdog process, on `nodePath`) */
   watchdog?: () => Watchdog
+  /** told of every change of phase (the node's event stream) */
+  onPhase?: (change: { service: string, phase: string, state: string, term: number }) => void
 }
 
 export interface SupervisorInit {
@@ -161,6 +163,7 @@ export class FailoverSupervisor {
     this.events.push(event)
     if (this.dispatching) return
     this.dispatching = true
+    const before = this.s.phase.name
     try {
       for (let e = this.events.shift(); e != null; e = this.events.shift()) {
         const { state, effects } = nextServiceState(this.s, e, this.clock.now(), this.m)
@@ -172,6 +175,10 @@ export class FailoverSupervisor {
     }
     this.gauges()
     this.schedule()
+    if (this.s.phase.name !== before) {
+      const st = this.status()
+      this.components.onPhase?.({ service: st.service, phase: st.phase, state: st.state, term: st.term })
+    }
     for (const w of this.waiters) if (w.done(this.s)) { this.waiters.delete(w); w.resolve() }
   }
 

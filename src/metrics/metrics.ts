@@ -58,6 +58,7 @@ export function createMetrics (registry: Registry) {
     failoverMembers: new Gauge({ name: 'p2p_failover_members', help: 'Members of the group this member hears (itself included)', labelNames: ['service'] as const, registers }),
     failoverHealthy: new Gauge({ name: 'p2p_failover_healthy', help: '1 when this member is healthy for the service', labelNames: ['service'] as const, registers }),
     accessDenied: new Counter({ name: 'p2p_access_denied_total', help: 'Requests and connections refused by an allowlist or the API token, by what was refused', labelNames: ['what'] as const, registers }),
+    eventClientsDropped: new Counter({ name: 'p2p_event_clients_dropped_total', help: 'GET /api/events clients dropped for not keeping up (their unsent events passed the bound)', registers }),
     rateLimited: new Counter({ name: 'p2p_rate_limited_total', help: 'Requests answered busy by a per-peer rate limit, by what', labelNames: ['what'] as const, registers }),
     failoverHealthChecks: new Counter({ name: 'p2p_failover_health_checks_total', help: 'Health check runs, by outcome (ok, failed)', labelNames: ['service', 'outcome'] as const, registers }),
     failoverHooks: new Counter({ name: 'p2p_failover_hooks_total', help: 'Hook runs, by event and outcome (ok, failed, dry_run)', labelNames: ['service', 'event', 'outcome'] as const, registers }),

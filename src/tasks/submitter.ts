@@ -59,10 +59,21 @@ export class Submitter {
   private readonly policy: RetryPolicy
   /** tasks waiting for room on a worker, oldest first; each freed slot wakes one */
   private readonly waiters: Array<() => void> = []
+  private readonly listeners = new Set<(record: TaskRecord) => void>()
 
   constructor (private readonly deps: SubmitterComponents, private readonly init: SubmitterInit) {
     this.policy = { maxRetries: init.maxRetries, baseDelayMs: 100, maxDelayMs: 2000 }
     this.records = new BoundedCache({ ttlMs: Infinity, maxEntries: init.keep ?? 500, maxBytes: init.keepBytes ?? 32 * 1024 ** 2 })
+  }
+
+  /** calls `listener` whenever a task taken here changes state (pending, running, done, failed) */
+  onChange (listener: (record: TaskRecord) => void): () => void {
+    this.listeners.add(listener)
+    return () => { this.listeners.delete(listener) }
+  }
+
+  private changed (record: TaskRecord): void {
+    for (const l of this.listeners) l(record)
   }
 
   private cached?: { at: number, base: Candidate[] }
@@ -136,11 +147,13 @@ export class Submitter {
     const record: TaskRecord = { id, type: spec.type, state: 'pending', submittedAt: Date.now(), broadcast: spec.broadcast === true, attempts: 0, results: [] }
     this.records.set(id, record, Date.now())
     this.deps.metrics.tasksSubmitted.inc({ type: spec.type })
+    this.changed(record)
     return record
   }
 
   async completion (record: TaskRecord, spec: TaskSpec & { exclude?: string[] }): Promise<void> {
     record.state = 'running'
+    this.changed(record)
     const timeoutMs = spec.timeoutMs ?? this.init.defaultTimeoutMs
     const maxRetries = spec.maxRetries ?? this.init.maxRetries
     const deadline = record.submittedAt + (spec.deadlineMs ?? timeoutMs * (maxRetries + 1) + 1000)
@@ -156,6 +169,7 @@ export class Submitter {
     const ok = results.every(r => r.ok)
     record.state = ok ? 'done' : 'failed'
     if (!ok) record.error = results.find(r => !r.ok)?.error
+    this.changed(record)
     for (const r of results) {
       this.deps.metrics.tasksCompleted.inc({ type: spec.type, outcome: r.ok ? 'ok' : 'failed' })
       this.deps.metrics.taskDuration.observe({ type: spec.type }, r.durationMs / 1000)

@@ -119,6 +119,47 @@ describe('distributed tasks', () => {
     await holders[0].start()
   })
 
+  it('GET /api/events streams the node\'s task events as SSE, and a reconnect with Last-Event-ID gets what it missed', async () => {
+    const { metricsUrl } = await boot.request('status') as any
+    /** reads SSE frames from a stream until `until` says stop */
+    const read = async (headers: Record<string, string>, until: (frames: Array<{ id: number, event: string, data: any }>) => boolean) => {
+      const ac = new AbortController()
+      const res = await fetch(`${metricsUrl}/api/events`, { headers, signal: ac.signal })
+      expect(res.headers.get('content-type')).toBe('text/event-stream')
+      const frames: Array<{ id: number, event: string, data: any }> = []
+      const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader()
+      let buf = ''
+      const timer = setTimeout(() => { ac.abort() }, 30_000)
+      try {
+        while (!until(frames)) {
+          const { value, done } = await reader.read()
+          if (done) break
+          buf += value
+          for (let i = buf.indexOf('\n\n'); i >= 0; i = buf.indexOf('\n\n')) {
+            const block = buf.slice(0, i)
+            buf = buf.slice(i + 2)
+            const field = (name: string): string | undefined => block.split('\n').find(l => l.startsWith(`${name}: `))?.slice(name.length + 2)
+            if (field('id') != null) frames.push({ id: Number(field('id')), event: field('event')!, data: JSON.parse(field('data')!) })
+          }
+        }
+      } finally {
+        clearTimeout(timer)
+        ac.abort()
+      }
+      return frames
+    }
+    const live = read({}, f => f.some(x => x.event === 'task' && x.data.state === 'done' && x.data.type === 'echo'))
+    await new Promise(resolve => setTimeout(resolve, 300))
+    const r = await (await fetch(`${metricsUrl}/api/tasks`, { method: 'POST', body: JSON.stringify({ type: 'echo', payload: 'streamed' }) })).json()
+    const frames = await live
+    const mine = frames.filter(f => f.event === 'task' && f.data.id === r.id)
+    expect(mine.map(f => f.data.state)).toEqual(['pending', 'running', 'done'])
+    // a client that saw only the first of them reconnects: the rest come again, in order, nothing twice
+    const again = await read({ 'last-event-id': String(mine[0].id) }, f => f.some(x => x.id === mine[2].id))
+    expect(again.filter(f => f.data.id === r.id).map(f => f.data.state)).toEqual(['running', 'done'])
+    expect(again[0].id).toBe(mine[0].id + 1)
+  })
+
   it('the HTTP API takes a task and answers with its result or its id to poll', async () => {
     const { metricsUrl } = await boot.request('status') as any
     const post = async (body: unknown): Promise<Response> => await fetch(`${metricsUrl}/api/tasks`, { method: 'POST', body: JSON.stringify(body) })

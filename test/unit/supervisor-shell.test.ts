@@ -21,6 +21,7 @@ const service = (over: Partial<FailoverServiceConfig> = {}): FailoverServiceConf
 
 function harness (over: Partial<FailoverServiceConfig> = {}) {
   const calls: string[] = []
+  const phases: string[] = []
   const beats: OutgoingBeat[] = []
   const listeners = new Set<(e: WatchdogEvent) => void>()
   const emit = (e: WatchdogEvent): void => { for (const l of listeners) l(e) }
@@ -46,9 +47,10 @@ function harness (over: Partial<FailoverServiceConfig> = {}) {
     beats: { add: () => channel },
     logger: createLogger({ level: 'silent', pretty: false }),
     metrics: createMetrics(new Registry()),
-    watchdog
+    watchdog,
+    onPhase: change => { phases.push(change.phase) }
   }, { service: service(over), self: SELF, env: {} })
-  return { sup, calls, beats, watchdogs: () => watchdogs, emit }
+  return { sup, calls, beats, watchdogs: () => watchdogs, emit, phases }
 }
 
 describe('failover supervisor shell', () => {
@@ -66,6 +68,8 @@ describe('failover supervisor shell', () => {
     expect(h.calls.slice(h.calls.indexOf('stop'))).toEqual(['stop', 'close-topic', 'close'])
     expect(h.beats.at(-1)).toMatchObject({ state: 'released', running: false, healthy: false })
     expect(h.sup.status().phase).toBe('left')
+    // the node's event stream hears every change of phase, once each
+    expect(h.phases).toEqual(['candidate', 'starting', 'active', 'stopping', 'left'])
   })
 
   it('handoff resolves once the release is done; the member is then held down; a handoff where it is not active is refused', async () => {
