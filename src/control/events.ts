@@ -54,8 +54,11 @@ export class EventHub {
     const e = { id: this.nextId++, type, data }
     this.ring.push(e)
     if (this.ring.length > this.keep) this.ring.shift()
-    const frame = formatEvent(e)
-    for (const sink of this.sinks) this.send(sink, frame)
+    // formatted only when someone listens: the stream costs nothing while no console is open
+    if (this.sinks.size > 0) {
+      const frame = formatEvent(e)
+      for (const sink of this.sinks) this.send(sink, frame)
+    }
     return e
   }
 
