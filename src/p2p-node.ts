@@ -7,6 +7,7 @@ import { Registry } from 'prom-client'
 import { RELAY_V2_HOP_CODEC } from '@libp2p/circuit-relay-v2'
 import { createCommands, summarize, type CommandHandler } from './control/commands.js'
 import { EventHub } from './control/events.js'
+import { History } from './control/history.js'
 import { NodeViews } from './control/views.js'
 import { createBootstrapper, type Bootstrapper } from './discovery/bootstrap.js'
 import { createMeshDialer, type MeshDialer } from './discovery/mesh.js'
@@ -45,6 +46,7 @@ interface Parts {
   beats: FailoverBeats
   failover: FailoverSupervisor[]
   events: EventHub
+  history: History
 }
 
 /** One running p2p-node: libp2p plus membership, discovery, tasks and failover, for one role. */
@@ -117,6 +119,9 @@ export class P2PNode {
     // the node's own events, for GET /api/events
     const events = new EventHub({ onDropped: () => { metrics.eventClientsDropped.inc() } })
     membership.onChange(e => { events.publish('member', { change: e.type, peerId: e.peerId, name: membership.get(e.peerId)?.name }) })
+    let gossipMessages = 0
+    libp2p.services.pubsub.addEventListener('message', () => { gossipMessages++ })
+    const history = new History({ connections: () => libp2p.getConnections().length, messages: () => gossipMessages })
     tasks.submitter.onChange(r => { if (!r.type.endsWith('.replicate')) events.publish('task', summarize(r)) })
     // workers supervise the configured programs (one supervisor each)
     const beats = createFailoverBeats({ peerId: libp2p.peerId, pubsub: libp2p.services.pubsub, streams: libp2p, metrics, logger: logger.child({ c: 'failover' }) },
@@ -134,7 +139,7 @@ export class P2PNode {
       metrics.sources.relayReservations = () => relayServer.reservations!.size
       metrics.sources.relayData = async () => await relayedBytes(registry)
     }
-    return new P2PNode(config, { libp2p, metrics, logger, pinger, membership, worker: workerTasks, tasks, bootstrapper, mesh, reachability, beats, failover, events })
+    return new P2PNode(config, { libp2p, metrics, logger, pinger, membership, worker: workerTasks, tasks, bootstrapper, mesh, reachability, beats, failover, events, history })
   }
 
   get peerId (): string { return this.p.libp2p.peerId.toString() }
@@ -142,6 +147,7 @@ export class P2PNode {
   get metrics (): Metrics { return this.p.metrics }
   get submitter (): Submitter { return this.p.tasks.submitter }
   get events (): EventHub { return this.p.events }
+  get history (): History { return this.p.history }
   health (): ReturnType<NodeViews['health']> { return this.nodeViews.health() }
 
   async start (): Promise<void> {
@@ -160,6 +166,7 @@ export class P2PNode {
     p.pinger.start()
     await p.reachability.start()
     p.bootstrapper.start()
+    p.history.start()
     p.libp2p.addEventListener('connection:open', this.onConnectionChange)
     p.libp2p.addEventListener('connection:close', this.onConnectionChange)
     this.onConnectionChange()
@@ -185,6 +192,7 @@ export class P2PNode {
     await p.tasks.stop()
     await p.worker?.stop()
     p.events.close()
+    p.history.stop()
     await p.libp2p.stop()
     p.logger.info('node stopped')
   }

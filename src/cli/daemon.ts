@@ -29,7 +29,7 @@ export async function runDaemon (config: NodeConfig, logger: Logger, opts: Daemo
       logger: logger.child({ c: 'http' }),
       registry: node.metrics.registry,
       health: () => node.health(),
-      api: { status: commands.status, peers: commands.peers, capabilities: commands.capabilities, tasks: commands.tasks },
+      api: { status: commands.status, peers: commands.peers, capabilities: commands.capabilities, tasks: commands.tasks, history: () => node.history.samples() },
       tasks: createTaskApi({ submitter: node.submitter }),
       handoff: async service => await commands.failover(['handoff', service]) as string,
       events: node.events,

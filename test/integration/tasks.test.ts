@@ -158,6 +158,12 @@ describe('distributed tasks', () => {
     const again = await read({ 'last-event-id': String(mine[0].id) }, f => f.some(x => x.id === mine[2].id))
     expect(again.filter(f => f.data.id === r.id).map(f => f.data.state)).toEqual(['running', 'done'])
     expect(again[0].id).toBe(mine[0].id + 1)
+    // and the node's own history: a sample every 10 s
+    let history: any[] = []
+    await pWaitFor(async () => { history = await (await fetch(`${metricsUrl}/api/history`)).json(); return history.length > 0 }, { interval: 500, timeout: 20_000 })
+    expect(history[0].connections).toBeGreaterThan(0)
+    expect(history[0].rssBytes).toBeGreaterThan(10 * 1024 ** 2)
+    expect(history[0].messagesPerSecond).toBeGreaterThan(0)
   })
 
   it('the HTTP API takes a task and answers with its result or its id to poll', async () => {

@@ -1,0 +1,79 @@
+/**
+ * A node's recent history kept by the node itself (`GET /api/history`): one sample every `intervalMs` of its
+ * connections, gossip messages per second, RSS and event-loop lag, in a ring of `keep` samples (default 10 s
+ * × 180: the last 30 minutes), so the last half hour can be seen without a Prometheus.
+ */
+import { monitorEventLoopDelay } from 'node:perf_hooks'
+
+export interface HistorySample {
+  /** wall-clock ms */
+  at: number
+  connections: number
+  /** gossip messages received per second over the interval */
+  messagesPerSecond: number
+  rssBytes: number
+  /** event-loop delay over the interval, ms */
+  loopLagP50Ms: number
+  loopLagMaxMs: number
+}
+
+export interface HistoryComponents {
+  connections: () => number
+  /** gossip messages received so far (a running count) */
+  messages: () => number
+}
+
+export class History {
+  private readonly ring: HistorySample[] = []
+  private timer?: NodeJS.Timeout
+  private lag?: ReturnType<typeof monitorEventLoopDelay>
+  private lastMessages = 0
+  private lastAt = 0
+  private readonly intervalMs: number
+  private readonly keep: number
+
+  constructor (private readonly components: HistoryComponents, init: { intervalMs?: number, keep?: number } = {}) {
+    this.intervalMs = init.intervalMs ?? 10_000
+    this.keep = init.keep ?? 180
+  }
+
+  start (): void {
+    if (this.timer != null) return
+    this.lag = monitorEventLoopDelay({ resolution: 20 })
+    this.lag.enable()
+    this.lastMessages = this.components.messages()
+    this.lastAt = performance.now()
+    this.timer = setInterval(() => { this.sample() }, this.intervalMs)
+    this.timer.unref()
+  }
+
+  stop (): void {
+    clearInterval(this.timer)
+    this.timer = undefined
+    this.lag?.disable()
+  }
+
+  samples (): HistorySample[] { return [...this.ring] }
+
+  /** takes one sample now (the timer calls it every interval) */
+  sample (): HistorySample {
+    const now = performance.now()
+    const messages = this.components.messages()
+    const seconds = Math.max(0.001, (now - this.lastAt) / 1000)
+    const ns = (v: number | undefined): number => Number.isFinite(v) ? Math.round((v as number) / 1e4) / 100 : 0
+    const s: HistorySample = {
+      at: Date.now(),
+      connections: this.components.connections(),
+      messagesPerSecond: Math.round((messages - this.lastMessages) / seconds * 10) / 10,
+      rssBytes: process.memoryUsage.rss(),
+      loopLagP50Ms: ns(this.lag?.percentile(50)),
+      loopLagMaxMs: ns(this.lag?.max)
+    }
+    this.lag?.reset()
+    this.lastMessages = messages
+    this.lastAt = now
+    this.ring.push(s)
+    if (this.ring.length > this.keep) this.ring.shift()
+    return s
+  }
+}
