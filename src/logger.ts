@@ -8,6 +8,35 @@ export interface LoggerOptions {
   /** pretty, human-readable lines (a TTY); otherwise one JSON object per line */
   pretty: boolean
   name?: string
+  /** also keep the latest lines here (GET /api/logs) */
+  ring?: LogRing
+}
+
+const LEVELS: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 }
+
+/**
+ * The latest log lines, kept as they were written (bounded by count and by line length; parsed only when
+ * read), for `GET /api/logs`.
+ */
+export class LogRing {
+  private readonly lines: string[] = []
+  constructor (private readonly keep = 500, private readonly maxLine = 4096) {}
+
+  /** a pino destination */
+  write (line: string): void {
+    this.lines.push(line.length > this.maxLine ? line.slice(0, this.maxLine) : line)
+    if (this.lines.length > this.keep) this.lines.shift()
+  }
+
+  /** the kept lines at `level` or above, oldest first (a cut line comes back as its message only) */
+  read (level = 'trace'): Array<Record<string, unknown>> {
+    const min = LEVELS[level] ?? 10
+    return this.lines.flatMap(l => {
+      let entry: Record<string, unknown>
+      try { entry = JSON.parse(l) } catch { entry = { level: Number(/"level":(\d+)/.exec(l)?.[1] ?? 30), msg: l.slice(0, 200) + ' …(cut)' } }
+      return (entry.level as number) >= min ? [entry] : []
+    })
+  }
 }
 
 /**
@@ -27,11 +56,16 @@ function isSet (v: string | undefined): boolean {
 
 export function createLogger (opts: LoggerOptions): Logger {
   const base = { level: opts.level, name: opts.name }
-  // logs go to stderr so that stdout stays for command output (REPL, --json)
-  if (opts.pretty) {
-    // loaded only on a terminal: a pod never pays for it
-    const pretty = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty')
-    return pino(base, pretty({ destination: 2, colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' }))
+  if (opts.ring != null) {
+    const out = opts.pretty ? prettyStream() : pino.destination({ fd: 2, sync: false })
+    return pino(base, pino.multistream([{ level: opts.level as pino.Level, stream: out }, { level: opts.level as pino.Level, stream: opts.ring }]))
   }
-  return pino(base, pino.destination({ fd: 2, sync: false }))
+  // logs go to stderr so that stdout stays for command output (REPL, --json)
+  return pino(base, opts.pretty ? prettyStream() : pino.destination({ fd: 2, sync: false }))
+}
+
+/** human-readable lines on stderr; loaded only on a terminal: a pod never pays for it */
+function prettyStream (): NodeJS.WritableStream {
+  const pretty = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty')
+  return pretty({ destination: 2, colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' })
 }

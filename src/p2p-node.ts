@@ -170,7 +170,7 @@ export class P2PNode {
     p.libp2p.addEventListener('connection:open', this.onConnectionChange)
     p.libp2p.addEventListener('connection:close', this.onConnectionChange)
     this.onConnectionChange()
-    p.logger.info({ peerId: this.peerId, role: this.config.node.role, name: this.config.node.name, addrs: p.libp2p.getMultiaddrs().map(String) }, 'node started')
+    p.logger.info({ peerId: this.peerId, role: this.config.node.role, addrs: p.libp2p.getMultiaddrs().map(String) }, 'node started')
   }
 
   async stop (): Promise<void> {

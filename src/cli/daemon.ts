@@ -7,13 +7,15 @@ import { HttpServer } from '../control/http.js'
 import { P2PNode } from '../p2p-node.js'
 import { runRepl } from './repl.js'
 import type { NodeConfig } from '../config/types.js'
-import type { Logger } from '../logger.js'
+import type { Logger, LogRing } from '../logger.js'
 
 export interface DaemonOptions {
   /** open a REPL on this process's terminal */
   repl: boolean
   /** stop when the process that started this one dies, however it dies (P2P_EXIT_WITH_PARENT) */
   exitWithParent?: boolean
+  /** the latest log lines, served as GET /api/logs */
+  logs?: LogRing
 }
 
 /**
@@ -29,7 +31,7 @@ export async function runDaemon (config: NodeConfig, logger: Logger, opts: Daemo
       logger: logger.child({ c: 'http' }),
       registry: node.metrics.registry,
       health: () => node.health(),
-      api: { status: commands.status, peers: commands.peers, capabilities: commands.capabilities, tasks: commands.tasks, history: () => node.history.samples() },
+      api: { status: commands.status, peers: commands.peers, capabilities: commands.capabilities, tasks: commands.tasks, history: () => node.history.samples(), ...(opts.logs != null ? { logs: (args: string[]) => opts.logs!.read(args[0]) } : {}) },
       tasks: createTaskApi({ submitter: node.submitter }),
       handoff: async service => await commands.failover(['handoff', service]) as string,
       events: node.events,

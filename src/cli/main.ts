@@ -3,7 +3,7 @@ import { Command, CommanderError } from 'commander'
 import { loadConfig } from '../config/load.js'
 import { ControlClient } from '../control/client.js'
 import { ConfigError, exitCodeOf, NotRunningError, UsageError } from '../errors.js'
-import { createLogger, resolveLogLevel } from '../logger.js'
+import { createLogger, LogRing, resolveLogLevel } from '../logger.js'
 import { VERSION } from '../version.js'
 import { formatResult } from './format.js'
 import { runRepl } from './repl.js'
@@ -23,8 +23,8 @@ function load (opts: GlobalOpts): NodeConfig {
   return loadConfig(configPath(opts), process.env)
 }
 
-function logger (config: NodeConfig) {
-  return createLogger({ level: resolveLogLevel(config.logging.level, process.env), pretty: process.stderr.isTTY === true, name: config.node.name })
+function logger (config: NodeConfig, ring?: LogRing) {
+  return createLogger({ level: resolveLogLevel(config.logging.level, process.env), pretty: process.stderr.isTTY === true, name: config.node.name, ring })
 }
 
 /** the libp2p stack loads only when this process becomes a node, so client commands start fast */
@@ -32,7 +32,8 @@ async function daemon (config: NodeConfig, repl: boolean): Promise<number> {
   const { runDaemon } = await import('./daemon.js')
   // set by whatever starts nodes for tests, benchmarks and the local network: they must not outlive it
   const exitWithParent = process.env.P2P_EXIT_WITH_PARENT != null && !['', '0', 'false'].includes(process.env.P2P_EXIT_WITH_PARENT)
-  return await runDaemon(config, logger(config), { repl, exitWithParent })
+  const logs = new LogRing()
+  return await runDaemon(config, logger(config, logs), { repl, exitWithParent, logs })
 }
 
 async function tryAttach (config: NodeConfig): Promise<ControlClient | undefined> {

@@ -96,7 +96,9 @@ export class HttpServer {
       }
       const api = /^\/api\/([a-z-]+)$/.exec(url.pathname)
       if (api != null && Object.hasOwn(this.c.api, api[1])) {
-        const result = await this.c.api[api[1]]([])
+        // `?level=warn` (GET /api/logs) is the one argument a read takes
+        const level = url.searchParams.get('level')
+        const result = await this.c.api[api[1]](level != null ? [level] : [])
         return this.send(res, 200, 'application/json', JSON.stringify(result, (_k, v) => typeof v === 'bigint' ? v.toString() : v) + '\n')
       }
       return this.send(res, 404, 'text/plain', 'not found\n')

@@ -227,7 +227,7 @@ class MembershipService implements Membership {
 
   private emit (event: MembershipEvent): void {
     this.updateGauges()
-    this.components.logger.info({ event: event.type, peer: event.peerId, name: this.table.get(event.peerId)?.name }, `member ${event.type}`)
+    this.components.logger.info({ event: event.type, peer: event.peerId, memberName: this.table.get(event.peerId)?.name }, `member ${event.type}`)
     for (const listener of this.listeners) listener(event)
   }
 

@@ -164,6 +164,14 @@ describe('distributed tasks', () => {
     expect(history[0].connections).toBeGreaterThan(0)
     expect(history[0].rssBytes).toBeGreaterThan(10 * 1024 ** 2)
     expect(history[0].messagesPerSecond).toBeGreaterThan(0)
+    // and its latest log lines, filtered by level
+    const { pid } = await boot.request('status') as any
+    const all = await (await fetch(`${metricsUrl}/api/logs`)).json()
+    const info = await (await fetch(`${metricsUrl}/api/logs?level=info`)).json()
+    expect(all.length).toBeGreaterThan(0)
+    expect(all.filter((l: any) => l.pid !== pid || typeof l.msg !== 'string').slice(0, 3)).toEqual([])
+    expect(info.every((l: any) => l.level >= 30)).toBe(true)
+    expect(info.length).toBeLessThan(all.length)
   })
 
   it('the HTTP API takes a task and answers with its result or its id to poll', async () => {

@@ -22,3 +22,21 @@ describe('node history (GET /api/history)', () => {
     h.stop()
   })
 })
+
+describe('log ring (GET /api/logs)', () => {
+  it('keeps the latest lines, bounded by count and line length, and filters by level when read', async () => {
+    const { LogRing, createLogger } = await import('../../src/logger.js')
+    const ring = new LogRing(3, 300)
+    const log = createLogger({ level: 'debug', pretty: false, ring })
+    log.debug('one')
+    log.info({ peer: 'p' }, 'two')
+    log.warn('three')
+    log.error({ big: 'x'.repeat(1000) }, 'four')
+    // pino writes to the ring synchronously
+    const all = ring.read()
+    expect(all.map(e => e.msg)).toEqual(['two', 'three', expect.stringMatching(/…\(cut\)$/)])
+    expect(all[0]).toMatchObject({ level: 30, peer: 'p' })
+    expect(all[2].level).toBe(50)
+    expect(ring.read('warn').map(e => e.level)).toEqual([40, 50])
+  })
+})
