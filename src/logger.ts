@@ -1,5 +1,6 @@
 import pino, { type Logger } from 'pino'
 import { createRequire } from 'node:module'
+import { Ring } from './ring.js'
 
 export type { Logger }
 
@@ -19,19 +20,20 @@ const LEVELS: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 4
  * read), for `GET /api/logs`.
  */
 export class LogRing {
-  private readonly lines: string[] = []
-  constructor (private readonly keep = 500, private readonly maxLine = 4096) {}
+  private readonly lines: Ring<string>
+  constructor (keep = 500, private readonly maxLine = 4096) {
+    this.lines = new Ring(keep)
+  }
 
   /** a pino destination */
   write (line: string): void {
     this.lines.push(line.length > this.maxLine ? line.slice(0, this.maxLine) : line)
-    if (this.lines.length > this.keep) this.lines.shift()
   }
 
   /** the kept lines at `level` or above, oldest first (a cut line comes back as its message only) */
   read (level = 'trace'): Array<Record<string, unknown>> {
     const min = LEVELS[level] ?? 10
-    return this.lines.flatMap(l => {
+    return this.lines.toArray().flatMap(l => {
       let entry: Record<string, unknown>
       try { entry = JSON.parse(l) } catch { entry = { level: Number(/"level":(\d+)/.exec(l)?.[1] ?? 30), msg: l.slice(0, 200) + ' …(cut)' } }
       return (entry.level as number) >= min ? [entry] : []

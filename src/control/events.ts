@@ -5,6 +5,7 @@
  * the snapshots). Each client's unsent bytes are bounded: a client that does not keep up is dropped, never
  * buffered without limit.
  */
+import { Ring } from '../ring.js'
 
 export interface NodeEvent {
   id: number
@@ -37,14 +38,13 @@ export function formatEvent (e: NodeEvent): string {
 }
 
 export class EventHub {
-  private readonly ring: NodeEvent[] = []
+  private readonly ring: Ring<NodeEvent>
   private readonly sinks = new Set<EventSink>()
   private nextId = 1
-  private readonly keep: number
   private readonly maxPending: number
 
   constructor (private readonly components: EventHubComponents = {}, init: EventHubInit = {}) {
-    this.keep = init.keep ?? 1000
+    this.ring = new Ring(init.keep ?? 1000)
     this.maxPending = init.maxPendingBytes ?? 1024 ** 2
   }
 
@@ -53,7 +53,6 @@ export class EventHub {
   publish (type: string, data: unknown): NodeEvent {
     const e = { id: this.nextId++, type, data }
     this.ring.push(e)
-    if (this.ring.length > this.keep) this.ring.shift()
     // formatted only when someone listens: the stream costs nothing while no console is open
     if (this.sinks.size > 0) {
       const frame = formatEvent(e)
@@ -69,10 +68,10 @@ export class EventHub {
   subscribe (sink: EventSink, lastId?: number): () => void {
     this.sinks.add(sink)
     if (lastId != null && Number.isSafeInteger(lastId)) {
-      const oldest = this.ring[0]?.id ?? this.nextId
+      const oldest = this.ring.first()?.id ?? this.nextId
       // some are gone from the ring, or the id is from before this node restarted (ids start over)
       if (lastId + 1 < oldest || lastId >= this.nextId) this.send(sink, formatEvent({ id: this.nextId - 1, type: 'reset', data: { reason: 'events since your last one are no longer kept' } }))
-      else for (const e of this.ring) if (e.id > lastId) this.send(sink, formatEvent(e))
+      else for (const e of this.ring.toArray()) if (e.id > lastId) this.send(sink, formatEvent(e))
     }
     return () => { this.sinks.delete(sink) }
   }

@@ -4,6 +4,7 @@
  * × 180: the last 30 minutes), so the last half hour can be seen without a Prometheus.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { Ring } from '../ring.js'
 
 export interface HistorySample {
   /** wall-clock ms */
@@ -24,17 +25,16 @@ export interface HistoryComponents {
 }
 
 export class History {
-  private readonly ring: HistorySample[] = []
+  private readonly ring: Ring<HistorySample>
   private timer?: NodeJS.Timeout
   private lag?: ReturnType<typeof monitorEventLoopDelay>
   private lastMessages = 0
   private lastAt = 0
   private readonly intervalMs: number
-  private readonly keep: number
 
   constructor (private readonly components: HistoryComponents, init: { intervalMs?: number, keep?: number } = {}) {
     this.intervalMs = init.intervalMs ?? 10_000
-    this.keep = init.keep ?? 180
+    this.ring = new Ring(init.keep ?? 180)
   }
 
   start (): void {
@@ -53,7 +53,7 @@ export class History {
     this.lag?.disable()
   }
 
-  samples (): HistorySample[] { return [...this.ring] }
+  samples (): HistorySample[] { return this.ring.toArray() }
 
   /** takes one sample now (the timer calls it every interval) */
   sample (): HistorySample {
@@ -73,7 +73,6 @@ export class History {
     this.lastMessages = messages
     this.lastAt = now
     this.ring.push(s)
-    if (this.ring.length > this.keep) this.ring.shift()
     return s
   }
 }

@@ -1,3 +1,4 @@
+import { Lifetime } from '../lifetime.js'
 import { backoffDelay } from '../backoff.js'
 import { parseTarget, resolveTarget, systemLookup, type BootstrapTarget, type Lookup } from './resolve.js'
 import type { Logger } from '../logger.js'
@@ -35,9 +36,8 @@ export interface BootstrapComponents {
 
 export function createBootstrapper (components: BootstrapComponents, init: BootstrapInit): Bootstrapper {
   const { libp2p, logger, metrics } = components
-  // aborted in stop: a dial or ping under way ends with the component
-  let abort = new AbortController()
-  const deadline = (ms: number): AbortSignal => AbortSignal.any([abort.signal, AbortSignal.timeout(ms)])
+  // a dial or ping under way ends with the component
+  const lifetime = new Lifetime()
   const targets = init.addresses.map(parseTarget)
   const lookup = init.lookup ?? systemLookup
   const refreshMs = init.refreshMs ?? Math.max(init.maxBackoffMs, 30_000)
@@ -77,7 +77,7 @@ export function createBootstrapper (components: BootstrapComponents, init: Boots
         return
       }
       try {
-        const conn = await libp2p.dial(addr, { signal: deadline(init.dialTimeoutMs) })
+        const conn = await libp2p.dial(addr, { signal: lifetime.signal(init.dialTimeoutMs) })
         reach(target, conn.remotePeer.toString())
         ok++
         metrics.bootstrapDials.inc({ outcome: 'ok' })
@@ -133,14 +133,14 @@ export function createBootstrapper (components: BootstrapComponents, init: Boots
 
   return {
     start () {
-      if (abort.signal.aborted) abort = new AbortController()
+      lifetime.start()
       if (running || targets.length === 0) return
       running = true
       libp2p.addEventListener('peer:disconnect', onDisconnect)
       void run()
     },
     stop () {
-      abort.abort()
+      lifetime.stop()
       running = false
       clearTimeout(timer)
       libp2p.removeEventListener('peer:disconnect', onDisconnect)

@@ -1,3 +1,4 @@
+import { Lifetime } from '../lifetime.js'
 import { RELAY_V2_HOP_CODEC } from '@libp2p/circuit-relay-v2'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -45,9 +46,8 @@ export interface MeshComponents {
 
 export function createMeshDialer (components: MeshComponents, init: MeshInit): MeshDialer {
   const { libp2p, membership, logger, metrics } = components
-  // aborted in stop: a dial or ping under way ends with the component
-  let abort = new AbortController()
-  const deadline = (ms: number): AbortSignal => AbortSignal.any([abort.signal, AbortSignal.timeout(ms)])
+  // a dial or ping under way ends with the component
+  const lifetime = new Lifetime()
   const retryMs = init.retryMs ?? 5000
   const lastTry = new Map<string, number>()
   const inFlight = new Set<string>()
@@ -99,14 +99,14 @@ export function createMeshDialer (components: MeshComponents, init: MeshInit): M
       // addresses that failed last time may be stale (a relay reservation made after we learned them): ask the DHT
       if (!known || failedFromStore.has(key)) {
         source = 'dht'
-        await libp2p.peerRouting.findPeer(peer, { signal: deadline(init.dialTimeoutMs), useCache: false })
+        await libp2p.peerRouting.findPeer(peer, { signal: lifetime.signal(init.dialTimeoutMs), useCache: false })
       }
       // reached through a relay meanwhile: a plain dial would open a second circuit (see `upgrade`)
       if (connection(key) === 'relayed') {
         await upgrade(peer)
         return
       }
-      await libp2p.dial(peer, { signal: deadline(init.dialTimeoutMs) })
+      await libp2p.dial(peer, { signal: lifetime.signal(init.dialTimeoutMs) })
       failedFromStore.delete(key)
       metrics.meshDials.inc({ source, outcome: 'ok' })
       logger.debug({ peer: key, source, reason }, 'connected to member')
@@ -140,7 +140,7 @@ export function createMeshDialer (components: MeshComponents, init: MeshInit): M
         // under way (its known addresses, a peer lookup that can take the whole timeout) and wait for it
         const target = multiaddr(`${addr}/p2p/${id}/p2p-circuit/p2p/${key}`)
         const transports = (libp2p as unknown as { components?: { transportManager?: { dial: (ma: typeof target, o: object) => Promise<unknown> } } }).components?.transportManager
-        await (transports != null ? transports.dial(target, { signal: deadline(init.dialTimeoutMs) }) : libp2p.dial(target, { signal: deadline(init.dialTimeoutMs) }))
+        await (transports != null ? transports.dial(target, { signal: lifetime.signal(init.dialTimeoutMs) }) : libp2p.dial(target, { signal: lifetime.signal(init.dialTimeoutMs) }))
         metrics.meshDials.inc({ source: 'relay', outcome: 'ok' })
         logger.debug({ peer: key, relay: id }, 'connected to member through a relay')
         return
@@ -161,7 +161,7 @@ export function createMeshDialer (components: MeshComponents, init: MeshInit): M
     const direct = await libp2p.peerStore.get(peer).then(p => p.addresses.map(a => a.multiaddr).filter(a => !isCircuit(a)), () => [])
     if (direct.length === 0) return
     try {
-      const conn = await libp2p.dial(direct.map(a => a.encapsulate(`/p2p/${key}`)), { signal: deadline(init.dialTimeoutMs) })
+      const conn = await libp2p.dial(direct.map(a => a.encapsulate(`/p2p/${key}`)), { signal: lifetime.signal(init.dialTimeoutMs) })
       // libp2p folds a dial into one already under way for the same peer, which may end on a circuit
       if (isCircuit(conn.remoteAddr)) throw new Error('the dial ended on a relayed connection')
       upgradeFailures.delete(key)
@@ -202,7 +202,7 @@ export function createMeshDialer (components: MeshComponents, init: MeshInit): M
 
   return {
     start () {
-      if (abort.signal.aborted) abort = new AbortController()
+      lifetime.start()
       if (running) return
       running = true
       libp2p.addEventListener('peer:discovery', onDiscovery)
@@ -213,7 +213,7 @@ export function createMeshDialer (components: MeshComponents, init: MeshInit): M
       timer = setInterval(connectMembers, retryMs)
     },
     stop () {
-      abort.abort()
+      lifetime.stop()
       running = false
       clearInterval(timer)
       unsubscribe?.()

@@ -1,3 +1,4 @@
+import { Lifetime } from '../lifetime.js'
 import { byteStream } from '@libp2p/utils'
 import { openStream } from '../libp2p/streams.js'
 import type { Node } from '../libp2p/libp2p.js'
@@ -32,9 +33,8 @@ export interface PingerComponents {
 
 export function createPinger (components: PingerComponents, init: { intervalMs: number, timeoutMs?: number, maxFailures?: number }): Pinger {
   const { libp2p, logger, metrics } = components
-  // aborted in stop: a dial or ping under way ends with the component
-  let abort = new AbortController()
-  const deadline = (ms: number): AbortSignal => AbortSignal.any([abort.signal, AbortSignal.timeout(ms)])
+  // a dial or ping under way ends with the component
+  const lifetime = new Lifetime()
   /** the last RTT_SAMPLES pings per connected peer */
   const rtts = new Map<string, number[]>()
   const failures = new Map<string, number>()
@@ -45,7 +45,7 @@ export function createPinger (components: PingerComponents, init: { intervalMs: 
   async function pingNow (peer: string): Promise<number> {
     const conn = libp2p.getConnections().find(c => c.remotePeer.toString() === peer)
     if (conn == null) throw new Error('not connected')
-    const ms = await pingOver(libp2p, conn.remotePeer, deadline(timeoutMs))
+    const ms = await pingOver(libp2p, conn.remotePeer, lifetime.signal(timeoutMs))
     rtts.set(peer, [...(rtts.get(peer) ?? []).slice(1 - RTT_SAMPLES), ms])
     metrics.peerRtt.observe(ms / 1000)
     failures.delete(peer)
@@ -88,13 +88,13 @@ export function createPinger (components: PingerComponents, init: { intervalMs: 
 
   return {
     start () {
-      if (abort.signal.aborted) abort = new AbortController()
+      lifetime.start()
       if (timer != null) return
       timer = setInterval(() => { void round() }, init.intervalMs)
       libp2p.addEventListener('peer:connect', onConnect)
     },
     stop () {
-      abort.abort()
+      lifetime.stop()
       clearInterval(timer)
       timer = undefined
       libp2p.removeEventListener('peer:connect', onConnect)
