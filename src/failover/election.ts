@@ -71,7 +71,8 @@ export function ranksAbove (a: { id: string, priority: number }, b: { id: string
   return a.priority !== b.priority ? a.priority > b.priority : a.id < b.id
 }
 
-const fresh = (m: MemberView, now: number, cfg: ElectionConfig): boolean => now - m.lastBeatAt <= cfg.intervalMs * cfg.misses
+/** heard within the last misses x interval */
+export const fresh = (m: Pick<MemberView, 'lastBeatAt'>, now: number, cfg: Pick<ElectionConfig, 'intervalMs' | 'misses'>): boolean => now - m.lastBeatAt <= cfg.intervalMs * cfg.misses
 
 /** whether this member hears enough of the group to take part (self included) */
 export function hearsQuorum (members: readonly MemberView[], now: number, cfg: ElectionConfig): boolean {

@@ -3,7 +3,7 @@
  * its phases, the events that move it, the effects it asks for, and the questions the shell and the status
  * ask of a state. The transitions are machine.ts.
  */
-import { initialState, type ElectionConfig, type ElectionState, type MemberView } from './election.js'
+import { fresh, initialState, type ElectionConfig, type ElectionState, type MemberView } from './election.js'
 import type { FailoverServiceConfig } from '../config/types.js'
 
 export interface MachineConfig extends ElectionConfig {
@@ -171,7 +171,7 @@ export function settled (s: ServiceState, now: number, cfg: MachineConfig): bool
   if (p.name !== 'left') return false
   if (s.releasedSeq == null || s.releasedAt == null || now - s.releasedAt >= cfg.leaseMs || now - p.since >= cfg.intervalMs) return true
   const seq = s.releasedSeq
-  return Object.values(s.views).every(v => now - v.lastBeatAt > cfg.intervalMs * cfg.misses || (v.ackSeq ?? -1) >= seq)
+  return Object.values(s.views).every(v => !fresh(v, now, cfg) || (v.ackSeq ?? -1) >= seq)
 }
 
 /** the next time something is due without a message prompting it (a lease or vote ends, a hold-down, a restart) */
@@ -227,7 +227,6 @@ export interface FailoverStatus {
 export function statusOf (s: ServiceState, now: number, cfg: MachineConfig, extra: { check?: string, stateFile?: { term: number, version: number } }): FailoverStatus {
   const views = Object.values(s.views)
   const running = holds(s)
-  const fresh = cfg.intervalMs * cfg.misses
   return {
     service: cfg.name,
     state: wireState(s, now, cfg),
@@ -235,7 +234,7 @@ export function statusOf (s: ServiceState, now: number, cfg: MachineConfig, extr
     term: termOf(s),
     running,
     priority: cfg.priority,
-    active: running ? cfg.self : views.find(v => v.state === 'active' && now - v.lastBeatAt <= fresh)?.id,
+    active: running ? cfg.self : views.find(v => v.state === 'active' && fresh(v, now, cfg))?.id,
     program: !running ? 'stopped' : cfg.dryRun ? 'dry-run' : s.programUp ? 'running' : 'restarting',
     dryRun: cfg.dryRun,
     health: { healthy: isHealthy(s, now), check: extra.check, holdMs: holdLeft(s, now) },
