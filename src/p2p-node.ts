@@ -13,6 +13,7 @@ import { createBootstrapper, type Bootstrapper } from './discovery/bootstrap.js'
 import { createMeshDialer, type MeshDialer } from './discovery/mesh.js'
 import { createPinger, type Pinger } from './discovery/pinger.js'
 import { createReachability, type Reachability } from './discovery/reachability.js'
+import { createTopology, type Topology, type TopologyView } from './discovery/topology.js'
 import { createFailoverBeats, type FailoverBeats } from './failover/beats.js'
 import { FailoverSupervisor } from './failover/supervisor.js'
 import { isCircuit } from './libp2p/connections.js'
@@ -43,6 +44,7 @@ interface Parts {
   bootstrapper: Bootstrapper
   mesh: MeshDialer
   reachability: Reachability
+  topology: Topology
   beats: FailoverBeats
   failover: FailoverSupervisor[]
   events: EventHub
@@ -116,13 +118,18 @@ export class P2PNode {
       serve: !worker,
       check: worker
     })
+    const topology = createTopology({ libp2p, membership, metrics, logger: logger.child({ c: 'topology' }) }, { protocolVersion: net.protocolVersion, name: nc.name, role: nc.role })
     // the node's own events, for GET /api/events
     const events = new EventHub({ onDropped: () => { metrics.eventClientsDropped.inc() } })
     membership.onChange(e => { events.publish('member', { change: e.type, peerId: e.peerId, name: membership.get(e.peerId)?.name }) })
     let gossipMessages = 0
     libp2p.services.pubsub.addEventListener('message', () => { gossipMessages++ })
-    const history = new History({ connections: () => libp2p.getConnections().length, messages: () => gossipMessages })
-    tasks.submitter.onChange(r => { if (!r.type.endsWith('.replicate')) events.publish('task', summarize(r)) })
+    const history = new History({ connections: () => libp2p.getConnections().length, messages: () => gossipMessages, onSample: s => { events.publish('sample', s) } }, { intervalMs: config.metrics.historyIntervalMs })
+    tasks.submitter.onChange(r => {
+      if (r.type.endsWith('.replicate')) return
+      if (r.state === 'done' || r.state === 'failed') history.taskFinished(Date.now() - r.submittedAt, r.state === 'done')
+      events.publish('task', summarize(r))
+    })
     // workers supervise the configured programs (one supervisor each)
     const beats = createFailoverBeats({ peerId: libp2p.peerId, pubsub: libp2p.services.pubsub, streams: libp2p, metrics, logger: logger.child({ c: 'failover' }) },
       { protocolVersion: net.protocolVersion })
@@ -139,7 +146,7 @@ export class P2PNode {
       metrics.sources.relayReservations = () => relayServer.reservations!.size
       metrics.sources.relayData = async () => await relayedBytes(registry)
     }
-    return new P2PNode(config, { libp2p, metrics, logger, pinger, membership, worker: workerTasks, tasks, bootstrapper, mesh, reachability, beats, failover, events, history })
+    return new P2PNode(config, { libp2p, metrics, logger, pinger, membership, worker: workerTasks, tasks, bootstrapper, mesh, reachability, topology, beats, failover, events, history })
   }
 
   get peerId (): string { return this.p.libp2p.peerId.toString() }
@@ -149,6 +156,8 @@ export class P2PNode {
   get events (): EventHub { return this.p.events }
   get history (): History { return this.p.history }
   health (): ReturnType<NodeViews['health']> { return this.nodeViews.health() }
+  /** who is connected to whom (asks the connected members for their links) */
+  async topology (): Promise<TopologyView> { return await this.p.topology.graph() }
 
   async start (): Promise<void> {
     if (this.running) return
@@ -165,6 +174,7 @@ export class P2PNode {
     p.mesh.start()
     p.pinger.start()
     await p.reachability.start()
+    await p.topology.start()
     p.bootstrapper.start()
     p.history.start()
     p.libp2p.addEventListener('connection:open', this.onConnectionChange)
@@ -183,6 +193,7 @@ export class P2PNode {
     p.bootstrapper.stop()
     p.pinger.stop()
     await p.reachability.stop()
+    await p.topology.stop()
     p.mesh.stop()
     this.unwatchMembers?.()
     p.membership.stop()

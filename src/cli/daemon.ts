@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { formatByteSize } from '../config/schema.js'
 import { createTaskApi } from '../control/commands.js'
 import { ControlServer } from '../control/server.js'
+import { consoleDir, loadConsole } from '../control/console.js'
 import { HttpServer } from '../control/http.js'
 import { P2PNode } from '../p2p-node.js'
 import { runRepl } from './repl.js'
@@ -31,10 +32,11 @@ export async function runDaemon (config: NodeConfig, logger: Logger, opts: Daemo
       logger: logger.child({ c: 'http' }),
       registry: node.metrics.registry,
       health: () => node.health(),
-      api: { status: commands.status, peers: commands.peers, capabilities: commands.capabilities, tasks: commands.tasks, history: () => node.history.samples(), ...(opts.logs != null ? { logs: (args: string[]) => opts.logs!.read(args[0]) } : {}) },
+      api: { status: commands.status, peers: commands.peers, capabilities: commands.capabilities, tasks: commands.tasks, failover: async () => await commands.failover([]), topology: async () => await node.topology(), history: () => node.history.samples(), ...(opts.logs != null ? { logs: (args: string[]) => opts.logs!.read(args[0]) } : {}) },
       tasks: createTaskApi({ submitter: node.submitter }),
       handoff: async service => await commands.failover(['handoff', service]) as string,
       events: node.events,
+      console: loadConsole(consoleDir(import.meta.url)),
       onDenied: reason => { node.metrics.accessDenied.inc({ what: `api_${reason}` }) }
     }, { host: config.metrics.host, port: config.metrics.port, apiToken: config.metrics.apiToken, ...taskBodyLimit(config.tasks.maxPayload) })
     : undefined

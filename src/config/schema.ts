@@ -81,7 +81,9 @@ export const metricsSchema = z.strictObject({
   host: z.string().min(1).default('0.0.0.0'),
   port: port.default(9090),
   // a file holding the bearer token that POST /api/* requires; without it those accept only loopback clients
-  api_token_file: optionalPath
+  api_token_file: optionalPath,
+  // how often the node samples its own history (GET /api/history, the console's charts); 180 samples are kept
+  history_interval: duration({ min: 1000, max: 600_000 }).default(10_000)
 })
 
 export const controlSchema = z.strictObject({

@@ -1,6 +1,7 @@
 /**
  * A node's recent history kept by the node itself (`GET /api/history`): one sample every `intervalMs` of its
- * connections, gossip messages per second, RSS and event-loop lag, in a ring of `keep` samples (default 10 s
+ * connections, gossip messages per second, RSS, event-loop lag and the tasks taken here (rate, failures, latency
+ * p50/p99), in a ring of `keep` samples (default 10 s
  * × 180: the last 30 minutes), so the last half hour can be seen without a Prometheus.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks'
@@ -16,12 +17,23 @@ export interface HistorySample {
   /** event-loop delay over the interval, ms */
   loopLagP50Ms: number
   loopLagMaxMs: number
+  /** tasks taken here (REPL, CLI, API) that finished in the interval, per second, and how many failed */
+  tasksPerSecond: number
+  taskFailures: number
+  /** their submit → result time, ms (0 when none finished) */
+  taskP50Ms: number
+  taskP99Ms: number
 }
+
+/** durations kept per interval for the percentiles (a flood past this still counts in the rate) */
+const MAX_DURATIONS = 20_000
 
 export interface HistoryComponents {
   connections: () => number
   /** gossip messages received so far (a running count) */
   messages: () => number
+  /** told of each sample (the node's event stream) */
+  onSample?: (s: HistorySample) => void
 }
 
 export class History {
@@ -30,6 +42,9 @@ export class History {
   private lag?: ReturnType<typeof monitorEventLoopDelay>
   private lastMessages = 0
   private lastAt = 0
+  private durations: number[] = []
+  private finished = 0
+  private failed = 0
   private readonly intervalMs: number
 
   constructor (private readonly components: HistoryComponents, init: { intervalMs?: number, keep?: number } = {}) {
@@ -55,6 +70,13 @@ export class History {
 
   samples (): HistorySample[] { return this.ring.toArray() }
 
+  /** a task taken here finished (`durationMs`: submit → result) */
+  taskFinished (durationMs: number, ok: boolean): void {
+    this.finished++
+    if (!ok) this.failed++
+    if (this.durations.length < MAX_DURATIONS) this.durations.push(durationMs)
+  }
+
   /** takes one sample now (the timer calls it every interval) */
   sample (): HistorySample {
     const now = performance.now()
@@ -67,12 +89,27 @@ export class History {
       messagesPerSecond: Math.round((messages - this.lastMessages) / seconds * 10) / 10,
       rssBytes: process.memoryUsage.rss(),
       loopLagP50Ms: ns(this.lag?.percentile(50)),
-      loopLagMaxMs: ns(this.lag?.max)
+      loopLagMaxMs: ns(this.lag?.max),
+      tasksPerSecond: Math.round(this.finished / seconds * 100) / 100,
+      taskFailures: this.failed,
+      taskP50Ms: percentile(this.durations, 0.5),
+      taskP99Ms: percentile(this.durations, 0.99)
     }
     this.lag?.reset()
+    this.durations = []
+    this.finished = 0
+    this.failed = 0
     this.lastMessages = messages
     this.lastAt = now
     this.ring.push(s)
+    this.components.onSample?.(s)
     return s
   }
+}
+
+/** the q-quantile of `values` (nearest rank), rounded to 0.1 ms; 0 for none */
+function percentile (values: number[], q: number): number {
+  if (values.length === 0) return 0
+  const sorted = [...values].sort((a, b) => a - b)
+  return Math.round(sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] * 10) / 10
 }

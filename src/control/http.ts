@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { formatByteSize } from '../config/schema.js'
 import { httpStatusOf } from '../errors.js'
 import type { CommandHandler, TaskApi } from './commands.js'
+import { CONSOLE_HEADERS, type ConsoleFile } from './console.js'
 import type { EventHub } from './events.js'
 import type { Logger } from '../logger.js'
 import type { Registry } from 'prom-client'
@@ -20,6 +21,8 @@ export interface HttpComponents {
   handoff?: (service: string) => Promise<string>
   /** GET /api/events: the node's events as Server-Sent Events */
   events?: Pick<EventHub, 'subscribe'>
+  /** the web console's files by path (`/`, `/ui/app.js`, …; console.ts) */
+  console?: Map<string, ConsoleFile>
   /** a refused request, by reason: `no_token`, `bad_token`, `not_local` */
   onDenied?: (reason: string) => void
 }
@@ -94,6 +97,9 @@ export class HttpServer {
         const ok = url.pathname === '/healthz' ? h.healthy : h.ready
         return this.send(res, ok ? 200 : 503, 'application/json', JSON.stringify({ ok, ...h }) + '\n')
       }
+      const file = this.c.console?.get(url.pathname === '/index.html' ? '/' : url.pathname)
+      if (file != null) return this.asset(req, res, file)
+      if (url.pathname === '/' && this.c.console != null) return this.send(res, 404, 'text/plain', 'the web console is not built into this install (npm run build)\n')
       const api = /^\/api\/([a-z-]+)$/.exec(url.pathname)
       if (api != null && Object.hasOwn(this.c.api, api[1])) {
         // `?level=warn` (GET /api/logs) is the one argument a read takes
@@ -158,6 +164,16 @@ export class HttpServer {
     const answer = this.c.tasks!.submit(body)
     if (answer.done == null) return this.json(res, answer.status, answer.body)
     return this.json(res, answer.status, await answer.done)
+  }
+
+  /** a console file: gzipped when the browser takes it, 304 when it has this version */
+  private asset (req: IncomingMessage, res: ServerResponse, file: ConsoleFile): void {
+    const headers: Record<string, string> = { ...CONSOLE_HEADERS, etag: file.etag, 'cache-control': 'no-cache', vary: 'accept-encoding' }
+    if (req.headers['if-none-match'] === file.etag) { res.writeHead(304, headers); res.end(); return }
+    const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))
+    const body = gzip ? file.gzip : file.body
+    res.writeHead(200, { ...headers, 'content-type': file.type, 'content-length': body.length, ...(gzip ? { 'content-encoding': 'gzip' } : {}) })
+    res.end(req.method === 'HEAD' ? undefined : body)
   }
 
   private json (res: ServerResponse, status: number, value: unknown): void {

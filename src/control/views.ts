@@ -29,6 +29,12 @@ export interface PeerView {
   rttMs?: number
   lastHeartbeatAgeMs?: number
   state: 'alive' | 'gone' | 'unknown'
+  /** the member's software version, from its heartbeats */
+  version?: string
+  /** workers: tasks queued and running there (heartbeat), and what it advertises it takes */
+  load?: number
+  maxConcurrency?: number
+  queueCapacity?: number
 }
 
 export interface StatusView {
@@ -173,7 +179,9 @@ export class NodeViews {
         via: connection === 'relayed' ? relaysOf(conns, m.peerId) : undefined,
         rttMs: gone ? undefined : this.c.pinger.rtt(m.peerId),
         lastHeartbeatAgeMs: m.seq >= 0n ? now - m.lastSeen : undefined,
-        state: m.state.phase
+        state: m.state.phase,
+        version: m.version !== '' ? m.version : undefined,
+        ...(m.role === 'worker' ? { load: m.load, maxConcurrency: m.maxConcurrency, queueCapacity: m.queueCapacity } : {})
       })
     }
     for (const c of conns) {

@@ -203,6 +203,17 @@ export function releaseLabel (reason: string): string {
   return reason === 'handoff' ? 'handoff' : 'other'
 }
 
+/** one change of a service's holder, as a member saw it (timeline.ts) */
+export interface Holding {
+  /** wall-clock ms of the change, as seen here */
+  at: number
+  /** the member holding the service from then on (none: no member is active) */
+  active?: string
+  term: number
+  /** why the previous holder no longer holds it, or how this one came to (for people) */
+  reason: string
+}
+
 export interface FailoverStatus {
   service: string
   state: string
@@ -221,6 +232,8 @@ export interface FailoverStatus {
   /** the newest state snapshot held here (produced when active, received when standby) */
   stateFile?: { term: number, version: number }
   members: Array<{ peerId: string, priority: number, state: string, healthy: boolean, term: number, lastBeatAgeMs: number }>
+  /** who held the service when, as this member saw it, oldest first (the last 100 changes) */
+  timeline?: Holding[]
 }
 
 /** what `failover` shows of a service on this member */

@@ -6,6 +6,7 @@ import {
   holds, initialServiceState, isHealthy, liveIds, machineConfig, nextWake, settled, snapshotRefusal, statusOf, termOf,
   type Effect, type FailoverStatus, type MachineConfig, type ServiceEvent, type ServiceState
 } from './service-state.js'
+import { Timeline, type Holding } from './timeline.js'
 import { StateReplicator, StateStore, type Snapshot } from './state-sync.js'
 import { WatchdogClient } from './watchdog-client.js'
 import type { FailoverBeats, ServiceChannel } from './beats.js'
@@ -27,8 +28,11 @@ export interface SupervisorComponents {
   /** a new watchdog (default: the watchdog process, on `nodePath`) */
   watchdog?: () => Watchdog
   /** told of every change of phase (the node's event stream) */
-  onPhase?: (change: { service: string, phase: string, state: string, term: number }) => void
+  onPhase?: (change: FailoverChange) => void
 }
+
+/** a change of this member's phase, or of the service's holder (`holding` then says who and why) */
+export interface FailoverChange { service: string, phase: string, state: string, term: number, active?: string, holding?: Holding }
 
 export interface SupervisorInit {
   service: FailoverServiceConfig
@@ -67,6 +71,7 @@ export class FailoverSupervisor {
   private dispatching = false
   /** beats go out in the order the machine produced them */
   private publishing: Promise<void> = Promise.resolve()
+  private readonly timeline = new Timeline()
   private readonly waiters = new Set<{ done: (s: ServiceState) => boolean, resolve: () => void }>()
 
   constructor (private readonly components: SupervisorComponents, private readonly init: SupervisorInit) {
@@ -150,7 +155,7 @@ export class FailoverSupervisor {
   status (): FailoverStatus {
     const store = this.replicator?.store
     const held = holds(this.s) ? store?.produced : store?.received
-    return statusOf(this.s, this.clock.now(), this.m, { check: this.health?.last?.outcome, stateFile: held != null ? { term: held.term, version: held.version } : undefined })
+    return { ...statusOf(this.s, this.clock.now(), this.m, { check: this.health?.last?.outcome, stateFile: held != null ? { term: held.term, version: held.version } : undefined }), timeline: this.timeline.entries() }
   }
 
   /** a state snapshot pushed to this member; the outcome is counted and returned */
@@ -175,9 +180,10 @@ export class FailoverSupervisor {
     }
     this.gauges()
     this.schedule()
-    if (this.s.phase.name !== before) {
+    const holding = this.timeline.observe(this.s, this.clock.now(), this.m)
+    if (this.s.phase.name !== before || holding != null) {
       const st = this.status()
-      this.components.onPhase?.({ service: st.service, phase: st.phase, state: st.state, term: st.term })
+      this.components.onPhase?.({ service: st.service, phase: st.phase, state: st.state, term: st.term, active: st.active, holding })
     }
     for (const w of this.waiters) if (w.done(this.s)) { this.waiters.delete(w); w.resolve() }
   }

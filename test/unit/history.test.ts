@@ -21,6 +21,21 @@ describe('node history (GET /api/history)', () => {
     expect(h.samples()[1].messagesPerSecond).toBe(0)
     h.stop()
   })
+
+  it('counts the tasks finished in each interval, their failures and latency p50/p99, and reports each sample', () => {
+    const seen: number[] = []
+    const h = new History({ connections: () => 0, messages: () => 0, onSample: s => { seen.push(s.taskP99Ms) } }, { intervalMs: 60_000 })
+    for (let i = 1; i <= 100; i++) h.taskFinished(i, i % 10 !== 0)
+    const s = h.sample()
+    expect(s.taskFailures).toBe(10)
+    expect(s.taskP50Ms).toBe(50)
+    expect(s.taskP99Ms).toBe(99)
+    expect(s.tasksPerSecond).toBeGreaterThan(0)
+    // the next interval starts empty
+    const next = h.sample()
+    expect([next.tasksPerSecond, next.taskFailures, next.taskP50Ms, next.taskP99Ms]).toEqual([0, 0, 0, 0])
+    expect(seen).toEqual([99, 0])
+  })
 })
 
 describe('log ring (GET /api/logs)', () => {
