@@ -9,6 +9,7 @@ COPY package.json package-lock.json ./
 COPY tsconfig.json p2p-node ./
 COPY scripts ./scripts
 COPY src ./src
+COPY ui ./ui
 RUN sh scripts/image-build.sh
 
 FROM node:24-bookworm-slim

@@ -14,7 +14,7 @@ function newest (path) {
   return Math.max(st.mtimeMs, ...readdirSync(path).map(f => newest(join(path, f))))
 }
 
-const inputs = ['src', 'tsconfig.json', 'package.json', 'package-lock.json', join('scripts', 'bundle.mjs')].map(p => join(root, p))
+const inputs = ['src', 'ui', 'tsconfig.json', 'package.json', 'package-lock.json', join('scripts', 'bundle.mjs')].map(p => join(root, p))
 if (built === 0 || inputs.some(p => newest(p) > built)) {
   const r = spawnSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' })
   process.exit(r.status ?? 1)

@@ -3,6 +3,7 @@
 // one file loads in ~230 ms where libp2p's graph of hundreds of modules takes ~580 ms (measured on 2 cores),
 // which shortens restarts, REPL attach and one-shot commands.
 import { build } from 'esbuild'
+import { copyFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -21,3 +22,21 @@ await build({
   banner: { js: "import { createRequire as __p2pRequire } from 'node:module'; const require = __p2pRequire(import.meta.url);" },
   logLevel: 'warning'
 })
+
+// The web console (ui/): Preact + uPlot, one script and one stylesheet, served by the node from dist/ui
+// (src/control/console.ts). Nothing is loaded from elsewhere at run time.
+const ui = join(root, 'dist/ui')
+await build({
+  entryPoints: { app: join(root, 'ui/src/main.tsx') },
+  outdir: ui,
+  bundle: true,
+  minify: true,
+  format: 'esm',
+  target: ['chrome110', 'firefox115', 'safari16'],
+  jsx: 'automatic',
+  jsxImportSource: 'preact',
+  legalComments: 'linked',
+  logLevel: 'warning'
+})
+await build({ entryPoints: { app: join(root, 'ui/style.css') }, outdir: ui, bundle: true, minify: true, logLevel: 'warning' })
+for (const f of ['index.html', 'icon.svg']) copyFileSync(join(root, 'ui', f), join(ui, f))

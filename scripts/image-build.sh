@@ -7,4 +7,4 @@ npm ci --no-audit --no-fund --loglevel=error
 npm run build --silent
 npm prune --omit=dev --no-audit --no-fund --loglevel=error
 # nothing the runtime does not need
-rm -rf src test bench docs k8s scripts/local-network.mjs scripts/run-tests.mjs
+rm -rf src ui test bench docs k8s scripts/local-network.mjs scripts/run-tests.mjs

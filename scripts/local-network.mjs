@@ -97,8 +97,9 @@ for (const n of nodes) {
 
 console.log('\nlocal network is up:')
 for (const n of nodes) {
-  console.log(`  ${n.name.padEnd(10)} metrics http://127.0.0.1:${n.metrics}/metrics   log .local/logs/${n.name}.log`)
+  console.log(`  ${n.name.padEnd(10)} console http://127.0.0.1:${n.metrics}/   metrics /metrics   log .local/logs/${n.name}.log`)
 }
+console.log(`  web console: open http://127.0.0.1:${nodes[2].metrics}/ in a browser (each node serves its own)`)
 console.log(`  one-shot: ./p2p-node peers --config config/local/worker-2.yaml [--json]\n`)
 
 if (noRepl) {

@@ -28,6 +28,10 @@ describe('the image build steps', () => {
     expect(existsSync(join(copy, 'dist/tasks/handlers/compute-worker.js'))).toBe(true)
     expect(existsSync(join(copy, 'node_modules/libp2p'))).toBe(true)
     expect(existsSync(join(copy, 'node_modules/piscina'))).toBe(true)
+    // the web console is built in; its libraries are bundled, not shipped
+    expect(existsSync(join(copy, 'dist/ui/index.html'))).toBe(true)
+    expect(existsSync(join(copy, 'dist/ui/app.js'))).toBe(true)
+    expect(existsSync(join(copy, 'node_modules/preact'))).toBe(false)
     expect(existsSync(join(copy, 'node_modules/vitest'))).toBe(false)
     expect(existsSync(join(copy, 'node_modules/typescript'))).toBe(false)
     expect(existsSync(join(copy, 'src'))).toBe(false)
@@ -44,5 +48,9 @@ describe('the image build steps', () => {
     const r = await boot.request('task', ['compute', 'image', '--cost', '10']) as any
     expect(r.state).toBe('done')
     expect(JSON.parse(r.results[0].output).iterations).toBe(10)
+    // and serves the console from the pruned install
+    const page = await fetch(`${worker.status!.metricsUrl!}/`)
+    expect(page.status).toBe(200)
+    expect(await page.text()).toContain('/ui/app.js')
   })
 })
