@@ -13,7 +13,7 @@ import { createBootstrapper, type Bootstrapper } from './discovery/bootstrap.js'
 import { createMeshDialer, type MeshDialer } from './discovery/mesh.js'
 import { createPinger, type Pinger } from './discovery/pinger.js'
 import { createReachability, type Reachability } from './discovery/reachability.js'
-import { createTopology, type Topology, type TopologyView } from './discovery/topology.js'
+import { createTopology, type Topology } from './discovery/topology.js'
 import { createFailoverBeats, type FailoverBeats } from './failover/beats.js'
 import { FailoverSupervisor } from './failover/supervisor.js'
 import { isCircuit } from './libp2p/connections.js'
@@ -67,7 +67,7 @@ export class P2PNode {
       libp2p: p.libp2p, membership: p.membership, pinger: p.pinger, reachability: p.reachability, submitter: p.tasks.submitter,
       executor: p.worker?.executor, ledger: p.worker?.ledger, metrics: p.metrics
     }, { config, startedAt: Date.now(), running: () => this.running, metricsUrl: () => this.metricsUrl })
-    this.commands = createCommands({ views: this.nodeViews, submitter: p.tasks.submitter, failover: p.failover })
+    this.commands = createCommands({ views: this.nodeViews, submitter: p.tasks.submitter, failover: p.failover, topology: async () => await p.topology.graph() })
   }
 
   static async create (config: NodeConfig, logger: Logger, opts: CreateOptions = {}): Promise<P2PNode> {
@@ -156,8 +156,6 @@ export class P2PNode {
   get events (): EventHub { return this.p.events }
   get history (): History { return this.p.history }
   health (): ReturnType<NodeViews['health']> { return this.nodeViews.health() }
-  /** who is connected to whom (asks the connected members for their links) */
-  async topology (): Promise<TopologyView> { return await this.p.topology.graph() }
 
   async start (): Promise<void> {
     if (this.running) return

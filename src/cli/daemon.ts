@@ -32,7 +32,7 @@ export async function runDaemon (config: NodeConfig, logger: Logger, opts: Daemo
       logger: logger.child({ c: 'http' }),
       registry: node.metrics.registry,
       health: () => node.health(),
-      api: { status: commands.status, peers: commands.peers, capabilities: commands.capabilities, tasks: commands.tasks, failover: async () => await commands.failover([]), topology: async () => await node.topology(), history: () => node.history.samples(), ...(opts.logs != null ? { logs: (args: string[]) => opts.logs!.read(args[0]) } : {}) },
+      api: { status: commands.status, peers: commands.peers, capabilities: commands.capabilities, tasks: commands.tasks, failover: async () => await commands.failover([]), topology: commands.topology, history: () => node.history.samples(), ...(opts.logs != null ? { logs: (args: string[]) => opts.logs!.read(args[0]) } : {}) },
       tasks: createTaskApi({ submitter: node.submitter }),
       handoff: async service => await commands.failover(['handoff', service]) as string,
       events: node.events,

@@ -2,6 +2,7 @@ import { formatDuration } from '../config/duration.js'
 import type { CapabilitiesView, PeerView, StatusView } from '../control/views.js'
 import type { TaskRecord } from '../tasks/types.js'
 import type { FailoverStatus } from '../failover/service-state.js'
+import type { TopologyView } from '../discovery/topology.js'
 
 /** Renders rows as an aligned text table. */
 export function table (header: string[], rows: string[][]): string {
@@ -107,8 +108,17 @@ export function formatFailover (list: FailoverStatus[] | string): string {
     const extra = [f.dryRun ? 'DRY RUN' : '', f.restarts > 0 ? `${f.restarts} restart(s) in window` : '', f.stateFile != null ? `state file term ${f.stateFile.term} v${f.stateFile.version}` : ''].filter(x => x !== '').join(', ')
     const head = `${f.service}: this member ${self}, term ${f.term}, priority ${f.priority}, ${health}, active ${f.active != null ? shortId(f.active) : 'none'}${extra !== '' ? `; ${extra}` : ''}`
     const rows = f.members.map(m => [shortId(m.peerId), String(m.priority), m.state, m.healthy ? 'healthy' : 'unhealthy', String(m.term), `${m.lastBeatAgeMs}ms`])
-    return rows.length === 0 ? `${head}\n  (no other members heard)` : `${head}\n${table(['MEMBER', 'PRIORITY', 'STATE', 'HEALTH', 'TERM', 'LAST BEAT'], rows)}`
+    const recent = (f.timeline ?? []).slice(-3).map(h => `  ${new Date(h.at).toISOString().slice(11, 19)} ${h.active != null ? `${shortId(h.active)} term ${h.term}` : 'none'}: ${h.reason}`)
+    const moves = recent.length > 0 ? `\nholders (latest last):\n${recent.join('\n')}` : ''
+    return (rows.length === 0 ? `${head}\n  (no other members heard)` : `${head}\n${table(['MEMBER', 'PRIORITY', 'STATE', 'HEALTH', 'TERM', 'LAST BEAT'], rows)}`) + moves
   }).join('\n\n')
+}
+
+export function formatTopology (t: TopologyView): string {
+  const names = new Map(t.nodes.map(n => [n.peerId, n.name ?? shortId(n.peerId)]))
+  const rows = t.links.map(l => [names.get(l.from)!, names.get(l.to)!, l.relayed ? 'relayed' : 'direct']).sort((a, b) => a[0].localeCompare(b[0]) || a[1].localeCompare(b[1]))
+  const missing = t.unanswered.length > 0 ? `\n(${t.unanswered.map(id => names.get(id) ?? shortId(id)).join(', ')}: not asked or not answering; their own links are missing)` : ''
+  return `${t.nodes.length} nodes, ${t.links.length} connections\n${table(['FROM', 'TO', 'CONNECTION'], rows)}${missing}`
 }
 
 export function toJson (value: unknown): string {
@@ -125,6 +135,7 @@ export function formatResult (command: string, result: unknown, opts: { json?: b
     case 'task': return formatTask(result as TaskRecord)
     case 'tasks': return formatTasks(result as Array<Record<string, any>>)
     case 'failover': return formatFailover(result as FailoverStatus[] | string)
+    case 'topology': return formatTopology(result as TopologyView)
     default: return typeof result === 'string' ? result : toJson(result)
   }
 }

@@ -95,7 +95,8 @@ export function buildProgram (run: (p: Promise<number>) => void): Command {
   for (const [name, description] of [
     ['peers', 'list every known node of the running daemon'],
     ['status', 'show the running daemon\'s own status'],
-    ['capabilities', 'show capabilities of the daemon and of the network']
+    ['capabilities', 'show capabilities of the daemon and of the network'],
+    ['topology', 'who is connected to whom (the daemon asks the members it is connected to)']
   ] as const) {
     program.command(name).description(description)
       .option('-c, --config <file>', 'node config file (default: $P2P_CONFIG_PATH)')

@@ -14,6 +14,7 @@ export const REPL_COMMANDS: ReplCommand[] = [
   { name: 'peers', usage: 'peers [--json] [--wide]', help: 'every known node: id, name, role, capabilities, addresses, connection, RTT, last heartbeat' },
   { name: 'status', usage: 'status [--json]', help: 'this node: id, name, role, version, addresses, uptime, peers, members by role, topics, health' },
   { name: 'capabilities', usage: 'capabilities [--json]', help: 'this node\'s capabilities and task types, and who offers what in the network' },
+  { name: 'topology', usage: 'topology [--json]', help: 'who is connected to whom: this node\'s connections and those of the members it is connected to, direct or relayed' },
   { name: 'task', usage: 'task <type> <payload> [options] [--json]', help: 'run a task on the network and print its result; options: --timeout 5s --reward N --capability NAME --broadcast --retries N --cost N --param k=v' },
   { name: 'tasks', usage: 'tasks [--json]', help: 'recent tasks submitted through this node, with their state' },
   { name: 'failover', usage: 'failover [handoff <service>] [--json]', help: 'each supervised service: this member\'s state, term, the active member, every member; handoff moves it on' },

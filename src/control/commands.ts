@@ -3,6 +3,7 @@ import { parseTaskArgs, parseTaskJson } from '../tasks/args.js'
 import type { TaskRecord } from '../tasks/types.js'
 import type { NodeViews } from './views.js'
 import type { FailoverSupervisor } from '../failover/supervisor.js'
+import type { TopologyView } from '../discovery/topology.js'
 import type { Submitter } from '../tasks/submitter.js'
 
 /** A command the daemon answers, over the control socket, the HTTP API or the in-process REPL. */
@@ -21,12 +22,15 @@ export interface CommandComponents {
   views: Pick<NodeViews, 'status' | 'peers' | 'capabilities'>
   submitter: Pick<Submitter, 'submit' | 'list' | 'accept' | 'completion' | 'get'>
   failover: Array<Pick<FailoverSupervisor, 'name' | 'status' | 'handoff'>>
+  /** who is connected to whom */
+  topology: () => Promise<TopologyView>
 }
 
 /** The daemon-side command table; the REPL's local commands (help, quit) are handled in cli/. */
 export function createCommands (components: CommandComponents): Record<string, CommandHandler> {
-  const { views, submitter, failover } = components
+  const { views, submitter, failover, topology } = components
   return {
+    topology: async () => await topology(),
     status: () => views.status(),
     peers: async () => await views.peers(),
     capabilities: () => views.capabilities(),

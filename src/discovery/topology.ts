@@ -71,7 +71,7 @@ export class Topology {
 
   async start (): Promise<void> {
     this.shutdown = new AbortController()
-    await this.components.libp2p.handle(this.protocol, (stream, connection) => { void this.answer(stream, connection) }, { maxInboundStreams: 2, maxOutboundStreams: 4 })
+    await this.components.libp2p.handle(this.protocol, (stream, connection) => { void this.answer(stream, connection) }, { maxInboundStreams: 2, maxOutboundStreams: 4, runOnLimitedConnection: true })
   }
 
   async stop (): Promise<void> {

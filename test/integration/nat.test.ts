@@ -292,6 +292,12 @@ describe.skipIf(!canUseNat())('two clusters joined through a shared relay, one b
     }
     // inside a cluster they are direct
     expect((await n.a1.peers()).find(p => p.peerId === n.a2.peerId)?.connection).toBe('direct')
+    // the console's graph, seen from b1: its own relayed links, and those the members it is connected to report
+    await pWaitFor(async () => {
+      const t = await n.b1.request('topology') as { links: Array<{ from: string, to: string, relayed: boolean }> }
+      const link = (x: string, y: string): { relayed: boolean } | undefined => t.links.find(l => (l.from === n[x].peerId && l.to === n[y].peerId) || (l.from === n[y].peerId && l.to === n[x].peerId))
+      return link('a1', 'b1')?.relayed === true && link('a2', 'b1')?.relayed === true && link('a1', 'a2')?.relayed === false
+    }, { interval: 500, timeout: { milliseconds: 30_000, message: `topology from b1: ${JSON.stringify(await n.b1.request('topology'))}` } })
     // b1 is dialled back by its own bootstrap, not by the relay: private
     await pWaitFor(async () => {
       const r = ((await n.b1.request('status')) as any).reachability
