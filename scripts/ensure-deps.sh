@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the project needs, once: npm packages (with the pinned Node 24 in node_modules/.bin) and,
 # when run as root, the Debian tools some tests use (tmux to drive the REPL, iproute2 for network namespaces,
-# prometheus for a real scrape and promtool, nftables for the NAT routers of the NAT tests, chromium for the
-# web console's browser tests).
+# prometheus for a real scrape and promtool, nftables for the NAT routers of the NAT tests, chromium and
+# firefox-esr for the web console's browser tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +18,7 @@ if [ "$(id -u)" = 0 ] && [ "${P2P_SKIP_APT:-}" = "" ]; then
   command -v prometheus >/dev/null || missing+=(prometheus)
   command -v nft >/dev/null || missing+=(nftables)
   command -v chromium >/dev/null || missing+=(chromium)
+  command -v firefox-esr >/dev/null || command -v firefox >/dev/null || missing+=(firefox-esr)
   if [ ${#missing[@]} -gt 0 ]; then
     echo "installing ${missing[*]} (apt-get)..." >&2
     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null) \

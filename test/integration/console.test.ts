@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Cluster, dnsAddr, LAUNCHER, ROOT, waitAllSeeAll, type TestNode } from '../../src/testing/cluster.js'
 
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find(p => existsSync(p))
+const FIREFOX = ['/usr/bin/firefox-esr', '/usr/bin/firefox'].find(p => existsSync(p))
 const SHOTS = join(ROOT, 'test-results', 'console')
 const DOCS = join(ROOT, 'docs', 'console')
 const XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
@@ -28,11 +29,11 @@ describe.skipIf(CHROMIUM == null)('web console in Chromium (real processes)', ()
   const pageErrors: string[] = []
 
   const url = (n: TestNode, view: string): string => `${n.status!.metricsUrl!}/#${view}`
-  const shot = async (page: Page, name: string): Promise<void> => {
+  const shot = async (page: Page, name: string, docs = true): Promise<void> => {
     mkdirSync(SHOTS, { recursive: true })
     const file = join(SHOTS, `${name}.png`)
     await page.screenshot({ path: file, fullPage: true })
-    if (process.env.P2P_UPDATE_SCREENSHOTS != null) { mkdirSync(DOCS, { recursive: true }); copyFileSync(file, join(DOCS, `${name}.png`)) }
+    if (docs && process.env.P2P_UPDATE_SCREENSHOTS != null) { mkdirSync(DOCS, { recursive: true }); copyFileSync(file, join(DOCS, `${name}.png`)) }
   }
   const open = async (n: TestNode, view: string): Promise<Page> => {
     const page = await browser.newPage()
@@ -213,5 +214,28 @@ describe.skipIf(CHROMIUM == null)('web console in Chromium (real processes)', ()
     await other.close()
     await page.close()
     expect(pageErrors).toEqual([])
+  })
+
+  it.skipIf(FIREFOX == null)('the same page in Firefox: members listed live, a task through the form, its XSS output as text', async () => {
+    const firefox = await puppeteer.launch({ browser: 'firefox', executablePath: FIREFOX, headless: true })
+    try {
+      const page = await firefox.newPage()
+      await page.setViewport({ width: 1400, height: 900 })
+      await page.goto(url(w[0], 'network'))
+      await page.waitForFunction(() => ['c-boot', 'c-w2', 'c-w3'].every(n => document.querySelector(`[data-testid=members] tr[data-name="${n}"]`)?.getAttribute('data-state') === 'alive'), { timeout: 30_000 })
+      await page.waitForFunction(() => document.querySelector('[data-testid=stream]')?.textContent?.includes('live') === true, { timeout: 15_000 })
+      await page.goto(url(w[0], 'tasks'))
+      await page.waitForSelector('form.submit input[name=type]')
+      await page.type('form.submit input[name=type]', 'echo')
+      await page.type('form.submit textarea[name=payload]', XSS)
+      await page.click('form.submit button[type=submit]')
+      await page.waitForSelector('[data-testid=task-detail][data-state=done] [data-testid=task-output]', { timeout: 30_000 })
+      expect(await page.$eval('[data-testid=task-output]', el => el.textContent)).toBe(XSS)
+      expect(await page.evaluate(() => (window as any).__xss)).toBeUndefined()
+      expect(await page.$$eval('.chart canvas', cs => cs.length)).toBe(2)
+      await shot(page, 'tasks-firefox', false)
+    } finally {
+      await firefox.close()
+    }
   })
 })

@@ -57,12 +57,26 @@ export interface State {
 
 type Listener = () => void
 
+/** the page renders at most this often, however many events arrive (50 tasks/s are 150 task events/s) */
+const RENDER_EVERY_MS = 250
+
 class Store {
   state: State = { peers: [], tasks: [], failover: [], history: [], stream: 'connecting', updated: {} }
   private readonly listeners = new Set<Listener>()
+  private timer?: ReturnType<typeof setTimeout>
+  private lastNotified = 0
 
+  /** changes the state at once; the views hear of it at once, or with the next render when one was just done */
   set (patch: Partial<State>): void {
     this.state = { ...this.state, ...patch }
+    if (this.timer != null) return
+    const wait = this.lastNotified + RENDER_EVERY_MS - performance.now()
+    if (wait <= 0) this.notify()
+    else this.timer = setTimeout(() => { this.timer = undefined; this.notify() }, wait)
+  }
+
+  private notify (): void {
+    this.lastNotified = performance.now()
     for (const l of this.listeners) l()
   }
 

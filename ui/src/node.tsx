@@ -1,6 +1,6 @@
 // This node: status, health and readiness with reasons, its recent log lines (with a level filter), and the
 // history it keeps itself (connections, messages/s, RSS, event-loop lag over the last 30 minutes).
-import { useState } from 'preact/hooks'
+import { useMemo, useState } from 'preact/hooks'
 import { read, refresh } from './api'
 import { Chart } from './chart'
 import { clock, duration, levelName } from './format'
@@ -10,7 +10,17 @@ import type { LogLine } from './types'
 export function NodeView (): preact.JSX.Element {
   const { status, history } = useStore()
   useEvery(() => { void refresh('status') }, 3000)
-  const times = history.map(s => s.at / 1000)
+  // new arrays only when a sample arrives: the charts redraw then, not on every status refresh
+  const charts = useMemo(() => ({
+    times: history.map(s => s.at / 1000),
+    connections: [{ label: 'open', values: history.map(s => s.connections), color: '#3b82f6' }],
+    messages: [{ label: 'per second', values: history.map(s => s.messagesPerSecond), color: '#8b5cf6' }],
+    rss: [{ label: 'RSS', values: history.map(s => Math.round(s.rssBytes / 1024 ** 2 * 10) / 10), color: '#10b981', unit: 'MiB' }],
+    lag: [
+      { label: 'p50', values: history.map(s => s.loopLagP50Ms), color: '#f59e0b', unit: 'ms' },
+      { label: 'max', values: history.map(s => s.loopLagMaxMs), color: '#ef4444', unit: 'ms' }
+    ]
+  }), [history])
   return (
     <section>
       <h2>This node</h2>
@@ -39,13 +49,10 @@ export function NodeView (): preact.JSX.Element {
           </div>
           )}
       <div class="charts">
-        <Chart title="Connections" times={times} series={[{ label: 'open', values: history.map(s => s.connections), color: '#3b82f6' }]} />
-        <Chart title="Gossip messages received" times={times} series={[{ label: 'per second', values: history.map(s => s.messagesPerSecond), color: '#8b5cf6' }]} />
-        <Chart title="Resident memory" times={times} series={[{ label: 'RSS', values: history.map(s => Math.round(s.rssBytes / 1024 ** 2 * 10) / 10), color: '#10b981', unit: 'MiB' }]} />
-        <Chart title="Event-loop lag" times={times} series={[
-          { label: 'p50', values: history.map(s => s.loopLagP50Ms), color: '#f59e0b', unit: 'ms' },
-          { label: 'max', values: history.map(s => s.loopLagMaxMs), color: '#ef4444', unit: 'ms' }
-        ]} />
+        <Chart title="Connections" times={charts.times} series={charts.connections} />
+        <Chart title="Gossip messages received" times={charts.times} series={charts.messages} />
+        <Chart title="Resident memory" times={charts.times} series={charts.rss} />
+        <Chart title="Event-loop lag" times={charts.times} series={charts.lag} />
       </div>
       {history.length === 0 ? <p class="muted">The node takes a sample every 10 s; the charts fill as they come.</p> : null}
       <Logs />

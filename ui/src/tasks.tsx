@@ -1,6 +1,6 @@
 // Tasks: rate and latency charts (the node's own history), per-worker load, the recent tasks with their results,
 // and a form to submit one that shows the result when it comes.
-import { useEffect, useState } from 'preact/hooks'
+import { useEffect, useMemo, useState } from 'preact/hooks'
 import { onTask, read, refresh, write } from './api'
 import { Chart } from './chart'
 import { clock, ms, short } from './format'
@@ -8,23 +8,33 @@ import { useEvery, useStore } from './hooks'
 import type { TaskRecord, TaskResult, TaskSummary } from './types'
 
 export function TasksView (): preact.JSX.Element {
-  const { history, peers, tasks } = useStore()
+  const { history, peers, tasks, status } = useStore()
   const [open, setOpen] = useState<string | undefined>()
-  useEvery(() => { void refresh('peers') }, 3000)
-  const times = history.map(s => s.at / 1000)
+  useEvery(() => { void refresh('peers'); void refresh('status') }, 3000)
+  // new arrays only when a sample arrives: the charts redraw then, not on every task event
+  const charts = useMemo(() => ({
+    times: history.map(s => s.at / 1000),
+    rate: [
+      { label: 'tasks/s', values: history.map(s => s.tasksPerSecond ?? null), color: '#3b82f6' },
+      { label: 'failed (per sample)', values: history.map(s => s.taskFailures ?? null), color: '#ef4444' }
+    ],
+    latency: [
+      { label: 'p50', values: history.map(s => s.taskP50Ms ?? null), color: '#10b981', unit: 'ms' },
+      { label: 'p99', values: history.map(s => s.taskP99Ms ?? null), color: '#f59e0b', unit: 'ms' }
+    ]
+  }), [history])
+  const recent = useMemo(() => [...tasks].sort((a, b) => b.submittedAt.localeCompare(a.submittedAt)).slice(0, 100), [tasks])
   const workers = peers.filter(p => p.role === 'worker')
+  // this node runs tasks too when it is a worker: its own figures come from its status
+  if (status?.role === 'worker' && status.tasks != null) {
+    workers.unshift({ peerId: status.peerId, name: `${status.name} (this node)`, role: 'worker', state: 'alive', capabilities: status.capabilities, addresses: [], connection: 'none', load: status.tasks.load, maxConcurrency: status.tasks.maxConcurrency, queueCapacity: status.tasks.queueCapacity })
+  }
   return (
     <section>
       <h2>Tasks <small>taken through this node</small></h2>
       <div class="charts">
-        <Chart title="Tasks finished per second" times={times} series={[
-          { label: 'tasks/s', values: history.map(s => s.tasksPerSecond ?? null), color: '#3b82f6' },
-          { label: 'failed (per 10 s)', values: history.map(s => s.taskFailures ?? null), color: '#ef4444' }
-        ]} />
-        <Chart title="Latency, submit → result" times={times} series={[
-          { label: 'p50', values: history.map(s => s.taskP50Ms ?? null), color: '#10b981', unit: 'ms' },
-          { label: 'p99', values: history.map(s => s.taskP99Ms ?? null), color: '#f59e0b', unit: 'ms' }
-        ]} />
+        <Chart title="Tasks finished per second" times={charts.times} series={charts.rate} />
+        <Chart title="Latency, submit → result" times={charts.times} series={charts.latency} />
       </div>
       <div class="split">
         <div>
@@ -57,7 +67,7 @@ export function TasksView (): preact.JSX.Element {
           <table class="tasks" data-testid="tasks">
             <thead><tr><th>Submitted</th><th>Id</th><th>Type</th><th>State</th><th class="num">Attempts</th><th>Worker</th><th class="num">Time</th></tr></thead>
             <tbody>
-              {[...tasks].sort((a, b) => b.submittedAt.localeCompare(a.submittedAt)).slice(0, 100).map(t => (
+              {recent.map(t => (
                 <tr key={t.id} data-task={t.id} class={open === t.id ? 'selected' : ''} onClick={() => { setOpen(t.id) }}>
                   <td>{clock(t.submittedAt)}</td>
                   <td title={t.id}><button type="button" class="link">{t.id.slice(0, 8)}</button></td>
