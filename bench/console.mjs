@@ -92,10 +92,15 @@ try {
   const loadMs = performance.now() - t0
   requests = 0
   events = 0
+  // the page's main-thread busy time per view (Chromium's TaskDuration), as a share of the time shown
+  const busy = {}
   const open = await measure(pid, opts.window, async () => {
     for (const view of ['network', 'tasks', 'failover', 'node']) {
       await page.evaluate(v => { location.hash = v }, view)
+      const m0 = await page.metrics()
+      const t0 = performance.now()
       await sleep(opts.window * 1000 / 4)
+      busy[view] = round(((await page.metrics()).TaskDuration - m0.TaskDuration) / ((performance.now() - t0) / 1000) * 100, 1)
     }
   })
   const perMinute = requests / (opts.window / 60)
@@ -109,7 +114,7 @@ try {
     pageWeightBytes: weight,
     loadMs: round(loadMs),
     node: { closed, open, closedAgain: after },
-    tab: { requestsPerMinute: round(perMinute), eventsPerSecond: round(events / opts.window, 1) }
+    tab: { requestsPerMinute: round(perMinute), eventsPerSecond: round(events / opts.window, 1), mainThreadBusyPercent: busy }
   }, [
     ['page weight (gzip, as sent)', round(weight.gzip / 1024), 'KiB', `${round(weight.raw / 1024)} KiB unpacked; page + script + style + icon`],
     ['load: navigation -> members listed', round(loadMs), 'ms', 'headless Chromium, loopback'],
@@ -118,7 +123,8 @@ try {
     ['worker RSS, closed again', round(after.rss.mean), 'MiB', `end ${round(after.rssEnd)}`],
     ['worker CPU, closed / open / closed', `${closed.cpuPercent} / ${open.cpuPercent} / ${after.cpuPercent}`, '% of a core', `${opts.rate} tasks/s through this node`],
     ['tab: HTTP requests', round(perMinute), 'per min', 'snapshot refreshes of the open view, besides the stream'],
-    ['tab: events on its stream', round(events / opts.window, 1), 'per s', 'member, task, failover, sample']
+    ['tab: events on its stream', round(events / opts.window, 1), 'per s', 'member, task, failover, sample'],
+    ['tab: main thread busy per view', Object.values(busy).join(' / '), '%', Object.keys(busy).join(' / ')]
   ])
 } finally {
   clearInterval(load)

@@ -58,7 +58,10 @@ function TokenButton (): preact.JSX.Element | null {
 function TokenForm ({ reason }: { reason: string }): preact.JSX.Element {
   const save = (e: Event): void => {
     e.preventDefault()
-    const value = String(new FormData(e.currentTarget as HTMLFormElement).get('token') ?? '').trim()
+    const form = e.currentTarget as HTMLFormElement
+    const value = String(new FormData(form).get('token') ?? '').trim()
+    // an empty field if the node asks again (a wrong token)
+    form.reset()
     setToken(value)
     store.set({ needToken: undefined })
   }

@@ -42,16 +42,20 @@ export function TasksView (): preact.JSX.Element {
           <SubmitForm onSubmitted={setOpen} />
           <h3>Workers</h3>
           <table data-testid="workers">
-            <thead><tr><th>Worker</th><th>State</th><th class="num">Load</th><th class="num">Slots</th><th class="num">Queue</th><th>Load bar</th></tr></thead>
+            <thead><tr><th>Worker</th><th>State</th><th class="num">Running</th><th class="num">Queued</th><th class="num">Slots</th><th class="num">Queue room</th><th>Use</th></tr></thead>
             <tbody>
               {workers.map(w => {
-                const cap = (w.maxConcurrency ?? 0) + (w.queueCapacity ?? 0)
-                const used = Math.min(1, cap > 0 ? (w.load ?? 0) / cap : 0)
+                // the heartbeat's load is running + queued; a worker runs up to its slots before it queues
+                const load = w.load ?? 0
+                const slots = w.maxConcurrency ?? 0
+                const cap = slots + (w.queueCapacity ?? 0)
+                const used = Math.min(1, cap > 0 ? load / cap : 0)
                 return (
-                  <tr key={w.peerId} class={`state-${w.state}`}>
+                  <tr key={w.peerId} class={`state-${w.state}`} data-worker={w.name ?? ''}>
                     <td title={w.peerId}>{w.name ?? short(w.peerId)}</td>
                     <td><span class={`badge ${w.state}`}>{w.state}</span></td>
-                    <td class="num">{w.load ?? '—'}</td>
+                    <td class="num">{w.load != null ? Math.min(load, slots) : '—'}</td>
+                    <td class="num">{w.load != null ? Math.max(0, load - slots) : '—'}</td>
                     <td class="num">{w.maxConcurrency ?? '—'}</td>
                     <td class="num">{w.queueCapacity ?? '—'}</td>
                     <td><meter min={0} max={1} value={used} title={`${Math.round(used * 100)}% of running + queue slots`} /></td>
