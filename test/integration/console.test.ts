@@ -59,7 +59,7 @@ describe.skipIf(CHROMIUM == null)('web console in Chromium (real processes)', ()
       extra: {
         failover: {
           services: [{
-            name: 'demo', priority, group_size: 3, heartbeat_interval: '200ms', preempt_delay: '2s',
+            name: 'demo', priority, group_size: 3, heartbeat_interval: '200ms', preempt_delay: '5s',
             command: ['sh', '-c', "trap 'exit 0' TERM; while :; do sleep 1 & wait $!; done"]
           }]
         }
@@ -188,26 +188,34 @@ describe.skipIf(CHROMIUM == null)('web console in Chromium (real processes)', ()
   })
 
   it('actions without the token are refused when one is set; with it they go through', async () => {
-    const page = await open(w[1], 'failover')
-    await page.waitForSelector('[data-service=demo] [data-testid=handoff]:not([disabled])', { timeout: 30_000 })
-    await page.click('[data-service=demo] [data-testid=handoff]')
+    // a task through the form on w2, which has a token (the handoff button goes through the same path)
+    const page = await open(w[1], 'tasks')
+    const submit = async (payload: string): Promise<void> => {
+      await page.$eval('form.submit textarea[name=payload]', el => { (el as HTMLTextAreaElement).value = '' })
+      await page.type('form.submit textarea[name=payload]', payload)
+      await page.click('form.submit button[type=submit]')
+    }
+    await page.type('form.submit input[name=type]', 'echo')
+    const submitted = async (): Promise<number> => await w[1].metric('p2p_tasks_submitted_total')
+    const before = await submitted()
+    await submit('no token')
     await page.waitForSelector('[data-testid=token-form]', { timeout: 10_000 })
-    expect((await failoverOf(w[1])).running).toBe(true)
     expect(await w[1].metric('p2p_access_denied_total{what="api_no_token"}')).toBeGreaterThanOrEqual(1)
     // a wrong token is refused too
     await page.type('[data-testid=token-form] input[name=token]', 'wrong')
     await page.click('[data-testid=token-form] button[type=submit]')
     await page.waitForSelector('[data-testid=token-form]', { hidden: true, timeout: 10_000 })
-    await page.click('[data-service=demo] [data-testid=handoff]')
+    await submit('wrong token')
     await page.waitForSelector('[data-testid=token-form]', { timeout: 10_000 })
-    expect((await failoverOf(w[1])).running).toBe(true)
     expect(await w[1].metric('p2p_access_denied_total{what="api_bad_token"}')).toBeGreaterThanOrEqual(1)
-    // the right one, kept for the tab: the same button now works
+    expect(await submitted()).toBe(before)
+    // the right one, kept for the tab: the same form now works
     await page.type('[data-testid=token-form] input[name=token]', token)
     await page.click('[data-testid=token-form] button[type=submit]')
     await page.waitForSelector('[data-testid=token-form]', { hidden: true, timeout: 10_000 })
-    await page.click('[data-service=demo] [data-testid=handoff]')
-    await pWaitFor(async () => (await failoverOf(w[1])).running === false, { interval: 100, timeout: 15_000 })
+    await submit('with the token')
+    await page.waitForFunction(() => document.querySelector('[data-testid=task-detail][data-state=done] [data-testid=task-output]')?.textContent === 'with the token', { timeout: 30_000 })
+    expect(await submitted()).toBe(before + 1)
     expect(await page.evaluate(() => sessionStorage.getItem('p2p-console-token'))).toBe(token)
     // reads stay open without it: a fresh tab sees the members
     const other = await open(w[1], 'network')
