@@ -12,10 +12,11 @@ export function percentile (values, p) {
 export function summary (values) {
   return {
     n: values.length,
-    min: values.length ? Math.min(...values) : null,
+    // a loop, not Math.min(...values): a 30-minute soak has 180,000 latencies, past the call stack's limit
+    min: values.length ? values.reduce((a, b) => Math.min(a, b), Infinity) : null,
     p50: percentile(values, 50),
     p99: percentile(values, 99),
-    max: values.length ? Math.max(...values) : null,
+    max: values.length ? values.reduce((a, b) => Math.max(a, b), -Infinity) : null,
     mean: values.length ? values.reduce((a, b) => a + b, 0) / values.length : null
   }
 }
