@@ -6,37 +6,29 @@
 //  - the node's RSS and CPU with no console open, with one tab open on each view in turn, and closed again
 //  - what one open tab asks of the node: HTTP requests per minute, events per second on its stream
 // Usage: node bench/console.mjs [--window 60] [--rate 20]
-import { existsSync, readFileSync } from 'node:fs'
 import os from 'node:os'
 import pWaitFor from 'p-wait-for'
 import puppeteer from 'puppeteer-core'
+import { CHROMIUM } from '../dist/testing/browsers.js'
 import { Cluster, dnsAddr } from '../dist/testing/cluster.js'
-import { cli, number, report, round, summary } from './lib.mjs'
+import { cli, number, proc, report, round, summary } from './lib.mjs'
 
 const opts = cli('bench/console.mjs', 'Page weight, load time and the node\'s extra RSS/CPU with the web console open and closed', p => p
   .option('--window <seconds>', 'how long each phase (closed, open, closed again) is measured', number(10), 60)
   .option('--rate <n>', 'tasks per second submitted through worker 1', number(0), 20))
-const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find(p => existsSync(p))
 if (CHROMIUM == null) { console.error('bench/console.mjs needs Chromium (scripts/ensure-deps.sh installs it)'); process.exit(2) }
 
-// clock ticks per second in /proc/<pid>/stat (USER_HZ, 100 on Linux)
-const TICKS = 100
-const procStat = pid => {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
-  return (Number(f[11]) + Number(f[12])) / TICKS
-}
-const rssMiB = pid => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024
 const sleep = ms => new Promise(resolve => setTimeout(resolve, ms))
 
 /** RSS samples (one a second) and CPU share of one process over `seconds` */
 async function measure (pid, seconds, during = async () => {}) {
   const rss = []
-  const cpu0 = procStat(pid)
+  const cpu0 = proc(pid).cpuS
   const t0 = performance.now()
   const work = during()
-  for (let i = 0; i < seconds; i++) { await sleep(1000); rss.push(rssMiB(pid)) }
+  for (let i = 0; i < seconds; i++) { await sleep(1000); rss.push(proc(pid).rssMiB) }
   await work
-  const cpu = (procStat(pid) - cpu0) / ((performance.now() - t0) / 1000)
+  const cpu = (proc(pid).cpuS - cpu0) / ((performance.now() - t0) / 1000)
   return { rss: summary(rss), rssEnd: rss.at(-1), cpuPercent: round(cpu * 100, 1) }
 }
 

@@ -1,5 +1,6 @@
 // Shared helpers for benchmarks: percentiles, the JSON + table report and the command line. Benchmarks print
 // figures; they never assert them.
+import { readdirSync, readFileSync } from 'node:fs'
 import { Command, InvalidArgumentError } from 'commander'
 
 export function percentile (values, p) {
@@ -61,4 +62,13 @@ export function number (min = 0) {
     if (value.trim() === '' || !Number.isFinite(n) || n < min) throw new InvalidArgumentError(`a number of at least ${min}, got ${JSON.stringify(value)}`)
     return n
   }
+}
+
+const TICKS = 100 // USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s
+
+/** one process as /proc sees it now: resident memory, CPU seconds used so far, open file descriptors */
+export function proc (pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+  return { rssMiB: Number(/VmRSS:\s+(\d+) kB/.exec(status)[1]) / 1024, cpuS: (Number(stat[11]) + Number(stat[12])) / TICKS, fds: readdirSync(`/proc/${pid}/fd`).length }
 }

@@ -7,13 +7,12 @@
 // the first and last fifth, how the tasks spread, and the failover log's overlaps (must be none).
 //   npm run bench -- soak [--duration 600] [--rate 100] [--compute-rate 1] [--sample-every 10]
 //                         [--restart-every 120] [--handoff-every 300]
-import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import os from 'node:os'
 import pWaitFor from 'p-wait-for'
 import { Cluster, dnsAddr } from '../dist/testing/cluster.js'
 import { handovers, intervals, overlaps, readStamps, stampingProgram } from '../dist/testing/failover-log.js'
-import { cli, number, report, round, summary } from './lib.mjs'
+import { cli, number, proc, report, round, summary } from './lib.mjs'
 
 const opts = cli('bench/soak.mjs', 'Steady load for minutes; memory, CPU and task spread per node', p => p
   .option('--duration <seconds>', 'how long the load runs', number(10), 600)
@@ -24,14 +23,6 @@ const opts = cli('bench/soak.mjs', 'Steady load for minutes; memory, CPU and tas
   .option('--handoff-every <seconds>', 'hand the failover service off this often; 0: never', number(0), 300))
 const sleep = ms => new Promise(resolve => setTimeout(resolve, ms))
 const progress = msg => process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${msg}\n`)
-const TICKS = 100 // USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s
-
-function proc (pid) {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
-  return { rssMiB: Number(/VmRSS:\s+(\d+) kB/.exec(status)[1]) / 1024, cpuS: (Number(stat[11]) + Number(stat[12])) / TICKS, fds: readdirSync(`/proc/${pid}/fd`).length }
-}
-
 process.env.TEST_LOG_LEVEL = 'warn'
 const cluster = new Cluster()
 try {

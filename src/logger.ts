@@ -58,12 +58,11 @@ function isSet (v: string | undefined): boolean {
 
 export function createLogger (opts: LoggerOptions): Logger {
   const base = { level: opts.level, name: opts.name }
-  if (opts.ring != null) {
-    const out = opts.pretty ? prettyStream() : pino.destination({ fd: 2, sync: false })
-    return pino(base, pino.multistream([{ level: opts.level as pino.Level, stream: out }, { level: opts.level as pino.Level, stream: opts.ring }]))
-  }
   // logs go to stderr so that stdout stays for command output (REPL, --json)
-  return pino(base, opts.pretty ? prettyStream() : pino.destination({ fd: 2, sync: false }))
+  const out = opts.pretty ? prettyStream() : pino.destination({ fd: 2, sync: false })
+  if (opts.ring == null) return pino(base, out)
+  const level = opts.level as pino.Level
+  return pino(base, pino.multistream([{ level, stream: out }, { level, stream: opts.ring }]))
 }
 
 /** human-readable lines on stderr; loaded only on a terminal: a pod never pays for it */

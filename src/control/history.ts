@@ -83,6 +83,7 @@ export class History {
     const messages = this.components.messages()
     const seconds = Math.max(0.001, (now - this.lastAt) / 1000)
     const ns = (v: number | undefined): number => Number.isFinite(v) ? Math.round((v as number) / 1e4) / 100 : 0
+    const sorted = this.durations.sort((a, b) => a - b)
     const s: HistorySample = {
       at: Date.now(),
       connections: this.components.connections(),
@@ -92,8 +93,8 @@ export class History {
       loopLagMaxMs: ns(this.lag?.max),
       tasksPerSecond: Math.round(this.finished / seconds * 100) / 100,
       taskFailures: this.failed,
-      taskP50Ms: percentile(this.durations, 0.5),
-      taskP99Ms: percentile(this.durations, 0.99)
+      taskP50Ms: percentile(sorted, 0.5),
+      taskP99Ms: percentile(sorted, 0.99)
     }
     this.lag?.reset()
     this.durations = []
@@ -107,9 +108,8 @@ export class History {
   }
 }
 
-/** the q-quantile of `values` (nearest rank), rounded to 0.1 ms; 0 for none */
-function percentile (values: number[], q: number): number {
-  if (values.length === 0) return 0
-  const sorted = [...values].sort((a, b) => a - b)
+/** the q-quantile of ascending `sorted` (nearest rank), rounded to 0.1 ms; 0 for none */
+function percentile (sorted: number[], q: number): number {
+  if (sorted.length === 0) return 0
   return Math.round(sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] * 10) / 10
 }

@@ -114,10 +114,6 @@ export class HttpServer {
     }
   }
 
-  /**
-   * Writes (POST) need the bearer token when one is configured, else a loopback client: the read-only
-   * endpoints stay open to a scraper, submitting work or moving a service does not.
-   */
   /** one SSE client: resumes after `Last-Event-ID` (header, or `?last_event_id=` for a first connection) */
   private stream (req: IncomingMessage, res: ServerResponse, url: URL): void {
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' })
@@ -132,6 +128,10 @@ export class HttpServer {
     res.on('close', () => { clearInterval(ping); off() })
   }
 
+  /**
+   * Writes (POST) need the bearer token when one is configured, else a loopback client: the read-only
+   * endpoints stay open to a scraper, submitting work or moving a service does not.
+   */
   private mayWrite (req: IncomingMessage, res: ServerResponse): boolean {
     const token = this.init.apiToken
     const deny = (status: number, reason: string, error: string, headers: Record<string, string> = {}): false => {

@@ -14,7 +14,7 @@ import type { Logger } from '../logger.js'
 import type { Membership } from '../membership/service.js'
 import type { Metrics } from '../metrics/metrics.js'
 import type { Node } from '../libp2p/libp2p.js'
-import type { Connection, Stream } from '@libp2p/interface'
+import type { Connection, PeerId, Stream } from '@libp2p/interface'
 
 export function linksProtocol (pv: string): string {
   return `/${pv}/links/1.0.0`
@@ -80,15 +80,14 @@ export class Topology {
   }
 
   /** this node's open connections, one entry per peer (a direct one wins over a relayed one) */
-  private ownLinks (): Array<{ peer: string, relayed: boolean }> {
-    const byPeer = new Map<string, boolean>()
+  private ownLinks (): Array<{ peer: PeerId, relayed: boolean }> {
+    const byPeer = new Map<string, { peer: PeerId, relayed: boolean }>()
     for (const c of this.components.libp2p.getConnections()) {
       if (c.status !== 'open') continue
       const id = c.remotePeer.toString()
-      const relayed = isCircuit(c.remoteAddr)
-      byPeer.set(id, (byPeer.get(id) ?? true) && relayed)
+      byPeer.set(id, { peer: c.remotePeer, relayed: (byPeer.get(id)?.relayed ?? true) && isCircuit(c.remoteAddr) })
     }
-    return [...byPeer].map(([peer, relayed]) => ({ peer, relayed }))
+    return [...byPeer.values()]
   }
 
   /** the graph: every member and every connection this node and the members it is connected to report */
@@ -107,7 +106,7 @@ export class Topology {
       links.set(key, { from, to, relayed: (had?.relayed ?? true) && relayed })
       if (!nodes.has(b)) nodes.set(b, { peerId: b })
     }
-    for (const l of this.ownLinks()) add(self, l.peer, l.relayed)
+    for (const l of this.ownLinks()) add(self, l.peer.toString(), l.relayed)
     const unanswered: string[] = []
     for (const m of members) {
       if (m.state.phase !== 'alive') continue
@@ -122,7 +121,7 @@ export class Topology {
   private async refresh (): Promise<void> {
     const now = Date.now()
     for (const [id, k] of this.known) if (now - k.at > this.cacheMs * 6) this.known.delete(id)
-    const connected = new Set(this.ownLinks().map(l => l.peer))
+    const connected = new Set(this.ownLinks().map(l => l.peer.toString()))
     const due = this.components.membership.members()
       .filter(m => m.state.phase === 'alive' && connected.has(m.peerId) && now - (this.known.get(m.peerId)?.at ?? 0) >= this.cacheMs)
       .map(m => m.peerId)
@@ -166,8 +165,7 @@ export class Topology {
     this.answered.delete(peer)
     this.answered.set(peer, Date.now())
     if (this.answered.size > 1000) this.answered.delete(this.answered.keys().next().value!)
-    const own = new Map(this.components.libp2p.getConnections().filter(c => c.status === 'open').map(c => [c.remotePeer.toString(), c.remotePeer]))
-    const links = this.ownLinks().slice(0, 512).map(l => ({ peer: own.get(l.peer)!.toMultihash().bytes, relayed: l.relayed }))
+    const links = this.ownLinks().slice(0, 512).map(l => ({ peer: l.peer.toMultihash().bytes, relayed: l.relayed }))
     try {
       await pbStream(stream, { maxDataLength: MAX_MESSAGE }).pb(Links).write({ links }, { signal: AbortSignal.timeout(5000) })
       await stream.close()

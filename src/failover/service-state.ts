@@ -237,6 +237,13 @@ export interface FailoverStatus {
 }
 
 /** what `failover` shows of a service on this member */
+/** the active member and its term in `s`: this member while it holds the service, else a fresh active view */
+export function holderOf (s: ServiceState, now: number, cfg: MachineConfig): { active?: string, term: number } {
+  if (holds(s)) return { active: cfg.self, term: termOf(s) }
+  const v = Object.values(s.views).find(v => v.state === 'active' && fresh(v, now, cfg))
+  return v != null ? { active: v.id, term: v.term } : { term: termOf(s) }
+}
+
 export function statusOf (s: ServiceState, now: number, cfg: MachineConfig, extra: { check?: string, stateFile?: { term: number, version: number } }): FailoverStatus {
   const views = Object.values(s.views)
   const running = holds(s)
@@ -247,7 +254,7 @@ export function statusOf (s: ServiceState, now: number, cfg: MachineConfig, extr
     term: termOf(s),
     running,
     priority: cfg.priority,
-    active: running ? cfg.self : views.find(v => v.state === 'active' && fresh(v, now, cfg))?.id,
+    active: holderOf(s, now, cfg).active,
     program: !running ? 'stopped' : cfg.dryRun ? 'dry-run' : s.programUp ? 'running' : 'restarting',
     dryRun: cfg.dryRun,
     health: { healthy: isHealthy(s, now), check: extra.check, holdMs: holdLeft(s, now) },

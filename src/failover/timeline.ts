@@ -5,17 +5,9 @@
  */
 import { Ring } from '../ring.js'
 import { fresh } from './election.js'
-import { holds, termOf, type Holding, type MachineConfig, type ServiceState } from './service-state.js'
+import { holderOf, termOf, type Holding, type MachineConfig, type ServiceState } from './service-state.js'
 
 export type { Holding }
-
-
-/** the active member and its term in `s`, as `failover` status reports it */
-export function holderOf (s: ServiceState, now: number, cfg: MachineConfig): { active?: string, term: number } {
-  if (holds(s)) return { active: cfg.self, term: termOf(s) }
-  const v = Object.values(s.views).find(v => v.state === 'active' && fresh(v, now, cfg))
-  return v != null ? { active: v.id, term: v.term } : { term: termOf(s) }
-}
 
 export class Timeline {
   private readonly ring: Ring<Holding>
@@ -44,15 +36,10 @@ export class Timeline {
 }
 
 function reasonFor (s: ServiceState, prev: string | undefined, next: string | undefined, now: number, cfg: MachineConfig, first: boolean, released?: string): string {
-  let why: string
-  if (prev == null) why = next === cfg.self ? `elected here (term ${termOf(s)})` : first ? 'active when this member started' : 'took over'
-  else if (prev === cfg.self) why = released != null ? `released here: ${released}` : 'no longer held here'
-  else {
-    const v = s.views[prev]
-    if (v == null || !fresh(v, now, cfg)) why = 'the holder went silent (its lease ran out)'
-    else if (v.state === 'released') why = 'the holder released it'
-    else why = `the holder is ${v.state} now`
-  }
-  if (next != null && prev != null && next === prev) why = 'a new term'
-  return why
+  if (prev == null) return next === cfg.self ? `elected here (term ${termOf(s)})` : first ? 'active when this member started' : 'took over'
+  if (next === prev) return 'a new term'
+  if (prev === cfg.self) return released != null ? `released here: ${released}` : 'no longer held here'
+  const v = s.views[prev]
+  if (v == null || !fresh(v, now, cfg)) return 'the holder went silent (its lease ran out)'
+  return v.state === 'released' ? 'the holder released it' : `the holder is ${v.state} now`
 }

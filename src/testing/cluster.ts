@@ -1,6 +1,6 @@
 // Test and benchmark harness: real p2p-node processes on 127.0.0.1, each with its own config and data dir.
 // Lives in src/ so that both vitest (TypeScript) and bench/ (compiled JavaScript) share one copy.
-import { execFile, spawn, type ChildProcess } from 'node:child_process'
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -202,4 +202,9 @@ export async function runCli (args: string[], input?: string, env: Record<string
   proc.stdin.end(input ?? '')
   const code = await new Promise<number | null>(resolve => proc.once('exit', resolve))
   return { code, stdout, stderr }
+}
+
+/** `p2p-node keygen --out dir`: a swarm key, a peer identity and an API token, with the identity's peer id */
+export function keygen (dir: string): { peerId: string, identityFile: string, swarmKeyFile: string, tokenFile: string } {
+  return JSON.parse(execFileSync(LAUNCHER, ['keygen', '--out', dir, '--json'], { encoding: 'utf8' }))
 }

@@ -2,23 +2,20 @@
 // network of real processes: members listed, a killed worker turning gone on the open page, a task through the
 // form, a handoff through the button, an XSS payload staying text, actions refused without the token.
 // Screenshots of each view go to test-results/console/ (and to docs/console/ with P2P_UPDATE_SCREENSHOTS=1).
-import { execFileSync } from 'node:child_process'
-import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs'
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import pWaitFor from 'p-wait-for'
 import puppeteer, { type Browser, type Page } from 'puppeteer-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Cluster, dnsAddr, LAUNCHER, ROOT, waitAllSeeAll, type TestNode } from '../../src/testing/cluster.js'
+import { CHROMIUM, FIREFOX } from '../../src/testing/browsers.js'
+import { Cluster, dnsAddr, keygen, ROOT, waitAllSeeAll, type TestNode } from '../../src/testing/cluster.js'
 
-const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find(p => existsSync(p))
-const FIREFOX = ['/usr/bin/firefox-esr', '/usr/bin/firefox'].find(p => existsSync(p))
 const SHOTS = join(ROOT, 'test-results', 'console')
 const DOCS = join(ROOT, 'docs', 'console')
 const XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
 
-const keygen = (dir: string): { tokenFile: string } => JSON.parse(execFileSync(LAUNCHER, ['keygen', '--out', dir, '--json'], { encoding: 'utf8' }))
 
-describe.skipIf(CHROMIUM == null)('web console in Chromium (real processes)', () => {
+describe.skipIf(CHROMIUM == null)('web console in Chromium (real processes; skipped without /usr/bin/chromium, which scripts/ensure-deps.sh installs as root)', () => {
   const cluster = new Cluster()
   let boot: TestNode
   let w: TestNode[] = []
@@ -226,7 +223,7 @@ describe.skipIf(CHROMIUM == null)('web console in Chromium (real processes)', ()
     expect(pageErrors).toEqual([])
   })
 
-  it.skipIf(FIREFOX == null)('the same page in Firefox: members listed live, a task through the form, its XSS output as text', async () => {
+  it.skipIf(FIREFOX == null)('the same page in Firefox: members listed live, a task through the form, its XSS output as text (skipped without /usr/bin/firefox-esr, which scripts/ensure-deps.sh installs as root)', async () => {
     const firefox = await puppeteer.launch({ browser: 'firefox', executablePath: FIREFOX, headless: true })
     try {
       const page = await firefox.newPage()

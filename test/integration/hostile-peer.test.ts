@@ -1,9 +1,9 @@
-import { execFileSync, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import pWaitFor from 'p-wait-for'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Cluster, dnsAddr, LAUNCHER, ROOT, waitAllSeeAll, type TestNode } from '../../src/testing/cluster.js'
+import { Cluster, dnsAddr, keygen, ROOT, waitAllSeeAll, type TestNode } from '../../src/testing/cluster.js'
 import { intervals, overlaps, readStamps, stampingProgram, termRegressions } from '../../src/testing/failover-log.js'
 
 const rssMiB = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024
@@ -20,7 +20,7 @@ describe('a hostile peer does not stop the honest network (real processes)', () 
 
   beforeAll(async () => {
     log = join(cluster.dir, 'program.log')
-    for (const name of ['h1', 'h2', 'h3']) ids.push(JSON.parse(execFileSync(LAUNCHER, ['keygen', '--out', join(cluster.dir, `${name}-keys`), '--json'], { encoding: 'utf8' })))
+    for (const name of ['h1', 'h2', 'h3']) ids.push(keygen(join(cluster.dir, `${name}-keys`)))
     boot = cluster.add({ name: 'h-boot', role: 'bootstrap', mesh: false })
     await boot.start()
     w = ['h1', 'h2', 'h3'].map((name, i) => {

@@ -3,11 +3,9 @@ import { readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import pWaitFor from 'p-wait-for'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Cluster, dnsAddr, LAUNCHER, waitAllSeeAll, type TestNode } from '../../src/testing/cluster.js'
+import { Cluster, dnsAddr, keygen, waitAllSeeAll, type TestNode } from '../../src/testing/cluster.js'
 import { canUseNetns, Hosts } from '../../src/testing/netns.js'
 
-const keygen = (dir: string): { peerId: string, identityFile: string, swarmKeyFile: string, tokenFile: string } =>
-  JSON.parse(execFileSync(LAUNCHER, ['keygen', '--out', dir, '--json'], { encoding: 'utf8' }))
 
 
 describe('access control: private network, allowlists, rate limit, API token (real processes)', () => {
