@@ -6,12 +6,16 @@
 // started, peaked and ended, its growth over the second half (a plateau is ~0), the task outcomes and the p99 of
 // the first and last fifth, how the tasks spread, and the failover log's overlaps (must be none).
 //   npm run bench -- soak [--duration 600] [--rate 100] [--compute-rate 1] [--sample-every 10]
-//                         [--restart-every 120] [--handoff-every 300]
+//                         [--restart-every 120] [--handoff-every 300] [--heap-snapshot-at 300]
+// With --heap-snapshot-at, every node writes a heap snapshot then and again at the end; the report lists what
+// grew between the two (for a node restarted in between, nothing: it is another process).
+import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import os from 'node:os'
 import pWaitFor from 'p-wait-for'
 import { Cluster, dnsAddr } from '../dist/testing/cluster.js'
 import { handovers, intervals, overlaps, readStamps, stampingProgram } from '../dist/testing/failover-log.js'
+import { heapGrowth, heapSnapshot } from './heap.mjs'
 import { cli, number, proc, report, round, summary } from './lib.mjs'
 
 const opts = cli('bench/soak.mjs', 'Steady load for minutes; memory, CPU and task spread per node', p => p
@@ -20,11 +24,17 @@ const opts = cli('bench/soak.mjs', 'Steady load for minutes; memory, CPU and tas
   .option('--compute-rate <n>', 'compute tasks per second, through the same worker', number(0), 1)
   .option('--sample-every <seconds>', 'how often memory and CPU are read', number(1), 10)
   .option('--restart-every <seconds>', 'restart one worker (SIGTERM, start again) this often, round robin; 0: never', number(0), 120)
-  .option('--handoff-every <seconds>', 'hand the failover service off this often; 0: never', number(0), 300))
+  .option('--handoff-every <seconds>', 'hand the failover service off this often; 0: never', number(0), 300)
+  .option('--heap-snapshot-at <seconds>', 'heap snapshots of every node then and at the end, compared; 0: none', number(0), 0))
 const sleep = ms => new Promise(resolve => setTimeout(resolve, ms))
 const progress = msg => process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${msg}\n`)
 process.env.TEST_LOG_LEVEL = 'warn'
 const cluster = new Cluster()
+const heapDir = join(cluster.dir, 'heap')
+if (opts.heapSnapshotAt > 0) {
+  mkdirSync(heapDir)
+  process.env.NODE_OPTIONS = `--max-semi-space-size=4 --heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${heapDir}`
+}
 try {
   const boot = cluster.add({ name: 'soak-boot', role: 'bootstrap', mesh: false, heartbeat: '1s' })
   await boot.start()
@@ -54,6 +64,16 @@ try {
   let nextRestart = opts.restartEvery > 0 ? opts.restartEvery : Infinity
   let nextHandoff = opts.handoffEvery > 0 ? opts.handoffEvery : Infinity
   let rolled = workers.length
+  const snapshots = new Map() // node name -> { pid, file } of the first snapshot
+  const snapshotAll = async () => {
+    for (const n of nodes) {
+      const pid = n.node.proc.pid
+      const t0 = performance.now()
+      snapshots.set(n.name, { pid, file: await heapSnapshot(pid, heapDir) })
+      progress(`heap snapshot of ${n.name} in ${Math.round(performance.now() - t0)} ms`)
+    }
+  }
+  let nextSnapshot = opts.heapSnapshotAt > 0 ? opts.heapSnapshotAt : Infinity
   let busy = Promise.resolve()
   const restartOne = async () => {
     const w = workers[--rolled % workers.length]
@@ -109,6 +129,7 @@ try {
     while (compute < t * opts.computeRate) { fire(submit('compute', '2000')); compute++ }
     if (t >= nextRestart) { nextRestart += opts.restartEvery; busy = busy.then(restartOne) }
     if (t >= nextHandoff) { nextHandoff += opts.handoffEvery; busy = busy.then(handoff) }
+    if (t >= nextSnapshot) { nextSnapshot = Infinity; busy = busy.then(snapshotAll) }
     if (t >= nextSample) {
       await sample(Math.round(t))
       nextSample += opts.sampleEvery
@@ -122,6 +143,14 @@ try {
   await sample(Math.round((performance.now() - start) / 1000))
 
   const rows = []
+  const heap = {}
+  for (const n of nodes) {
+    const first = snapshots.get(n.name)
+    if (first == null || first.pid !== n.node.proc.pid) continue
+    const g = heapGrowth(first.file, await heapSnapshot(first.pid, heapDir))
+    heap[n.name] = { beforeMiB: round(g.beforeMiB), afterMiB: round(g.afterMiB), grew: g.grew.map(k => ({ ...k, kiB: round(k.bytes / 1024) })) }
+    rows.push([`${n.name} heap`, `${round(g.beforeMiB)} → ${round(g.afterMiB)}`, 'MiB', `snapshots at ${opts.heapSnapshotAt} s and the end; grew most: ${g.grew.slice(0, 4).map(k => `${k.kind} ${round(k.bytes / 1024)} KiB (${k.count >= 0 ? '+' : ''}${k.count})`).join(', ')}`])
+  }
   const perNode = {}
   for (const n of nodes) {
     // a restarted node's figures are those since its last restart
@@ -162,7 +191,7 @@ try {
   rows.push(['spread', Object.entries(byWorker).sort().map(([w, n]) => `${w} ${round(100 * n / total)}%`).join(', '), '', 'share of the tasks each worker ran'])
   report('soak', {
     machine: { cpus: os.cpus().length, node: process.version },
-    duration: opts.duration, rate: opts.rate, computeRate: opts.computeRate, outcomes, latencyMs: lat, p99FirstFifthMs: first.p99, p99LastFifthMs: last.p99, byWorker, perNode, churn, failover,
+    duration: opts.duration, rate: opts.rate, computeRate: opts.computeRate, outcomes, latencyMs: lat, p99FirstFifthMs: first.p99, p99LastFifthMs: last.p99, byWorker, perNode, heap, churn, failover,
     samples: Object.fromEntries(nodes.map(n => [n.name, n.samples.map(x => ({ t: x.t, rssMiB: round(x.rssMiB), heapMiB: round(x.heapMiB) }))]))
   }, rows)
 } finally {

@@ -20,6 +20,7 @@ import { isCircuit } from './libp2p/connections.js'
 import { loadOrCreateIdentity } from './libp2p/identity.js'
 import { buildLibp2p, type Node } from './libp2p/libp2p.js'
 import { createMembership, type Membership } from './membership/service.js'
+import { createMemberSnapshots, type MemberSnapshots } from './membership/snapshot.js'
 import { createMetrics, type Metrics } from './metrics/metrics.js'
 import { createTaskSubmission, createWorkerTasks, type TaskSubmission, type WorkerTasks } from './tasks/service.js'
 import { VERSION } from './version.js'
@@ -45,6 +46,7 @@ interface Parts {
   mesh: MeshDialer
   reachability: Reachability
   topology: Topology
+  snapshots: MemberSnapshots
   beats: FailoverBeats
   failover: FailoverSupervisor[]
   events: EventHub
@@ -118,6 +120,7 @@ export class P2PNode {
       serve: !worker,
       check: worker
     })
+    const snapshots = createMemberSnapshots({ libp2p, membership, metrics, logger: logger.child({ c: 'membership' }) }, { protocolVersion: net.protocolVersion })
     const topology = createTopology({ libp2p, membership, metrics, logger: logger.child({ c: 'topology' }) }, { protocolVersion: net.protocolVersion, name: nc.name, role: nc.role })
     // the node's own events, for GET /api/events
     const events = new EventHub({ onDropped: () => { metrics.eventClientsDropped.inc() } })
@@ -146,7 +149,7 @@ export class P2PNode {
       metrics.sources.relayReservations = () => relayServer.reservations!.size
       metrics.sources.relayData = async () => await relayedBytes(registry)
     }
-    return new P2PNode(config, { libp2p, metrics, logger, pinger, membership, worker: workerTasks, tasks, bootstrapper, mesh, reachability, topology, beats, failover, events, history })
+    return new P2PNode(config, { libp2p, metrics, logger, pinger, membership, worker: workerTasks, tasks, bootstrapper, mesh, reachability, topology, snapshots, beats, failover, events, history })
   }
 
   get peerId (): string { return this.p.libp2p.peerId.toString() }
@@ -173,6 +176,7 @@ export class P2PNode {
     p.pinger.start()
     await p.reachability.start()
     await p.topology.start()
+    await p.snapshots.start()
     p.bootstrapper.start()
     p.history.start()
     p.libp2p.addEventListener('connection:open', this.onConnectionChange)
@@ -192,6 +196,7 @@ export class P2PNode {
     p.pinger.stop()
     await p.reachability.stop()
     await p.topology.stop()
+    await p.snapshots.stop()
     p.mesh.stop()
     this.unwatchMembers?.()
     p.membership.stop()

@@ -9,7 +9,7 @@ import { peerIdFromMultihash } from '@libp2p/peer-id'
 import * as Digest from 'multiformats/hashes/digest'
 import { Links } from '../messages/topology.js'
 import { isCircuit } from '../libp2p/connections.js'
-import { openStream } from '../libp2p/streams.js'
+import { AnswerLimit, isMalformed, openStream } from '../libp2p/streams.js'
 import type { Logger } from '../logger.js'
 import type { Membership } from '../membership/service.js'
 import type { Metrics } from '../metrics/metrics.js'
@@ -56,8 +56,8 @@ export class Topology {
   private readonly cacheMs: number
   private readonly timeoutMs: number
   private readonly known = new Map<string, Known>()
-  /** when each peer was last answered (one answer per peer per second) */
-  private readonly answered = new Map<string, number>()
+  /** one answer per peer per second */
+  private readonly limit = new AnswerLimit()
   private shutdown = new AbortController()
   private asking?: Promise<void>
   private readonly self: { name?: string, role?: string }
@@ -142,7 +142,7 @@ export class Topology {
       await stream.close().catch(() => {})
     } catch (err: any) {
       // an older node without the protocol, a timeout, or a malformed answer
-      if (err.name === 'InvalidDataLengthError' || /decode|length|wire type/i.test(String(err.message))) this.components.metrics.invalidMessages.inc({ reason: 'decode' })
+      if (isMalformed(err)) this.components.metrics.invalidMessages.inc({ reason: 'decode' })
       this.components.logger.debug({ peer: id, err: err.message }, 'links request failed')
       return
     }
@@ -159,12 +159,7 @@ export class Topology {
 
   /** server side: this node's connections, at most once a second per asking peer */
   private async answer (stream: Stream, connection: Connection): Promise<void> {
-    const peer = connection.remotePeer.toString()
-    const last = this.answered.get(peer)
-    if (last != null && Date.now() - last < 1000) { stream.abort(new Error('asked too often')); return }
-    this.answered.delete(peer)
-    this.answered.set(peer, Date.now())
-    if (this.answered.size > 1000) this.answered.delete(this.answered.keys().next().value!)
+    if (!this.limit.allow(connection.remotePeer.toString())) { stream.abort(new Error('asked too often')); return }
     const links = this.ownLinks().slice(0, 512).map(l => ({ peer: l.peer.toMultihash().bytes, relayed: l.relayed }))
     try {
       await pbStream(stream, { maxDataLength: MAX_MESSAGE }).pb(Links).write({ links }, { signal: AbortSignal.timeout(5000) })

@@ -13,3 +13,28 @@ export async function openStream (libp2p: Pick<Node, 'getConnections' | 'dialPro
   if (conn != null) return await conn.newStream(protocol, { ...options, runOnLimitedConnection: true })
   return await libp2p.dialProtocol(peer, protocol, { ...options, runOnLimitedConnection: true })
 }
+
+/**
+ * One answer per asking peer per `intervalMs` for a request-answer protocol (a faster request is refused),
+ * remembering at most `max` peers (the oldest is forgotten first).
+ */
+export class AnswerLimit {
+  private readonly answered = new Map<string, number>()
+
+  constructor (private readonly intervalMs = 1000, private readonly max = 1000) {}
+
+  /** true when `peer` may be answered now (and counts this answer) */
+  allow (peer: string): boolean {
+    const last = this.answered.get(peer)
+    if (last != null && Date.now() - last < this.intervalMs) return false
+    this.answered.delete(peer)
+    this.answered.set(peer, Date.now())
+    if (this.answered.size > this.max) this.answered.delete(this.answered.keys().next().value!)
+    return true
+  }
+}
+
+/** true when reading a length-prefixed protobuf answer failed on its content (too long, undecodable), not the stream */
+export function isMalformed (err: any): boolean {
+  return err?.name === 'InvalidDataLengthError' || /decode|length|wire type/i.test(String(err?.message))
+}

@@ -1,4 +1,5 @@
 import { TopicValidatorResult, type GossipSub, type Message } from '@libp2p/gossipsub'
+import { RPC } from '@libp2p/gossipsub/message'
 import { decodeCapabilities, decodeHeartbeat, sameSender, CapabilityAdvertisement, HeartBeat, type Decoded, type InvalidReason } from '../messages/codec.js'
 import { membershipTopics } from '../messages/topics.js'
 import { applyCapabilities, applyHeartbeat, countByRole, sweep, type Member, type MembershipEvent } from './core.js'
@@ -35,6 +36,18 @@ export interface MembershipComponents {
   metrics: Metrics
 }
 
+/** a member's message as its author signed it for GossipSub (what a member snapshot carries) */
+export interface SignedMessage {
+  kind: 'heartbeat' | 'capabilities'
+  from: PeerId
+  data: Uint8Array
+  /** GossipSub's sequence number of the message (8 bytes, big-endian) */
+  seqno: Uint8Array
+  signature: Uint8Array
+  /** how long ago it was received (by the node that answered the snapshot) */
+  ageMs: number
+}
+
 export interface Membership {
   start(): void
   stop(): void
@@ -48,14 +61,25 @@ export interface Membership {
   advertise(work: WorkAdvert): void
   /** calls `listener` on every join, return, gone and removal; returns the unsubscribe function */
   onChange(listener: (event: MembershipEvent) => void): () => void
+  /** the latest signed heartbeat and capability advert of every live member, for a member snapshot */
+  signedMessages(): SignedMessage[]
+  /**
+   * Applies messages from another node's snapshot: each author's signature is checked here, then the message goes
+   * through the same checks and rules as one from GossipSub. Returns how many were taken and how many rejected.
+   */
+  applySnapshot(messages: SignedMessage[]): Promise<{ applied: number, rejected: number }>
 }
 
 const CAPABILITY_EVERY = 6
 
+interface Kept { data: Uint8Array, seqno: Uint8Array, signature: Uint8Array, at: number }
+
 class MembershipService implements Membership {
   private readonly listeners = new Set<(event: MembershipEvent) => void>()
   private readonly table = new Map<string, Member>()
-  private readonly decoded = new WeakMap<Message, Decoded<HeartBeat> | Decoded<CapabilityAdvertisement>>()
+  /** each member's latest accepted messages as signed, for snapshots (dropped with the member) */
+  private readonly signed = new Map<string, { from: PeerId, heartbeat?: Kept, capabilities?: Kept }>()
+  private readonly decoded = new WeakMap<Message, Decoded<HeartBeat | CapabilityAdvertisement>>()
   private readonly topic: { heartbeat: string, capabilities: string }
   private timer?: NodeJS.Timeout
   private sweeper?: NodeJS.Timeout
@@ -167,27 +191,107 @@ class MembershipService implements Membership {
     }, 50)
   }
 
-  private validate (msg: Message, decode: (d: Uint8Array) => Decoded<HeartBeat> | Decoded<CapabilityAdvertisement>): TopicValidatorResult {
+  private validate<T extends HeartBeat | CapabilityAdvertisement> (msg: Message, decode: (d: Uint8Array) => Decoded<T>): TopicValidatorResult {
     if (msg.type !== 'signed') return this.reject('unsigned')
-    const result = decode(msg.data)
-    if (!result.ok) {
-      this.components.logger.debug({ reason: result.reason, detail: result.detail, from: msg.from.toString() }, 'invalid membership message')
-      return this.reject(result.reason)
-    }
-    if (!sameSender(result.value.peerId, msg.from)) return this.reject('wrong_sender')
-    // with network.infrastructure_peers, only those peers may present themselves as bootstrap or relay
-    const trusted = this.init.infrastructurePeers
-    if (trusted != null && trusted.size > 0 && result.value.role !== 'worker' && !trusted.has(msg.from.toString())) {
-      this.components.metrics.accessDenied.inc({ what: 'infrastructure_role' })
-      return this.reject('untrusted_role')
-    }
+    const result = this.check(msg.from, msg.data, decode)
+    if (!result.ok) return TopicValidatorResult.Reject
     this.decoded.set(msg, result)
     return TopicValidatorResult.Accept
+  }
+
+  /** the checks every membership message passes, whichever way it came; a failure is counted */
+  private check<T extends HeartBeat | CapabilityAdvertisement> (from: PeerId, data: Uint8Array, decode: (d: Uint8Array) => Decoded<T>): Decoded<T> {
+    const result = decode(data)
+    if (!result.ok) {
+      this.components.logger.debug({ reason: result.reason, detail: result.detail, from: from.toString() }, 'invalid membership message')
+      this.reject(result.reason)
+      return result
+    }
+    if (!sameSender(result.value.peerId, from)) return this.rejected('wrong_sender')
+    // with network.infrastructure_peers, only those peers may present themselves as bootstrap or relay
+    const trusted = this.init.infrastructurePeers
+    if (trusted != null && trusted.size > 0 && result.value.role !== 'worker' && !trusted.has(from.toString())) {
+      this.components.metrics.accessDenied.inc({ what: 'infrastructure_role' })
+      return this.rejected('untrusted_role')
+    }
+    return result
+  }
+
+  private rejected (reason: InvalidReason): { ok: false, reason: InvalidReason, detail: string } {
+    this.reject(reason)
+    return { ok: false, reason, detail: reason }
   }
 
   private reject (reason: InvalidReason): TopicValidatorResult {
     this.components.metrics.invalidMessages.inc({ reason })
     return TopicValidatorResult.Reject
+  }
+
+  signedMessages (): SignedMessage[] {
+    const now = Date.now()
+    const out: SignedMessage[] = []
+    for (const [id, s] of this.signed) {
+      if (this.table.get(id)?.state.phase !== 'alive') continue
+      for (const kind of ['heartbeat', 'capabilities'] as const) {
+        const k = s[kind]
+        if (k != null) out.push({ kind, from: s.from, data: k.data, seqno: k.seqno, signature: k.signature, ageMs: now - k.at })
+      }
+    }
+    return out
+  }
+
+  async applySnapshot (messages: SignedMessage[]): Promise<{ applied: number, rejected: number }> {
+    let applied = 0
+    let rejected = 0
+    const self = this.components.peerId
+    // heartbeats first: a capability advert of a member not heard yet would list it as gone
+    const ordered = [...messages].sort((a, b) => (a.kind === b.kind ? 0 : a.kind === 'heartbeat' ? -1 : 1))
+    for (const m of ordered) {
+      if (m.from.equals(self)) continue
+      if (!await this.authentic(m)) { rejected++; continue }
+      const receivedAt = Date.now() - m.ageMs
+      const from = m.from.toString()
+      if (m.kind === 'heartbeat') {
+        const d = this.check(m.from, m.data, decodeHeartbeat)
+        if (!d.ok) { rejected++; continue }
+        // already past its deadline by the answering node's clock: not evidence of life
+        if (receivedAt + d.value.intervalMs * d.value.misses < Date.now()) continue
+        const decision = applyHeartbeat(this.table.get(from), from, { ...d.value, role: d.value.role as Role }, receivedAt)
+        if (!decision.accept) continue // we have this one or a newer one already
+        this.keep(m.from, 'heartbeat', m.data, m.seqno, m.signature, receivedAt)
+        this.table.set(from, decision.member)
+        applied++
+        if (decision.event != null) this.emit(decision.event)
+      } else {
+        const d = this.check(m.from, m.data, decodeCapabilities)
+        if (!d.ok) { rejected++; continue }
+        const known = this.signed.get(from)?.capabilities
+        if (known != null && bigEndian(known.seqno) >= bigEndian(m.seqno)) continue
+        this.keep(m.from, 'capabilities', m.data, m.seqno, m.signature, receivedAt)
+        this.table.set(from, applyCapabilities(this.table.get(from), from, { ...d.value, role: d.value.role as Role }, receivedAt))
+        applied++
+      }
+    }
+    return { applied, rejected }
+  }
+
+  /** checks the author's GossipSub signature over the message, as GossipSub does on receipt (StrictSign) */
+  private async authentic (m: SignedMessage): Promise<boolean> {
+    const key = m.from.publicKey
+    const reject = (reason: InvalidReason): false => { this.reject(reason); return false }
+    if (key == null || m.seqno.byteLength !== 8) return reject('unsigned')
+    const topic = m.kind === 'heartbeat' ? this.topic.heartbeat : this.topic.capabilities
+    const signed = Buffer.concat([SIGN_PREFIX, RPC.Message.encode({ from: m.from.toMultihash().bytes, data: m.data, seqno: m.seqno, topic })])
+    try {
+      if (await key.verify(signed, m.signature)) return true
+    } catch {}
+    return reject('bad_signature')
+  }
+
+  private keep (from: PeerId, kind: 'heartbeat' | 'capabilities', data: Uint8Array, seqno: Uint8Array, signature: Uint8Array, at: number): void {
+    const s = this.signed.get(from.toString()) ?? { from }
+    s[kind] = { data, seqno, signature, at }
+    this.signed.set(from.toString(), s)
   }
 
   private readonly onMessage = (evt: CustomEvent<Message>): void => {
@@ -204,12 +308,14 @@ class MembershipService implements Membership {
         return
       }
       this.components.metrics.messagesReceived.inc({ topic: 'heartbeat' })
+      this.keep(msg.from, 'heartbeat', msg.data, seqnoBytes(msg.sequenceNumber), msg.signature, now)
       this.table.set(from, decision.member)
       if (decision.event != null) this.emit(decision.event)
     } else if (msg.topic === this.topic.capabilities) {
       const d = (this.decoded.get(msg) ?? decodeCapabilities(msg.data)) as Decoded<CapabilityAdvertisement>
       if (!d.ok) return
       this.components.metrics.messagesReceived.inc({ topic: 'capabilities' })
+      this.keep(msg.from, 'capabilities', msg.data, seqnoBytes(msg.sequenceNumber), msg.signature, now)
       this.table.set(from, applyCapabilities(this.table.get(from), from, { ...d.value, role: d.value.role as Role }, now))
     }
   }
@@ -220,6 +326,7 @@ class MembershipService implements Membership {
     this.table.clear()
     for (const m of members) this.table.set(m.peerId, m)
     for (const e of events) {
+      if (e.type === 'removed') this.signed.delete(e.peerId)
       if (e.type === 'gone') this.components.metrics.membersGone.inc()
       this.emit(e)
     }
@@ -235,6 +342,19 @@ class MembershipService implements Membership {
     const counts = countByRole(this.table.values())
     for (const [role, n] of Object.entries(counts)) this.components.metrics.knownMembers.set({ role }, n)
   }
+}
+
+/** GossipSub signs the bytes "libp2p-pubsub:" + the protobuf message without signature and key */
+const SIGN_PREFIX = new TextEncoder().encode('libp2p-pubsub:')
+
+function seqnoBytes (seq: bigint): Uint8Array {
+  const out = new Uint8Array(8)
+  new DataView(out.buffer).setBigUint64(0, seq, false)
+  return out
+}
+
+function bigEndian (bytes: Uint8Array): bigint {
+  return bytes.byteLength === 8 ? new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, false) : -1n
 }
 
 export function createMembership (components: MembershipComponents, init: MembershipInit): Membership {

@@ -1,4 +1,4 @@
-import { decodeMessage, encodeMessage, MaxLengthError, message, streamMessage } from 'protons-runtime'
+import { decodeMessage, encodeMessage, enumeration, MaxLengthError, message, streamMessage } from 'protons-runtime'
 import { alloc as uint8ArrayAlloc } from 'uint8arrays/alloc'
 import type { Codec, DecodeOptions } from 'protons-runtime'
 import type { Uint8ArrayList } from 'uint8arraylist'
@@ -647,5 +647,376 @@ export namespace CapabilityAdvertisement {
 
   export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CapabilityAdvertisement>): Generator<CapabilityAdvertisementPeerIdFieldEvent | CapabilityAdvertisementNameFieldEvent | CapabilityAdvertisementRoleFieldEvent | CapabilityAdvertisementCapabilitiesFieldEvent | CapabilityAdvertisementTaskTypesFieldEvent | CapabilityAdvertisementMaxConcurrencyFieldEvent | CapabilityAdvertisementTimestampMsFieldEvent | CapabilityAdvertisementQueueCapacityFieldEvent> {
     return streamMessage(buf, CapabilityAdvertisement.codec(), opts)
+  }
+}
+
+export interface MemberSnapshot {
+  messages: MemberSnapshot.Signed[]
+}
+
+export namespace MemberSnapshot {
+  export enum Kind {
+    HEARTBEAT = 'HEARTBEAT',
+    CAPABILITIES = 'CAPABILITIES'
+  }
+
+  enum __KindValues {
+    HEARTBEAT = 0,
+    CAPABILITIES = 1
+  }
+
+  export namespace Kind {
+    export const codec = (): Codec<Kind> => {
+      return enumeration<Kind>(__KindValues)
+    }
+  }
+
+  export interface Signed {
+    kind: MemberSnapshot.Kind
+    from: Uint8Array<ArrayBuffer>
+    data: Uint8Array<ArrayBuffer>
+    seqno: Uint8Array<ArrayBuffer>
+    signature: Uint8Array<ArrayBuffer>
+    ageMs: number
+  }
+
+  export namespace Signed {
+    let _codec: Codec<Signed>
+
+    export const codec = (): Codec<Signed> => {
+      if (_codec == null) {
+        _codec = message<Signed>((obj, w, opts = {}) => {
+          if (opts.lengthDelimited !== false) {
+            w.fork()
+          }
+
+          if (obj.kind != null && __KindValues[obj.kind] !== 0) {
+            w.uint32(8)
+            MemberSnapshot.Kind.codec().encode(obj.kind, w)
+          }
+
+          if ((obj.from != null && obj.from.byteLength > 0)) {
+            w.uint32(18)
+            w.bytes(obj.from)
+          }
+
+          if ((obj.data != null && obj.data.byteLength > 0)) {
+            w.uint32(26)
+            w.bytes(obj.data)
+          }
+
+          if ((obj.seqno != null && obj.seqno.byteLength > 0)) {
+            w.uint32(34)
+            w.bytes(obj.seqno)
+          }
+
+          if ((obj.signature != null && obj.signature.byteLength > 0)) {
+            w.uint32(42)
+            w.bytes(obj.signature)
+          }
+
+          if ((obj.ageMs != null && obj.ageMs !== 0)) {
+            w.uint32(48)
+            w.uint32(obj.ageMs)
+          }
+
+          if (opts.lengthDelimited !== false) {
+            w.ldelim()
+          }
+        }, (reader, length, opts = {}) => {
+          const obj: any = {
+            kind: Kind.HEARTBEAT,
+            from: uint8ArrayAlloc(0),
+            data: uint8ArrayAlloc(0),
+            seqno: uint8ArrayAlloc(0),
+            signature: uint8ArrayAlloc(0),
+            ageMs: 0
+          }
+
+          const end = length == null ? reader.len : reader.pos + length
+
+          while (reader.pos < end) {
+            const tag = reader.uint32()
+
+            switch (tag >>> 3) {
+              case 1: {
+                obj.kind = MemberSnapshot.Kind.codec().decode(reader)
+                break
+              }
+              case 2: {
+                obj.from = reader.bytes()
+                break
+              }
+              case 3: {
+                obj.data = reader.bytes()
+                break
+              }
+              case 4: {
+                obj.seqno = reader.bytes()
+                break
+              }
+              case 5: {
+                obj.signature = reader.bytes()
+                break
+              }
+              case 6: {
+                obj.ageMs = reader.uint32()
+                break
+              }
+              default: {
+                reader.skipType(tag & 7)
+                break
+              }
+            }
+          }
+
+          return obj
+        }, function * (reader, length, prefix, opts = {}) {
+          const end = length == null ? reader.len : reader.pos + length
+
+          while (reader.pos < end) {
+            const tag = reader.uint32()
+
+            switch (tag >>> 3) {
+              case 1: {
+                yield {
+                  field: `${prefix}.kind`,
+                  value: MemberSnapshot.Kind.codec().decode(reader)
+                }
+                break
+              }
+              case 2: {
+                yield {
+                  field: `${prefix}.from`,
+                  value: reader.bytes()
+                }
+                break
+              }
+              case 3: {
+                yield {
+                  field: `${prefix}.data`,
+                  value: reader.bytes()
+                }
+                break
+              }
+              case 4: {
+                yield {
+                  field: `${prefix}.seqno`,
+                  value: reader.bytes()
+                }
+                break
+              }
+              case 5: {
+                yield {
+                  field: `${prefix}.signature`,
+                  value: reader.bytes()
+                }
+                break
+              }
+              case 6: {
+                yield {
+                  field: `${prefix}.ageMs`,
+                  value: reader.uint32()
+                }
+                break
+              }
+              default: {
+                reader.skipType(tag & 7)
+                break
+              }
+            }
+          }
+        })
+      }
+
+      return _codec
+    }
+
+    export interface SignedKindFieldEvent {
+      field: '$.kind'
+      value: MemberSnapshot.Kind
+    }
+
+    export interface SignedFromFieldEvent {
+      field: '$.from'
+      value: Uint8Array<ArrayBuffer>
+    }
+
+    export interface SignedDataFieldEvent {
+      field: '$.data'
+      value: Uint8Array<ArrayBuffer>
+    }
+
+    export interface SignedSeqnoFieldEvent {
+      field: '$.seqno'
+      value: Uint8Array<ArrayBuffer>
+    }
+
+    export interface SignedSignatureFieldEvent {
+      field: '$.signature'
+      value: Uint8Array<ArrayBuffer>
+    }
+
+    export interface SignedAgeMsFieldEvent {
+      field: '$.ageMs'
+      value: number
+    }
+
+    export function encode (obj: Partial<Signed>): Uint8Array<ArrayBuffer> {
+      return encodeMessage(obj, Signed.codec())
+    }
+
+    export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Signed>): Signed {
+      return decodeMessage(buf, Signed.codec(), opts)
+    }
+
+    export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Signed>): Generator<SignedKindFieldEvent | SignedFromFieldEvent | SignedDataFieldEvent | SignedSeqnoFieldEvent | SignedSignatureFieldEvent | SignedAgeMsFieldEvent> {
+      return streamMessage(buf, Signed.codec(), opts)
+    }
+  }
+
+  let _codec: Codec<MemberSnapshot>
+
+  export const codec = (): Codec<MemberSnapshot> => {
+    if (_codec == null) {
+      _codec = message<MemberSnapshot>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if (obj.messages != null && obj.messages.length > 0) {
+          for (const value of obj.messages) {
+            w.uint32(10)
+            MemberSnapshot.Signed.codec().encode(value, w)
+          }
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          messages: []
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              if (opts.limits?.messages != null && obj.messages.length === opts.limits.messages) {
+                throw new MaxLengthError('Decode error - repeated field "messages" had too many elements')
+              }
+
+              if (obj.messages.length === 4096) {
+                throw new MaxLengthError('Decode error - repeated field "messages" had too many elements')
+              }
+
+              obj.messages.push(MemberSnapshot.Signed.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.messages$
+              }))
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          messages: 4096
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              if (opts.limits?.messages != null && obj.messages === opts.limits.messages) {
+                throw new MaxLengthError('Streaming decode error - repeated field "messages" had too many elements')
+              }
+
+              if (obj.messages === 4096) {
+                throw new MaxLengthError('Streaming decode error - repeated field "messages" had too many elements')
+              }
+
+              for (const evt of MemberSnapshot.Signed.codec().stream(reader, reader.uint32(), `${prefix}.messages[]`, {
+                limits: opts.limits?.messages$
+              })) {
+                yield {
+                  ...evt,
+                  index: obj.messages
+                }
+              }
+
+              obj.messages++
+
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface MemberSnapshotMessagesKindFieldEvent {
+    field: '$.messages[].kind'
+    value: MemberSnapshot.Kind
+    index: number
+  }
+
+  export interface MemberSnapshotMessagesFromFieldEvent {
+    field: '$.messages[].from'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface MemberSnapshotMessagesDataFieldEvent {
+    field: '$.messages[].data'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface MemberSnapshotMessagesSeqnoFieldEvent {
+    field: '$.messages[].seqno'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface MemberSnapshotMessagesSignatureFieldEvent {
+    field: '$.messages[].signature'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface MemberSnapshotMessagesAgeMsFieldEvent {
+    field: '$.messages[].ageMs'
+    value: number
+    index: number
+  }
+
+  export function encode (obj: Partial<MemberSnapshot>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, MemberSnapshot.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<MemberSnapshot>): MemberSnapshot {
+    return decodeMessage(buf, MemberSnapshot.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<MemberSnapshot>): Generator<MemberSnapshotMessagesKindFieldEvent | MemberSnapshotMessagesFromFieldEvent | MemberSnapshotMessagesDataFieldEvent | MemberSnapshotMessagesSeqnoFieldEvent | MemberSnapshotMessagesSignatureFieldEvent | MemberSnapshotMessagesAgeMsFieldEvent> {
+    return streamMessage(buf, MemberSnapshot.codec(), opts)
   }
 }

@@ -76,6 +76,7 @@ export function createMetrics (registry: Registry) {
     reachabilityChecks: new Counter({ name: 'p2p_reachability_checks_total', help: 'Dial-back checks this node asked for, by answer (reachable, unreachable, no_address, refused, error)', labelNames: ['outcome'] as const, registers }),
     dcutrUpgrades: new Counter({ name: 'p2p_dcutr_upgrades_total', help: 'DCUtR (hole punching) attempts on relayed connections, by outcome (direct: a direct connection replaced the relayed one; failed: the direct dial failed; no_address: no dialable address was exchanged)', labelNames: ['outcome'] as const, registers }),
     relayData: new Counter({ name: 'p2p_relay_data_bytes_total', help: 'The relay role: bytes carried through relayed connections (both directions)', registers, async collect () { const v = await sources.relayData?.(); if (v != null) { this.reset(); this.inc(v) } } }),
+    memberSnapshots: new Counter({ name: 'p2p_member_snapshots_total', help: 'Member snapshots (the live members\' signed heartbeats, asked on connect), by outcome (answered: sent to a peer; received: asked and applied; failed; invalid)', labelNames: ['outcome'] as const, registers }),
     meshDials: new Counter({ name: 'p2p_mesh_dials_total', help: 'Dials to members learned from gossip, by address source and outcome', labelNames: ['source', 'outcome'] as const, registers })
   }
   // series exist at 0 from the start, so rate() and alerts work before the first event
