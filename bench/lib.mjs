@@ -72,3 +72,22 @@ export function proc (pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
   return { rssMiB: Number(/VmRSS:\s+(\d+) kB/.exec(status)[1]) / 1024, cpuS: (Number(stat[11]) + Number(stat[12])) / TICKS, fds: readdirSync(`/proc/${pid}/fd`).length }
 }
+
+/**
+ * The deployed net-test namespace's bootstrap HTTP API through `kubectl port-forward`, with the bearer token
+ * for POSTs (P2P_API_TOKEN, else the production overlay's Secret, else none). `close()` ends the forward.
+ */
+export async function k8sApi () {
+  const { execFileSync, spawn } = await import('node:child_process')
+  const port = 19000 + Math.floor(Math.random() * 900)
+  const forward = spawn('kubectl', ['-n', 'net-test', 'port-forward', 'svc/p2p-bootstrap', `${port}:9090`], { stdio: 'ignore' })
+  const url = `http://127.0.0.1:${port}`
+  let token = process.env.P2P_API_TOKEN
+  if (token == null) {
+    try { token = Buffer.from(execFileSync('kubectl', ['-n', 'net-test', 'get', 'secret', 'p2p-network-secrets', '-o', 'jsonpath={.data.api\\.token}'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }), 'base64').toString('utf8').trim() || undefined } catch {}
+  }
+  for (let i = 0; i < 50; i++) {
+    try { await fetch(`${url}/healthz`); break } catch { await new Promise(resolve => setTimeout(resolve, 200)) }
+  }
+  return { url, token, close: () => { forward.kill() } }
+}

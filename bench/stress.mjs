@@ -4,12 +4,12 @@
 //   --k8s: the deployed net-test namespace, through `kubectl port-forward` to the bootstrap's HTTP API;
 //          worker pods are deleted (the StatefulSet brings them back)
 // Options: --duration 60 --rate 200 --workers 3 --kill-every 15 --max-tasks 100000 --k8s
-import { spawn, execFileSync } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import os from 'node:os'
 import { join } from 'node:path'
 import { Cluster, dnsAddr } from '../dist/testing/cluster.js'
 import { handovers, intervals, overlaps, readStamps, stampingProgram, termRegressions } from '../dist/testing/failover-log.js'
-import { cli, number, report, round, summary } from './lib.mjs'
+import { cli, k8sApi, number, report, round, summary } from './lib.mjs'
 
 const opts = cli('stress-test.sh', 'Load and faults, bounded in time and count, then a report', p => p
   .option('--duration <seconds>', 'how long the load runs', number(1), 60)
@@ -36,21 +36,16 @@ let cleanup = async () => {}
 let failoverLog
 
 if (K8S) {
-  const port = 19000 + Math.floor(Math.random() * 900)
-  const pf = spawn('kubectl', ['-n', 'net-test', 'port-forward', 'svc/p2p-bootstrap', `${port}:9090`], { stdio: 'ignore' })
-  apiUrl = `http://127.0.0.1:${port}`
-  // the production overlay requires a bearer token for POSTs: take it from the Secret when there is one
-  if (token == null) {
-    try { token = Buffer.from(execFileSync('kubectl', ['-n', 'net-test', 'get', 'secret', 'p2p-network-secrets', '-o', 'jsonpath={.data.api\\.token}'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }), 'base64').toString('utf8').trim() || undefined } catch {}
-  }
+  const api = await k8sApi()
+  apiUrl = api.url
+  token ??= api.token
   const pods = execFileSync('kubectl', ['-n', 'net-test', 'get', 'pods', '-l', 'app.kubernetes.io/component=worker', '-o', 'jsonpath={.items[*].metadata.name}'], { encoding: 'utf8' }).split(' ').filter(Boolean)
   fault = async i => {
     const pod = pods[i % pods.length]
     execFileSync('kubectl', ['-n', 'net-test', 'delete', 'pod', pod, '--grace-period=0', '--force', '--wait=false'], { stdio: 'ignore' })
     return `deleted pod ${pod}`
   }
-  cleanup = async () => { pf.kill() }
-  for (let i = 0; i < 50; i++) { try { await fetch(`${apiUrl}/healthz`); break } catch { await sleep(200) } }
+  cleanup = async () => { api.close() }
 } else {
   process.env.TEST_LOG_LEVEL = 'warn'
   const cluster = new Cluster()

@@ -29,7 +29,9 @@ export interface ComputeHandler extends Handler {
 export function computeHandler (threads: number): ComputeHandler {
   let pool: Piscina | undefined
   const getPool = (): Piscina => {
-    pool ??= new Piscina({ filename: workerFile(), minThreads: 1, maxThreads: threads, idleTimeout: 60_000 })
+    // no thread kept while idle: each holds its own V8 heap (~10 MiB of RSS); the first task after a minute
+    // without any pays for starting one again (tens of ms)
+    pool ??= new Piscina({ filename: workerFile(), minThreads: 0, maxThreads: threads, idleTimeout: 60_000 })
     return pool
   }
   return {
