@@ -34,7 +34,7 @@ if (!canUseNetns()) {
   console.error('bench/scale.mjs needs root and ip netns (each node runs in a network namespace of its own)')
   process.exit(2)
 }
-process.env.TEST_LOG_LEVEL = 'warn'
+process.env.TEST_LOG_LEVEL ??= 'warn'
 const sleep = ms => new Promise(resolve => setTimeout(resolve, ms))
 const progress = msg => process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${msg}\n`)
 // budgets per node: the limits in k8s/base (cpu "1", memory 512Mi) and network.node's max_connections default

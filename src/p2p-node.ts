@@ -16,6 +16,7 @@ import { createReachability, type Reachability } from './discovery/reachability.
 import { createTopology, type Topology } from './discovery/topology.js'
 import { createFailoverBeats, type FailoverBeats } from './failover/beats.js'
 import { FailoverSupervisor } from './failover/supervisor.js'
+import { CODE_P2P } from '@multiformats/multiaddr'
 import { isCircuit } from './libp2p/connections.js'
 import { loadOrCreateIdentity } from './libp2p/identity.js'
 import { buildLibp2p, type Node } from './libp2p/libp2p.js'
@@ -90,7 +91,7 @@ export class P2PNode {
     })
     logger.info({ peerId: libp2p.peerId.toString(), identity: nc.identityFile, created }, created ? 'created a new peer identity' : 'loaded peer identity')
     const pinger = createPinger({ libp2p, logger: logger.child({ c: 'ping' }), metrics }, { intervalMs: net.pingIntervalMs })
-    const membership = createMembership({ peerId: libp2p.peerId, pubsub: libp2p.services.pubsub, logger: logger.child({ c: 'membership' }), metrics }, {
+    const membership = createMembership({ peerId: libp2p.peerId, pubsub: libp2p.services.pubsub, addresses: () => libp2p.getMultiaddrs().map(a => a.decapsulateCode(CODE_P2P)), logger: logger.child({ c: 'membership' }), metrics }, {
       protocolVersion: net.protocolVersion,
       name: nc.name,
       role: nc.role,

@@ -34,12 +34,14 @@ export interface MeshDialer {
 }
 
 /**
- * Connects this node to members it hears of. Gossip carries no addresses: a member with none in the peer
- * store is looked up in the DHT first, so the DHT is how peers find peers they were not told about.
+ * Connects this node to members it hears of, at the addresses their heartbeats announce (signed by the member
+ * itself); a member with none, or whose addresses failed, is looked up in the DHT. Before heartbeats carried
+ * addresses every node looked every new member up in the DHT: at 25 nodes that was hundreds of lookups and
+ * relayed dials at once, and the network took minutes to settle (bench/scale.mjs).
  */
 export interface MeshComponents {
   libp2p: Pick<Node, 'peerId' | 'dial' | 'getConnections' | 'peerRouting' | 'peerStore' | 'addEventListener' | 'removeEventListener'>
-  membership: Pick<Membership, 'members' | 'onChange'>
+  membership: Pick<Membership, 'members' | 'onChange' | 'get'>
   logger: Logger
   metrics: Metrics
 }
@@ -95,7 +97,13 @@ export function createMeshDialer (components: MeshComponents, init: MeshInit): M
     const key = peer.toString()
     let source = 'peerstore'
     try {
-      const known = await libp2p.peerStore.get(peer).then(p => p.addresses.length > 0, () => false)
+      let known = await libp2p.peerStore.get(peer).then(p => p.addresses.length > 0, () => false)
+      const announced = membership.get(key)?.addresses ?? []
+      if (!known && announced.length > 0 && !failedFromStore.has(key)) {
+        await libp2p.peerStore.merge(peer, { multiaddrs: announced.map(a => multiaddr(a)) })
+        source = 'heartbeat'
+        known = true
+      }
       // addresses that failed last time may be stale (a relay reservation made after we learned them): ask the DHT
       if (!known || failedFromStore.has(key)) {
         source = 'dht'
@@ -112,7 +120,7 @@ export function createMeshDialer (components: MeshComponents, init: MeshInit): M
       logger.debug({ peer: key, source, reason }, 'connected to member')
       closeRelayed(key)
     } catch (err: any) {
-      if (source === 'peerstore') failedFromStore.add(key)
+      if (source !== 'dht') failedFromStore.add(key)
       else failedFromStore.delete(key)
       metrics.meshDials.inc({ source, outcome: 'error' })
       logger.debug({ peer: key, source, reason, err: err.message }, 'could not connect to member')

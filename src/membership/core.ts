@@ -7,6 +7,8 @@ export interface Member {
   role: Role
   version: string
   capabilities: string[]
+  /** the addresses the member announces (from its heartbeats; empty until one carries them) */
+  addresses: string[]
   taskTypes: string[]
   maxConcurrency: number
   queueCapacity: number
@@ -34,6 +36,7 @@ export interface HeartbeatInput {
   load: number
   healthy: boolean
   capabilities: string[]
+  addresses: string[]
 }
 
 export interface CapabilitiesInput {
@@ -64,6 +67,7 @@ export function applyHeartbeat (prev: Member | undefined, peerId: string, hb: He
     role: hb.role,
     version: hb.version,
     capabilities: hb.capabilities,
+    addresses: hb.addresses,
     taskTypes: prev?.taskTypes ?? [],
     maxConcurrency: prev?.maxConcurrency ?? 0,
     queueCapacity: prev?.queueCapacity ?? 0,
@@ -86,7 +90,7 @@ export function applyCapabilities (prev: Member | undefined, peerId: string, ad:
   if (prev == null) {
     // known only from its advert until its first heartbeat: listed, but already past its deadline
     return {
-      peerId, name: ad.name, role: ad.role, version: '', capabilities: ad.capabilities, taskTypes: ad.taskTypes,
+      peerId, name: ad.name, role: ad.role, version: '', capabilities: ad.capabilities, addresses: [], taskTypes: ad.taskTypes,
       maxConcurrency: ad.maxConcurrency, queueCapacity: ad.queueCapacity ?? 0, load: 0, healthy: false, seq: -1n, intervalMs: 0, misses: 0,
       firstSeen: now, lastSeen: now, state: { phase: 'gone', since: now }
     }

@@ -2,10 +2,11 @@ import { TopicValidatorResult, type GossipSub, type Message } from '@libp2p/goss
 import { RPC } from '@libp2p/gossipsub/message'
 import { decodeCapabilities, decodeHeartbeat, sameSender, CapabilityAdvertisement, HeartBeat, type Decoded, type InvalidReason } from '../messages/codec.js'
 import { membershipTopics } from '../messages/topics.js'
-import { applyCapabilities, applyHeartbeat, countByRole, sweep, type Member, type MembershipEvent } from './core.js'
+import { applyCapabilities, applyHeartbeat, countByRole, sweep, type HeartbeatInput, type Member, type MembershipEvent } from './core.js'
 import type { Role } from '../config/schema.js'
 import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics/metrics.js'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { PeerId } from '@libp2p/interface'
 
 export interface MembershipInit {
@@ -32,6 +33,8 @@ export interface WorkAdvert {
 export interface MembershipComponents {
   peerId: PeerId
   pubsub: GossipSub
+  /** this node's announced addresses without the /p2p/ suffix, sent in its heartbeats */
+  addresses?: () => Multiaddr[]
   logger: Logger
   metrics: Metrics
 }
@@ -147,7 +150,8 @@ class MembershipService implements Membership {
       misses: this.init.misses,
       load: this.work?.load() ?? 0,
       healthy: true,
-      capabilities: this.init.capabilities
+      capabilities: this.init.capabilities,
+      addrs: (this.components.addresses?.() ?? []).slice(0, 8).map(a => a.bytes)
     }
     await this.publish(this.topic.heartbeat, 'heartbeat', HeartBeat.encode(hb))
   }
@@ -256,7 +260,7 @@ class MembershipService implements Membership {
         if (!d.ok) { rejected++; continue }
         // already past its deadline by the answering node's clock: not evidence of life
         if (receivedAt + d.value.intervalMs * d.value.misses < Date.now()) continue
-        const decision = applyHeartbeat(this.table.get(from), from, { ...d.value, role: d.value.role as Role }, receivedAt)
+        const decision = applyHeartbeat(this.table.get(from), from, heartbeatInput(d.value), receivedAt)
         if (!decision.accept) continue // we have this one or a newer one already
         this.keep(m.from, 'heartbeat', m.data, m.seqno, m.signature, receivedAt)
         this.table.set(from, decision.member)
@@ -302,7 +306,7 @@ class MembershipService implements Membership {
     if (msg.topic === this.topic.heartbeat) {
       const d = (this.decoded.get(msg) ?? decodeHeartbeat(msg.data)) as Decoded<HeartBeat>
       if (!d.ok) return
-      const decision = applyHeartbeat(this.table.get(from), from, { ...d.value, role: d.value.role as Role }, now)
+      const decision = applyHeartbeat(this.table.get(from), from, heartbeatInput(d.value), now)
       if (!decision.accept) {
         this.components.metrics.invalidMessages.inc({ reason: 'stale' })
         return
@@ -342,6 +346,10 @@ class MembershipService implements Membership {
     const counts = countByRole(this.table.values())
     for (const [role, n] of Object.entries(counts)) this.components.metrics.knownMembers.set({ role }, n)
   }
+}
+
+function heartbeatInput (hb: HeartBeat): HeartbeatInput {
+  return { ...hb, role: hb.role as Role, addresses: hb.addrs.map(a => multiaddr(a).toString()) }
 }
 
 /** GossipSub signs the bytes "libp2p-pubsub:" + the protobuf message without signature and key */

@@ -1,4 +1,5 @@
 import { peerIdFromMultihash } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
 import * as Digest from 'multiformats/hashes/digest'
 import { FailoverBeat } from './failover.js'
 import { CapabilityAdvertisement, HeartBeat } from './membership.js'
@@ -22,13 +23,16 @@ export function decodeHeartbeat (data: Uint8Array): Decoded<HeartBeat> {
   if (data.byteLength > MAX_BYTES.heartbeat) return { ok: false, reason: 'too_large', detail: `${data.byteLength} bytes` }
   let msg: HeartBeat
   try {
-    msg = HeartBeat.decode(data, { limits: { capabilities: 64 } })
+    msg = HeartBeat.decode(data, { limits: { capabilities: 64, addrs: 16 } })
   } catch (err: any) {
     return { ok: false, reason: 'decode', detail: err.message }
   }
   const bad = checkStrings([msg.name, msg.role, msg.version, ...msg.capabilities]) ?? checkRole(msg.role)
   if (bad != null) return { ok: false, reason: 'bad_field', detail: bad }
   if (msg.intervalMs === 0 || msg.misses === 0) return { ok: false, reason: 'bad_field', detail: 'interval_ms and misses must be positive' }
+  for (const a of msg.addrs) {
+    try { multiaddr(a) } catch { return { ok: false, reason: 'bad_field', detail: 'an address is not a multiaddr' } }
+  }
   return { ok: true, value: msg }
 }
 

@@ -15,6 +15,7 @@ export interface HeartBeat {
   load: number
   healthy: boolean
   capabilities: string[]
+  addrs: Uint8Array<ArrayBuffer>[]
 }
 
 export namespace HeartBeat {
@@ -84,6 +85,13 @@ export namespace HeartBeat {
           }
         }
 
+        if (obj.addrs != null && obj.addrs.length > 0) {
+          for (const value of obj.addrs) {
+            w.uint32(98)
+            w.bytes(value)
+          }
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -99,7 +107,8 @@ export namespace HeartBeat {
           misses: 0,
           load: 0,
           healthy: false,
-          capabilities: []
+          capabilities: [],
+          addrs: []
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -160,6 +169,18 @@ export namespace HeartBeat {
               obj.capabilities.push(reader.string())
               break
             }
+            case 12: {
+              if (opts.limits?.addrs != null && obj.addrs.length === opts.limits.addrs) {
+                throw new MaxLengthError('Decode error - repeated field "addrs" had too many elements')
+              }
+
+              if (obj.addrs.length === 16) {
+                throw new MaxLengthError('Decode error - repeated field "addrs" had too many elements')
+              }
+
+              obj.addrs.push(reader.bytes())
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -170,7 +191,8 @@ export namespace HeartBeat {
         return obj
       }, function * (reader, length, prefix, opts = {}) {
         const obj = {
-          capabilities: 64
+          capabilities: 64,
+          addrs: 16
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -268,6 +290,25 @@ export namespace HeartBeat {
 
               break
             }
+            case 12: {
+              if (opts.limits?.addrs != null && obj.addrs === opts.limits.addrs) {
+                throw new MaxLengthError('Streaming decode error - repeated field "addrs" had too many elements')
+              }
+
+              if (obj.addrs === 16) {
+                throw new MaxLengthError('Streaming decode error - repeated field "addrs" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.addrs[]`,
+                index: obj.addrs,
+                value: reader.bytes()
+              }
+
+              obj.addrs++
+
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -336,6 +377,12 @@ export namespace HeartBeat {
     value: string
   }
 
+  export interface HeartBeatAddrsFieldEvent {
+    field: '$.addrs[]'
+    index: number
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<HeartBeat>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, HeartBeat.codec())
   }
@@ -344,7 +391,7 @@ export namespace HeartBeat {
     return decodeMessage(buf, HeartBeat.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<HeartBeat>): Generator<HeartBeatPeerIdFieldEvent | HeartBeatNameFieldEvent | HeartBeatRoleFieldEvent | HeartBeatVersionFieldEvent | HeartBeatSeqFieldEvent | HeartBeatTimestampMsFieldEvent | HeartBeatIntervalMsFieldEvent | HeartBeatMissesFieldEvent | HeartBeatLoadFieldEvent | HeartBeatHealthyFieldEvent | HeartBeatCapabilitiesFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<HeartBeat>): Generator<HeartBeatPeerIdFieldEvent | HeartBeatNameFieldEvent | HeartBeatRoleFieldEvent | HeartBeatVersionFieldEvent | HeartBeatSeqFieldEvent | HeartBeatTimestampMsFieldEvent | HeartBeatIntervalMsFieldEvent | HeartBeatMissesFieldEvent | HeartBeatLoadFieldEvent | HeartBeatHealthyFieldEvent | HeartBeatCapabilitiesFieldEvent | HeartBeatAddrsFieldEvent> {
     return streamMessage(buf, HeartBeat.codec(), opts)
   }
 }

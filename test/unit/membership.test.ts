@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { applyCapabilities, applyHeartbeat, countByRole, goneAt, sweep, type HeartbeatInput, type Member } from '../../src/membership/core.js'
 
 const hb = (seq: bigint, over: Partial<HeartbeatInput> = {}): HeartbeatInput => ({
-  name: 'w', role: 'worker', version: '1', seq, intervalMs: 1000, misses: 3, load: 0, healthy: true, capabilities: ['compute'], ...over
+  name: 'w', role: 'worker', version: '1', seq, intervalMs: 1000, misses: 3, load: 0, healthy: true, capabilities: ['compute'], addresses: [], ...over
 })
 
 function alive (peerId: string, lastSeen: number, over: Partial<Member> = {}): Member {

@@ -29,9 +29,42 @@ function fakeLibp2p (addresses: string[]) {
   }
 }
 
-function membershipOf (peer: string) {
-  return { members: () => [{ peerId: peer, state: { phase: 'alive' } }], onChange: () => () => {} }
+function membershipOf (peer: string, addresses: string[] = []) {
+  const member = { peerId: peer, state: { phase: 'alive' }, addresses }
+  return { members: () => [member], get: (id: string) => id === peer ? member : undefined, onChange: () => () => {} }
 }
+
+describe('mesh dialer, a member whose heartbeats announce its addresses', () => {
+  beforeEach(() => { vi.useFakeTimers() })
+  afterEach(() => { vi.useRealTimers() })
+
+  it('puts them in the peer store and dials them: no DHT lookup', async () => {
+    const merged: string[] = []
+    const dialled: string[] = []
+    const libp2p = {
+      peerId: SELF,
+      getConnections: () => [],
+      peerStore: {
+        get: async () => ({ protocols: [], addresses: merged.map(a => ({ multiaddr: multiaddr(a) })) }),
+        merge: async (_id: unknown, data: { multiaddrs: unknown[] }) => { merged.push(...data.multiaddrs.map(String)) }
+      },
+      peerRouting: { findPeer: async () => { throw new Error('not expected: the heartbeat gave the addresses') } },
+      dial: async (peer: unknown) => { dialled.push(String(peer)); return {} },
+      addEventListener: () => {},
+      removeEventListener: () => {}
+    }
+    const metrics = createMetrics(new Registry())
+    const mesh = createMeshDialer({ libp2p: libp2p as any, membership: membershipOf(PEER.toString(), ['/ip4/10.0.0.9/tcp/4001']) as any, logger: createLogger({ level: 'silent', pretty: false }), metrics }, {
+      meshNetwork: true, dialTimeoutMs: 1000, maxConnections: 100, retryMs: 1000
+    })
+    mesh.start()
+    await vi.advanceTimersByTimeAsync(1000)
+    mesh.stop()
+    expect(merged).toEqual(['/ip4/10.0.0.9/tcp/4001'])
+    expect(dialled).toEqual([PEER.toString()])
+    expect(await metrics.registry.getSingleMetricAsString('p2p_mesh_dials_total')).toMatch(/source="heartbeat",outcome="ok"} 1/)
+  })
+})
 
 describe('mesh dialer, a member reached only through a relay', () => {
   beforeEach(() => { vi.useFakeTimers() })

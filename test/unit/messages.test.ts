@@ -1,5 +1,6 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
 import { describe, expect, it } from 'vitest'
 import { decodeCapabilities, decodeHeartbeat, HeartBeat, MAX_BYTES, sameSender } from '../../src/messages/codec.js'
 import { parseTopic, stringifyTopic, type Topic } from '../../src/messages/topics.js'
@@ -11,7 +12,7 @@ async function peer () {
 function heartbeat (over: Partial<HeartBeat> = {}): HeartBeat {
   return {
     peerId: new Uint8Array([1, 2, 3]), name: 'w-1', role: 'worker', version: '0.1.0', seq: 5n, timestampMs: 1n,
-    intervalMs: 1000, misses: 3, load: 0, healthy: true, capabilities: ['compute'], ...over
+    intervalMs: 1000, misses: 3, load: 0, healthy: true, capabilities: ['compute'], addrs: [], ...over
   }
 }
 
@@ -47,6 +48,13 @@ describe('message decoding', () => {
   it('rejects garbage as a decode error, never throws', () => {
     expect(decodeHeartbeat(new Uint8Array([0xff, 0xff, 0xff, 0xff, 0x0f]))).toMatchObject({ ok: false, reason: 'decode' })
     expect(decodeCapabilities(new Uint8Array([0x0a, 0x80]))).toMatchObject({ ok: false, reason: 'decode' })
+  })
+  it('carries the sender\'s addresses; one that is not a multiaddr, or more than 16, rejects the heartbeat', () => {
+    const addr = multiaddr('/ip4/10.0.0.7/tcp/4001').bytes
+    const d = decodeHeartbeat(HeartBeat.encode(heartbeat({ addrs: [addr] })))
+    expect(d.ok && multiaddr(d.value.addrs[0]).toString()).toBe('/ip4/10.0.0.7/tcp/4001')
+    expect(decodeHeartbeat(HeartBeat.encode(heartbeat({ addrs: [new Uint8Array([0xff, 0xff, 0x03])] })))).toMatchObject({ ok: false, reason: 'bad_field' })
+    expect(decodeHeartbeat(HeartBeat.encode(heartbeat({ addrs: Array.from({ length: 17 }, () => addr) }))).ok).toBe(false)
   })
   it('rejects too many capabilities', () => {
     const d = decodeHeartbeat(HeartBeat.encode(heartbeat({ capabilities: Array.from({ length: 65 }, (_, i) => `c${i}`) })))
