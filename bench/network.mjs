@@ -58,7 +58,7 @@ try {
   const settleMs = Date.now() - settleStart
 
   // join time
-  const join = { toReady: [], toListAll: [] }
+  const join = { toReady: [], readyToListAll: [], toListAll: [] }
   for (let t = 0; t < (SKIP_JOIN ? 0 : TRIALS); t++) {
     const n = cluster.add({ name: `bench-join${t}`, role: 'worker', bootstrap: [dnsAddr(boot)], heartbeat: HEARTBEAT })
     const t0 = performance.now()
@@ -67,6 +67,7 @@ try {
     await pWaitFor(() => listsAll(n, ids), { interval: 20, timeout: 60_000 })
     const tAll = performance.now()
     join.toReady.push(tReady - t0)
+    join.readyToListAll.push(tAll - tReady)
     join.toListAll.push(tAll - t0)
     await n.stop()
   }
@@ -114,13 +115,14 @@ try {
   report('network', {
     machine: { cpus: os.cpus().length, node: process.version, workers: WORKERS, heartbeat: HEARTBEAT },
     settleMs,
-    joinMs: { toReady: summary(join.toReady), toListAll: summary(join.toListAll) },
+    joinMs: { toReady: summary(join.toReady), readyToListAll: summary(join.readyToListAll), toListAll: summary(join.toListAll) },
     heartbeatDelayMs: hb,
     heartbeatDelivery: round(delivery, 3),
     idleRssMiB: rss
   }, [
     ['network settle (all list all)', round(settleMs), 'ms', `${WORKERS} workers + bootstrap + relay`],
     ['join: spawn -> ready p50', round(summary(join.toReady).p50), 'ms', `${TRIALS} trials`],
+    ['join: ready -> lists all p50', round(summary(join.readyToListAll).p50), 'ms', `max ${round(summary(join.readyToListAll).max)} ms (member snapshot from the first peers)`],
     ['join: spawn -> lists all p50', round(summary(join.toListAll).p50), 'ms', `max ${round(summary(join.toListAll).max)} ms`],
     ['heartbeat delay p50', round(hb.p50), 'ms', `${hb.n} heartbeats over ${WINDOW_S}s`],
     ['heartbeat delay p99', round(hb.p99), 'ms', `max ${round(hb.max)} ms`],

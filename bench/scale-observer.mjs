@@ -40,7 +40,19 @@ observer.services.pubsub.addEventListener('message', evt => {
   s.seen++
   senders.set(from, s)
 })
-await observer.dial(multiaddr(opts.connect))
+// a starving network (more nodes than the machine has CPU for) answers slowly: try a few times
+for (let attempt = 1; ; attempt++) {
+  try {
+    await observer.dial(multiaddr(opts.connect), { signal: AbortSignal.timeout(30_000) })
+    break
+  } catch (err) {
+    if (attempt === 5) {
+      await observer.stop()
+      process.stdout.write(JSON.stringify({ error: `could not connect to ${opts.connect}: ${err.message}` }) + '\n')
+      process.exit(0)
+    }
+  }
+}
 await new Promise(resolve => setTimeout(resolve, opts.warmup * 1000))
 counting = true
 await new Promise(resolve => setTimeout(resolve, opts.window * 1000))
