@@ -67,9 +67,19 @@ async function listsAll (node, ids) {
   return true
 }
 
+/** what is running now, so Ctrl-C (or a SIGTERM) stops the nodes and removes the namespaces instead of leaving them */
+let running
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    progress(`${signal}: stopping the nodes and removing the namespaces`)
+    void (running?.() ?? Promise.resolve()).finally(() => process.exit(130))
+  })
+}
+
 async function runSize (N, index) {
   const hosts = new Hosts(`s${index}`, 40 + index)
   const cluster = new Cluster()
+  running = async () => { await cluster.teardown(); hosts.destroy() }
   const placed = []
   const place = (spec) => {
     const host = hosts.add()
@@ -180,6 +190,7 @@ async function runSize (N, index) {
     progress(`N=${N}: worker CPU p50 ${round(result.worker.cpuPercent.p50)} %, RSS p50 ${round(result.worker.rssMiB.p50)} MiB, in ${round(result.worker.bytesInPerS.p50 / 1024)} KiB/s; heartbeat p99 ${result.heartbeat.delayMs.p99} ms`)
     return result
   } finally {
+    running = undefined
     await cluster.teardown()
     hosts.destroy()
   }
