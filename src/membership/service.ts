@@ -308,7 +308,8 @@ class MembershipService implements Membership {
       if (!d.ok) return
       const decision = applyHeartbeat(this.table.get(from), from, heartbeatInput(d.value), now)
       if (!decision.accept) {
-        this.components.metrics.invalidMessages.inc({ reason: 'stale' })
+        // the very heartbeat we hold already (it came first in a member snapshot) is no replay: not counted
+        if (d.value.seq !== this.table.get(from)?.seq) this.components.metrics.invalidMessages.inc({ reason: 'stale' })
         return
       }
       this.components.metrics.messagesReceived.inc({ topic: 'heartbeat' })
