@@ -4,7 +4,6 @@
 //  - heartbeat propagation: publish-to-receive delay of the workers' heartbeats at a gossip observer
 //  - idle RSS per node process, per role
 // Usage: node bench/network.mjs [--workers 10] [--trials 5] [--window 20]
-import { readFileSync } from 'node:fs'
 import { identify } from '@libp2p/identify'
 import { noise } from '@libp2p/noise'
 import { tcp } from '@libp2p/tcp'
@@ -16,7 +15,7 @@ import { decodeHeartbeat } from '../dist/messages/codec.js'
 import { membershipTopics } from '../dist/messages/topics.js'
 import { pubsub } from '../dist/libp2p/pubsub.js'
 import { Cluster, dnsAddr } from '../dist/testing/cluster.js'
-import { cli, number, report, round, summary } from './lib.mjs'
+import { cli, number, proc, report, round, summary } from './lib.mjs'
 import os from 'node:os'
 
 const opts = cli('bench/network.mjs', 'Join time, heartbeat propagation and idle RSS on a loopback network of real nodes', p => p
@@ -30,10 +29,7 @@ const SKIP_JOIN = opts.skipJoin === true
 const WINDOW_S = opts.window
 const HEARTBEAT = '1s'
 
-const rssMiB = pid => {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
-  return m ? Number(m[1]) / 1024 : null
-}
+const rssMiB = pid => proc(pid).rssMiB
 
 const cluster = new Cluster()
 process.env.TEST_LOG_LEVEL = 'info'

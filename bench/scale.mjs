@@ -9,12 +9,12 @@
 // N at which each runs into its budget (the Kubernetes manifests' limits, max_connections). Needs root (ip netns)
 // and the whole machine: run nothing else meanwhile.
 //   npm run bench -- scale [--sizes 10,25,50] [--window 60] [--trials 3]
-import { execFile, execFileSync, spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { dirname, join as joinPath } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import os from 'node:os'
 import pWaitFor from 'p-wait-for'
-import { Cluster } from '../dist/testing/cluster.js'
+import { Cluster, sumOf as sum } from '../dist/testing/cluster.js'
 import { Hosts, canUseNetns } from '../dist/testing/netns.js'
 import { cli, number, proc, report, round, summary } from './lib.mjs'
 
@@ -47,15 +47,6 @@ function wire (host) {
   const s = link.stats64 ?? link.stats
   return { rxBytes: s.rx.bytes, txBytes: s.tx.bytes, rxPackets: s.rx.packets, txPackets: s.tx.packets }
 }
-
-/** a node's /metrics, fetched from inside its namespace */
-async function metricsOf (node, host) {
-  const url = `${(await node.request('status')).metricsUrl}/metrics`
-  return await new Promise((resolve, reject) => {
-    execFile('ip', ['netns', 'exec', host.ns, 'curl', '-s', '--max-time', '10', url], { maxBuffer: 16 * 1024 ** 2 }, (err, out) => { if (err != null) reject(err); else resolve(out) })
-  })
-}
-const sum = (text, name) => text.split('\n').filter(l => l.startsWith(`${name}{`) || l.startsWith(`${name} `)).reduce((a, l) => a + Number(l.split(' ').at(-1)), 0)
 
 async function aliveCount (node) {
   try { return (await node.peers()).filter(p => p.state === 'alive').length } catch { return 0 }
@@ -145,7 +136,7 @@ async function runSize (N, index) {
     observer.stdout.on('data', d => { observed += d })
     const observerDone = new Promise(resolve => observer.once('exit', resolve))
     await sleep(warmup * 1000)
-    const read = async () => Promise.all(placed.map(async p => ({ ...proc(p.node.proc.pid), ...wire(p.host), metrics: await metricsOf(p.node, p.host), at: performance.now() })))
+    const read = async () => Promise.all(placed.map(async p => ({ ...proc(p.node.proc.pid), ...wire(p.host), metrics: await p.node.metrics(), at: performance.now() })))
     const before = await read()
     await observerDone
     const after = await read()

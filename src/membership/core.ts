@@ -7,8 +7,8 @@ export interface Member {
   role: Role
   version: string
   capabilities: string[]
-  /** the addresses the member announces (from its heartbeats; empty until one carries them) */
-  addresses: string[]
+  /** the addresses the member announces, multiaddr bytes (from its heartbeats; empty until one carries them) */
+  addresses: Uint8Array[]
   taskTypes: string[]
   maxConcurrency: number
   queueCapacity: number
@@ -36,7 +36,7 @@ export interface HeartbeatInput {
   load: number
   healthy: boolean
   capabilities: string[]
-  addresses: string[]
+  addresses: Uint8Array[]
 }
 
 export interface CapabilitiesInput {

@@ -6,7 +6,7 @@ import { applyCapabilities, applyHeartbeat, countByRole, sweep, type HeartbeatIn
 import type { Role } from '../config/schema.js'
 import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics/metrics.js'
-import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import type { Multiaddr } from '@multiformats/multiaddr'
 import type { PeerId } from '@libp2p/interface'
 
 export interface MembershipInit {
@@ -349,8 +349,9 @@ class MembershipService implements Membership {
   }
 }
 
+/** the decoder checked the addresses parse; they are parsed again only when the member is dialled */
 function heartbeatInput (hb: HeartBeat): HeartbeatInput {
-  return { ...hb, role: hb.role as Role, addresses: hb.addrs.map(a => multiaddr(a).toString()) }
+  return { ...hb, role: hb.role as Role, addresses: hb.addrs }
 }
 
 /** GossipSub signs the bytes "libp2p-pubsub:" + the protobuf message without signature and key */

@@ -96,10 +96,7 @@ export class TestNode {
 
   /** the sum of the samples of `name`: a metric (all its series) or one series with its labels; 0 if none */
   async metric (name: string): Promise<number> {
-    const series = name.endsWith('}')
-    return (await this.metrics()).split('\n')
-      .filter(l => l.startsWith(`${name} `) || (!series && l.startsWith(`${name}{`)))
-      .reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0)
+    return sumOf(await this.metrics(), name)
   }
 
   kill (signal: NodeJS.Signals = 'SIGKILL'): void { this.proc?.kill(signal) }
@@ -115,6 +112,29 @@ export class TestNode {
   tail (lines = 30): string {
     try { return readFileSync(this.logFile, 'utf8').split('\n').slice(-lines).join('\n') } catch { return '(no log)' }
   }
+}
+
+/** in a /metrics text, the sum of the samples of `name`: a metric (all its series) or one series with its labels */
+export function sumOf (metrics: string, name: string): number {
+  const series = name.endsWith('}')
+  return metrics.split('\n')
+    .filter(l => l.startsWith(`${name} `) || (!series && l.startsWith(`${name}{`)))
+    .reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0)
+}
+
+/** Runs a script of bench/ with the pinned Node to its end; returns its exit code, its JSON report and stderr. */
+export async function runBench (script: string, args: string[]): Promise<{ code: number | null, report: any, stderr: string }> {
+  const proc = spawn(process.execPath, [join(ROOT, 'bench', script), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  let stderr = ''
+  proc.stdout.on('data', d => { out += d })
+  proc.stderr.on('data', d => { stderr += d })
+  const code = await new Promise<number | null>(resolve => proc.once('exit', resolve))
+  // the report: one JSON document, then the table
+  const lines = out.split('\n')
+  let report: any
+  try { report = JSON.parse(lines.slice(0, lines.indexOf('}') + 1).join('\n')) } catch {}
+  return { code, report, stderr }
 }
 
 /** A set of nodes sharing one temp dir; `teardown()` stops them all and removes it. */

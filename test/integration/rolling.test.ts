@@ -3,22 +3,13 @@
 // highest ordinal first, each back in the network before the next goes — under a steady task load and with a
 // failover service running. Asserted: behaviour only — nothing lost, the service never runs twice at once and
 // moves at most twice.
-import { spawn } from 'node:child_process'
-import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { ROOT } from '../../src/testing/cluster.js'
+import { runBench } from '../../src/testing/cluster.js'
 
 describe('rolling restart of three workers under load (real processes)', () => {
   it('every task accepted during the rollout ends with its result; the service never runs twice and moves at most twice', async () => {
-    const proc = spawn(process.execPath, [join(ROOT, 'bench/rolling.mjs'), '--workers', '3', '--rate', '20', '--min-ready', '2'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
-    let out = ''
-    let err = ''
-    proc.stdout.on('data', d => { out += d })
-    proc.stderr.on('data', d => { err += d })
-    const code = await new Promise<number | null>(resolve => proc.once('exit', resolve))
-    expect(code, err.slice(-2000)).toBe(0)
-    const lines = out.split('\n')
-    const r = JSON.parse(lines.slice(0, lines.indexOf('}') + 1).join('\n'))
+    const { code, report: r, stderr } = await runBench('rolling.mjs', ['--workers', '3', '--rate', '20', '--min-ready', '2'])
+    expect(code, stderr.slice(-2000)).toBe(0)
     expect(r.tasks.accepted).toBeGreaterThan(150)
     expect(r.tasks.lost, JSON.stringify(r.tasks.errors)).toBe(0)
     expect(r.failover.overlaps).toBe(0)

@@ -1,23 +1,13 @@
 // The soak with churn, short (bench/soak.mjs runs it for 60 s here; 30 minutes with `npm run bench -- soak
 // --duration 1800`): steady tasks through the bootstrap, a worker restarted every 15 s, a handoff every 30 s.
 // Asserted: behaviour only — no task lost, the failover log shows no overlap, the churn happened.
-import { spawn } from 'node:child_process'
-import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { ROOT } from '../../src/testing/cluster.js'
+import { runBench } from '../../src/testing/cluster.js'
 
 describe('soak with churn, 60 s (real processes)', () => {
   it('loses no task while workers restart and the service is handed off; never two holders', async () => {
-    const proc = spawn(process.execPath, [join(ROOT, 'bench/soak.mjs'), '--duration', '60', '--rate', '20', '--compute-rate', '1', '--restart-every', '15', '--handoff-every', '30', '--sample-every', '5'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
-    let out = ''
-    let err = ''
-    proc.stdout.on('data', d => { out += d })
-    proc.stderr.on('data', d => { err += d })
-    const code = await new Promise<number | null>(resolve => proc.once('exit', resolve))
-    expect(code, err.slice(-2000)).toBe(0)
-    // the report: one JSON document, then the table
-    const lines = out.split('\n')
-    const r = JSON.parse(lines.slice(0, lines.indexOf('}') + 1).join('\n'))
+    const { code, report: r, stderr } = await runBench('soak.mjs', ['--duration', '60', '--rate', '20', '--compute-rate', '1', '--restart-every', '15', '--handoff-every', '30', '--sample-every', '5'])
+    expect(code, stderr.slice(-2000)).toBe(0)
     expect(r.outcomes.failed, JSON.stringify(r.outcomes.errors)).toBe(0)
     expect(r.outcomes.ok).toBeGreaterThan(600)
     expect(r.failover.overlaps).toBe(0)
