@@ -38,6 +38,10 @@ export class NotActiveError extends named('NotActiveError') {}
 export class NoCapableWorkerError extends named('NoCapableWorkerError') {}
 /** A task whose payload is over tasks.max_payload. */
 export class PayloadTooLargeError extends named('PayloadTooLargeError') {}
+/** No task with that id is known here (never taken here, or no longer kept). */
+export class UnknownTaskError extends named('UnknownTaskError') {}
+/** The task has already ended (done, failed or cancelled): nothing left to cancel. */
+export class TaskEndedError extends named('TaskEndedError') {}
 /** A file of ours the node needs is missing or unreadable (the build, a data file). */
 export class InstallationError extends named('InstallationError') {}
 /** The node's identity file cannot be read or holds no key. */
@@ -59,6 +63,8 @@ const OUTCOMES: Record<string, { exit: number, http: number }> = {
   UsageError: { exit: 2, http: 400 },
   UnknownServiceError: { exit: 2, http: 404 },
   NotActiveError: { exit: 1, http: 409 },
+  UnknownTaskError: { exit: 2, http: 404 },
+  TaskEndedError: { exit: 1, http: 409 },
   NoCapableWorkerError: { exit: 2, http: 422 },
   PayloadTooLargeError: { exit: 2, http: 413 },
   NotRunningError: { exit: 1, http: 503 }

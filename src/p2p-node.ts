@@ -131,7 +131,7 @@ export class P2PNode {
     const history = new History({ connections: () => libp2p.getConnections().length, messages: () => gossipMessages, onSample: s => { events.publish('sample', s) } }, { intervalMs: config.metrics.historyIntervalMs })
     tasks.submitter.onChange(r => {
       if (r.type.endsWith('.replicate')) return
-      if (r.state === 'done' || r.state === 'failed') history.taskFinished(Date.now() - r.submittedAt, r.state === 'done')
+      if (r.state === 'done' || r.state === 'failed' || r.state === 'cancelled') history.taskFinished(Date.now() - r.submittedAt, r.state === 'done')
       events.publish('task', summarize(r))
     })
     // workers supervise the configured programs (one supervisor each)
@@ -183,6 +183,7 @@ export class P2PNode {
     p.libp2p.addEventListener('connection:open', this.onConnectionChange)
     p.libp2p.addEventListener('connection:close', this.onConnectionChange)
     this.onConnectionChange()
+    p.tasks.resume()
     p.logger.info({ peerId: this.peerId, role: this.config.node.role, addrs: p.libp2p.getMultiaddrs().map(String) }, 'node started')
   }
 

@@ -37,7 +37,8 @@ export async function runDaemon (config: NodeConfig, logger: Logger, opts: Daemo
       handoff: async service => await commands.failover(['handoff', service]) as string,
       events: node.events,
       console: loadConsole(consoleDir(import.meta.url)),
-      onDenied: reason => { node.metrics.accessDenied.inc({ what: `api_${reason}` }) }
+      onDenied: reason => { node.metrics.accessDenied.inc({ what: `api_${reason}` }) },
+      onSlowReader: () => { node.metrics.eventClientsDropped.inc() }
     }, { host: config.metrics.host, port: config.metrics.port, apiToken: config.metrics.apiToken, ...taskBodyLimit(config.tasks.maxPayload) })
     : undefined
   const control = new ControlServer({ commands, logger: logger.child({ c: 'control' }) }, { path: config.control.socket })
@@ -86,10 +87,10 @@ export async function runDaemon (config: NodeConfig, logger: Logger, opts: Daemo
   })
 
   if (opts.repl) {
-    const exec = async (command: string, args: string[]): Promise<unknown> => {
+    const exec = async (command: string, args: string[], onEvent?: (e: unknown) => void): Promise<unknown> => {
       const handler = commands[command]
       if (handler == null) throw new UsageError(`unknown command: ${command}`)
-      return await handler(args)
+      return await handler(args, { emit: onEvent })
     }
     const code = await Promise.race([
       runRepl({

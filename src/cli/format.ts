@@ -1,6 +1,6 @@
 import { formatDuration } from '../config/duration.js'
 import type { CapabilitiesView, PeerView, StatusView } from '../control/views.js'
-import type { TaskRecord } from '../tasks/types.js'
+import type { TaskOutput, TaskRecord } from '../tasks/types.js'
 import type { FailoverStatus } from '../failover/service-state.js'
 import type { TopologyView } from '../discovery/topology.js'
 
@@ -56,7 +56,10 @@ export function formatStatus (s: StatusView): string {
       ? `reserved on ${r.reservations.map(shortId).join(', ')}`
       : r.searching ? `no reservation; searching (round ${r.searchRounds}${r.nextSearchInMs != null ? `, next in ${formatDuration(r.nextSearchInMs)}` : ''})` : 'no reservation'])
   }
-  if (s.tasks != null) lines.push(['tasks', `${s.tasks.load} queued or running (concurrency ${s.tasks.maxConcurrency}, queue ${s.tasks.queueCapacity})`])
+  if (s.tasks != null) {
+    const classes = Object.entries(s.tasks.queued ?? {}).filter(([, n]) => n > 0).map(([c, n]) => `reward ${c}: ${n}`).join(', ')
+    lines.push(['tasks', `${s.tasks.load} queued or running (concurrency ${s.tasks.maxConcurrency}, queue ${s.tasks.queueCapacity})${classes !== '' ? `; queued by priority: ${classes}` : ''}`])
+  }
   if (s.rewards != null) {
     const byType = Object.entries(s.rewards.byType).map(([t, e]) => `${t} ${e.credits} (${e.tasks} tasks)`).join(', ')
     lines.push(['rewards', `${s.rewards.total.credits} credits from ${s.rewards.total.tasks} tasks${byType !== '' ? `: ${byType}` : ''}`])
@@ -87,9 +90,19 @@ export function formatTask (r: TaskRecord): string {
     const where = `${x.workerName ?? '?'} (${x.worker != null ? shortId(x.worker) : '-'})`
     const facts = `attempts ${x.attempts}, ${x.durationMs}ms` + (x.runMs != null ? ` (ran ${x.runMs}ms)` : '') + `, reward ${x.reward}` + (x.duplicate === true ? ', deduplicated' : '')
     const body = x.ok ? (x.output ?? (x.outputBase64 != null ? `base64:${x.outputBase64}` : '')) : `error: ${x.error}`
-    return `${x.ok ? 'ok' : 'FAILED'}  ${where}  ${facts}\n  ${body}`
+    return `${x.ok ? 'ok' : x.cancelled === true ? 'CANCELLED' : 'FAILED'}  ${where}  ${facts}\n  ${body}`
   })
   return [head, ...lines].join('\n')
+}
+
+/** one event of a command that streams (a followed task's output): the line to print, or undefined to print nothing */
+export function formatEvent (e: unknown): string | undefined {
+  const ev = e as { output?: TaskOutput, accepted?: { id: string } }
+  if (ev.accepted != null) return `task ${ev.accepted.id} accepted; following its output (task cancel ${ev.accepted.id} stops it)`
+  if (ev.output == null) return undefined
+  const o = ev.output
+  const lost = o.dropped > 0 ? `[${o.worker}] … ${o.dropped} piece(s) of output dropped (the reader was behind)\n` : ''
+  return `${lost}[${o.worker}] ${o.text.replace(/\n$/, '')}`
 }
 
 export function formatTasks (list: Array<Record<string, any>>): string {

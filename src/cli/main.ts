@@ -5,7 +5,7 @@ import { ControlClient } from '../control/client.js'
 import { ConfigError, exitCodeOf, NotRunningError, UsageError } from '../errors.js'
 import { createLogger, LogRing, resolveLogLevel } from '../logger.js'
 import { VERSION } from '../version.js'
-import { formatResult } from './format.js'
+import { formatEvent, formatResult } from './format.js'
 import { runRepl } from './repl.js'
 import type { NodeConfig } from '../config/types.js'
 
@@ -52,7 +52,7 @@ async function startOrAttach (opts: GlobalOpts): Promise<number> {
   if (client != null) {
     const interactive = process.stdin.isTTY === true
     const code = await runRepl({
-      exec: async (command, args) => await client.request(command, args),
+      exec: async (command, args, onEvent) => await client.request(command, args, onEvent),
       input: process.stdin, output: process.stdout, errors: process.stderr, interactive,
       prompt: `${config.node.name}> `, historyFile: join(config.node.dataDir, 'repl_history'),
       banner: interactive ? `attached to the running ${config.node.role} ${config.node.name}; type help (quit leaves it running)` : undefined
@@ -68,10 +68,13 @@ async function oneShot (command: string, opts: GlobalOpts, args: string[] = []):
   const config = load(opts)
   const client = await ControlClient.connect(config.control.socket)
   try {
-    const result = await client.request(command, args)
+    // a followed task's output as it comes (not with --json: that prints one document)
+    const onEvent = opts.json === true ? undefined : (e: unknown) => { const line = formatEvent(e); if (line != null) process.stdout.write(line + '\n') }
+    const result = await client.request(command, args, onEvent)
     process.stdout.write(formatResult(command, result, { json: opts.json === true }) + '\n')
-    // a task that ran and failed is a runtime failure
-    return command === 'task' && (result as { state?: string }).state === 'failed' ? EXIT.failure : EXIT.ok
+    // a task that ran and failed (or was cancelled) is a runtime failure
+    const state = (result as { state?: string }).state
+    return command === 'task' && (state === 'failed' || state === 'cancelled') && args[0] !== 'cancel' ? EXIT.failure : EXIT.ok
   } finally {
     client.close()
   }
@@ -128,7 +131,7 @@ export function buildProgram (run: (p: Promise<number>) => void): Command {
     .option('--json', 'print JSON')
     .action((cmdOpts: GlobalOpts) => { run(oneShot('tasks', { ...program.opts(), ...cmdOpts })) })
   program.command('task')
-    .description('run a task through the running daemon: task <type> <payload> [--timeout 5s] [--reward N] [--capability NAME] [--broadcast] [--retries N] [--cost N] [--param k=v]')
+    .description('run a task through the running daemon: task <type> <payload> [--timeout 5s] [--reward N] [--capability NAME] [--broadcast] [--retries N] [--cost N] [--param k=v] [--follow]; task cancel <id>')
     .argument('[words...]')
     .allowUnknownOption()
     .helpOption(false)

@@ -1,10 +1,11 @@
 import { appendFileSync, readFileSync } from 'node:fs'
 import { createInterface, type Interface } from 'node:readline'
-import { formatResult } from './format.js'
+import { formatEvent, formatResult } from './format.js'
 import { parseLine } from './parse-line.js'
 import type { Readable, Writable } from 'node:stream'
 
-export type Exec = (command: string, args: string[]) => Promise<unknown>
+/** runs a command on the daemon; `onEvent` gets what it sends before its answer (a followed task's output) */
+export type Exec = (command: string, args: string[], onEvent?: (e: unknown) => void) => Promise<unknown>
 
 export interface ReplCommand { name: string, usage: string, help: string }
 
@@ -15,7 +16,7 @@ export const REPL_COMMANDS: ReplCommand[] = [
   { name: 'status', usage: 'status [--json]', help: 'this node: id, name, role, version, addresses, uptime, peers, members by role, topics, health' },
   { name: 'capabilities', usage: 'capabilities [--json]', help: 'this node\'s capabilities and task types, and who offers what in the network' },
   { name: 'topology', usage: 'topology [--json]', help: 'who is connected to whom: this node\'s connections and those of the members it is connected to, direct or relayed' },
-  { name: 'task', usage: 'task <type> <payload> [options] [--json]', help: 'run a task on the network and print its result; options: --timeout 5s --reward N --capability NAME --broadcast --retries N --cost N --param k=v' },
+  { name: 'task', usage: 'task <type> <payload> [options] [--json]', help: 'run a task on the network and print its result; options: --timeout 5s --reward N --capability NAME --broadcast --retries N --cost N --param k=v --follow (print output as it comes); task cancel <id> stops one' },
   { name: 'tasks', usage: 'tasks [--json]', help: 'recent tasks submitted through this node, with their state' },
   { name: 'failover', usage: 'failover [handoff <service>] [--json]', help: 'each supervised service: this member\'s state, term, the active member, every member; handoff moves it on' },
   { name: 'quit', usage: 'quit', help: 'leave the REPL (an attached REPL leaves the daemon running)' }
@@ -52,7 +53,8 @@ export async function runLine (line: string, exec: Exec, out: (s: string) => voi
     return false
   }
   try {
-    const result = await exec(command, args)
+    const onEvent = json ? undefined : (e: unknown) => { const line = formatEvent(e); if (line != null) out(line) }
+    const result = await exec(command, args, onEvent)
     out(formatResult(command, result, { json, wide: rest.includes('--wide') }))
     return true
   } catch (e: any) {
@@ -70,7 +72,7 @@ export function completer (line: string): [string[], string] {
   const last = words.at(-1) ?? ''
   const flagsOf: Record<string, string[]> = {
     peers: ['--json', '--wide'],
-    task: ['--json', '--timeout', '--reward', '--capability', '--broadcast', '--retries', '--cost', '--param']
+    task: ['--json', '--timeout', '--reward', '--capability', '--broadcast', '--retries', '--cost', '--param', '--follow']
   }
   const flags = (flagsOf[words[0]] ?? ['--json']).filter(f => f.startsWith(last))
   if (words[0] === 'help') return [REPL_COMMANDS.map(c => c.name).filter(n => n.startsWith(last)), last]

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { availableParallelism, hostname, networkInterfaces } from 'node:os'
 import { dirname, isAbsolute, resolve } from 'node:path'
 import { isMap, isScalar, LineCounter, parseDocument, visit, type Document, type Node as YamlNode } from 'yaml'
@@ -38,6 +38,8 @@ export interface ParseOptions {
   localAddresses?: string[]
   /** reads secret files (network.psk_file, metrics.api_token_file); default: the file system */
   readFile?: (path: string) => Buffer
+  /** whether a file is there (tasks.handlers.*.module); default: the file system */
+  fileExists?: (path: string) => boolean
 }
 
 /** Reads and validates a config file. Throws ConfigError (naming key and line) on any mistake. */
@@ -151,6 +153,13 @@ function readSecrets (c: RawConfig, opts: ParseOptions, lineOf: (path: PropertyK
   if (psk != null) secrets.psk = new Uint8Array(psk)
   const token = load(['metrics', 'api_token_file'], c.metrics.api_token_file, data => data.toString('utf8').trim().length < 16 ? 'the token must be at least 16 characters (p2p-node keygen writes one: api.token)' : undefined)
   if (token != null) secrets.apiToken = token.toString('utf8').trim()
+  // a module handler's file must be there when the node starts, not at its first task
+  for (const [type, h] of Object.entries(c.tasks.handlers)) {
+    if (h.module == null) continue
+    const key = ['tasks', 'handlers', type, 'module']
+    const path = isAbsolute(h.module) ? h.module : resolve(base, h.module)
+    if (!(opts.fileExists ?? existsSync)(path)) issues.push({ path: key.join('.'), file: opts.file, line: lineOf(key), message: `${path} does not exist` })
+  }
   if (issues.length > 0) throw new ConfigError(issues)
   return secrets
 }
@@ -220,11 +229,15 @@ function normalize (c: RawConfig, opts: ParseOptions, secrets: Secrets = {}): No
       computeThreads: c.tasks.compute_threads ?? Math.max(1, cpus - 1),
       storageReplicas: c.tasks.storage_replicas,
       rawEcho: c.tasks.raw_echo,
+      resultTtlMs: c.tasks.result_ttl,
+      recordsMax: c.tasks.records_max,
+      recordsMaxBytes: c.tasks.records_max_bytes,
       allowedSubmitters: c.tasks.allowed_submitters,
       rateLimit: c.tasks.rate_limit,
       rateBurst: c.tasks.rate_burst ?? Math.max(1, Math.ceil(c.tasks.rate_limit * 2)),
       handlers: Object.fromEntries(Object.entries(c.tasks.handlers).map(([type, h]) => [type, {
-        command: h.command, capability: h.capability ?? type, timeoutMs: h.timeout, maxOutput: h.max_output, env: h.env
+        command: h.command, module: h.module == null ? undefined : abs(h.module), threads: h.threads ?? c.tasks.max_concurrency ?? Math.max(2, 2 * cpus),
+        maxMemory: h.max_memory, capability: h.capability ?? type, timeoutMs: h.timeout, maxOutput: h.max_output, env: h.env
       }]))
     },
     logging: { level: c.logging.level },

@@ -90,7 +90,8 @@ export const controlSchema = z.strictObject({
   socket: z.string().min(1).optional()
 })
 
-const taskType = z.string().min(1).max(64).regex(/^[a-z0-9][a-z0-9._-]*$/, 'lowercase letters, digits, ".", "_" and "-" only')
+// "cancel" is a word of the REPL's task command (task cancel <id>), not a type
+const taskType = z.string().min(1).max(64).regex(/^[a-z0-9][a-z0-9._-]*$/, 'lowercase letters, digits, ".", "_" and "-" only').refine(t => t !== 'cancel', '"cancel" is reserved (task cancel <id>)')
 
 /** a byte size: a number of bytes, or a string such as 64KiB, 1MiB, 512kB */
 function byteSize (opts: { min?: number, max?: number } = {}) {
@@ -126,12 +127,25 @@ export function formatByteSize (n: number): string {
   return `${n} B`
 }
 
+// a handler is a program (`command`: payload on stdin, result from stdout) or a JavaScript module (`module`:
+// `export async function run (payload, ctx)`, run on a pool of worker threads)
 export const handlerSchema = z.strictObject({
-  command: z.array(z.string().min(1)).min(1, 'command needs at least the program'),
+  command: z.array(z.string().min(1)).min(1, 'command needs at least the program').optional(),
+  module: z.string().min(1).regex(/\.(mjs|js|cjs)$/, 'a JavaScript file (.mjs, .js or .cjs; compile TypeScript first)').optional(),
   capability: capability.optional(),
   timeout: duration({ min: 10 }).default(30_000),
   max_output: byteSize({ min: 1, max: 64 * 1024 ** 2 }).default(1024 ** 2),
-  env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).default({})
+  env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).default({}),
+  // module handlers: threads in the pool (default: tasks.max_concurrency), and each thread's heap limit
+  threads: z.int().min(1).max(256).optional(),
+  max_memory: byteSize({ min: 16 * 1024 ** 2, max: 64 * 1024 ** 3 }).default(256 * 1024 ** 2)
+}).superRefine((h, ctx) => {
+  if ((h.command == null) === (h.module == null)) {
+    ctx.addIssue({ code: 'custom', path: h.command == null ? [] : ['module'], message: 'give either command (a program) or module (a JavaScript file), not both or neither' })
+  }
+  if (h.command != null) {
+    for (const key of ['threads'] as const) if (h[key] != null) ctx.addIssue({ code: 'custom', path: [key], message: 'only for module handlers' })
+  }
 })
 
 export const tasksSchema = z.strictObject({
@@ -153,6 +167,11 @@ export const tasksSchema = z.strictObject({
   rate_burst: z.int().min(1).max(1_000_000).optional(),
   // serves /<pv>/raw-echo/1.0.0, a bare echo of stream bytes: the baseline bench/tasks.mjs compares tasks with
   raw_echo: z.boolean().default(false),
+  // the task records of the tasks this node took (REPL, CLI, API), kept on disk in data_dir/tasks.jsonl: how
+  // long (after acceptance), how many and how many bytes of results; unfinished wait: false tasks are resumed
+  result_ttl: duration({ min: 1000 }).default(24 * 3_600_000),
+  records_max: z.int().min(10).max(1_000_000).default(1000),
+  records_max_bytes: byteSize({ min: 64 * 1024, max: 4 * 1024 ** 3 }).default(32 * 1024 ** 2),
   handlers: z.record(taskType, handlerSchema).default({})
 })
 

@@ -53,6 +53,10 @@ export interface NodeConfig {
     computeThreads: number
     storageReplicas: number
     rawEcho: boolean
+    /** task records kept (memory and data_dir/tasks.jsonl): for this long after acceptance, this many, this many bytes */
+    resultTtlMs: number
+    recordsMax: number
+    recordsMaxBytes: number
     handlers: Record<string, HandlerConfig>
     allowedSubmitters: string[]
     /** per-peer token bucket: requests per second (0: off) and burst */
@@ -63,9 +67,16 @@ export interface NodeConfig {
   failover: { services: FailoverServiceConfig[] }
 }
 
-/** a configured command handler: runs `command` with the payload on stdin, returns its stdout */
+/**
+ * A configured handler: `command` runs a program with the payload on stdin and returns its stdout; `module` (an
+ * absolute path) runs a JavaScript module's `run(payload, ctx)` on a pool of worker threads.
+ */
 export interface HandlerConfig {
-  command: string[]
+  command?: string[]
+  module?: string
+  /** module handlers: threads in the pool, and each one's heap limit (bytes) */
+  threads: number
+  maxMemory: number
   /** the capability a worker needs to offer this type (default: the type name) */
   capability: string
   timeoutMs: number

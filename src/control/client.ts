@@ -6,7 +6,7 @@ import type { ControlResponse } from './server.js'
 export class ControlClient {
   private nextId = 1
   private buffer = ''
-  private readonly pending = new Map<number, { resolve: (v: unknown) => void, reject: (e: Error) => void }>()
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void, reject: (e: Error) => void, onEvent?: (e: unknown) => void }>()
 
   private constructor (private readonly socket: Socket) {
     socket.setEncoding('utf8')
@@ -16,6 +16,7 @@ export class ControlClient {
       while ((nl = this.buffer.indexOf('\n')) >= 0) {
         const res = JSON.parse(this.buffer.slice(0, nl)) as ControlResponse
         this.buffer = this.buffer.slice(nl + 1)
+        if ('event' in res) { this.pending.get(res.id)?.onEvent?.(res.event); continue }
         const p = this.pending.get(res.id)
         this.pending.delete(res.id)
         if (p == null) continue
@@ -42,10 +43,11 @@ export class ControlClient {
     })
   }
 
-  async request (command: string, args: string[] = []): Promise<unknown> {
+  /** `onEvent` gets what the command sends before its answer (a followed task's output) */
+  async request (command: string, args: string[] = [], onEvent?: (e: unknown) => void): Promise<unknown> {
     const id = this.nextId++
     return await new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject })
+      this.pending.set(id, { resolve, reject, onEvent })
       this.socket.write(JSON.stringify({ id, command, args }) + '\n')
     })
   }

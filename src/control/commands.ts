@@ -1,13 +1,19 @@
 import { httpStatusOf, UnknownServiceError, UsageError } from '../errors.js'
 import { parseTaskArgs, parseTaskJson } from '../tasks/args.js'
-import type { TaskRecord } from '../tasks/types.js'
+import type { TaskOutput, TaskRecord } from '../tasks/types.js'
 import type { NodeViews } from './views.js'
 import type { FailoverSupervisor } from '../failover/supervisor.js'
 import type { TopologyView } from '../discovery/topology.js'
 import type { Submitter } from '../tasks/submitter.js'
 
+/** what a command may send before its answer (the control socket and the REPL pass it on; `task --follow` uses it) */
+export interface CommandContext {
+  emit?: (event: CommandEvent) => void
+}
+export type CommandEvent = { output: TaskOutput } | { accepted: { id: string } }
+
 /** A command the daemon answers, over the control socket, the HTTP API or the in-process REPL. */
-export type CommandHandler = (args: string[]) => Promise<unknown> | unknown
+export type CommandHandler = (args: string[], ctx?: CommandContext) => Promise<unknown> | unknown
 
 /** a task list entry: the record without outputs */
 export function summarize (r: TaskRecord): Record<string, unknown> {
@@ -20,7 +26,7 @@ export function summarize (r: TaskRecord): Record<string, unknown> {
 
 export interface CommandComponents {
   views: Pick<NodeViews, 'status' | 'peers' | 'capabilities'>
-  submitter: Pick<Submitter, 'submit' | 'list' | 'accept' | 'completion' | 'get'>
+  submitter: Pick<Submitter, 'submit' | 'list' | 'accept' | 'completion' | 'get' | 'cancel' | 'follow'>
   failover: Array<Pick<FailoverSupervisor, 'name' | 'status' | 'handoff'>>
   /** who is connected to whom */
   topology: () => Promise<TopologyView>
@@ -34,10 +40,24 @@ export function createCommands (components: CommandComponents): Record<string, C
     status: () => views.status(),
     peers: async () => await views.peers(),
     capabilities: () => views.capabilities(),
-    task: async (args: string[]) => {
+    task: async (args: string[], ctx?: CommandContext) => {
+      // task cancel <id>: "cancel" is not a task type (the config refuses it as one)
+      if (args[0] === 'cancel') {
+        if (args.length !== 2) throw new UsageError('usage: task cancel <id>')
+        return await submitter.cancel(args[1])
+      }
       const parsed = parseTaskArgs(args)
       if (!parsed.ok) throw new UsageError(parsed.error)
-      return await submitter.submit(parsed.spec)
+      const record = submitter.accept(parsed.spec, { durable: true })
+      const emit = ctx?.emit
+      if (parsed.spec.follow === true && emit != null) {
+        emit({ accepted: { id: record.id } })
+        const stop = submitter.follow(record.id, { output: o => { emit({ output: o }) }, end: () => {} })
+        try { await submitter.completion(record, parsed.spec) } finally { stop?.() }
+        return record
+      }
+      await submitter.completion(record, parsed.spec)
+      return record
     },
     // internal tasks (storage replication) are the handlers' business, not the operator's
     tasks: () => submitter.list().filter(r => !r.type.endsWith('.replicate')).map(summarize),
@@ -56,7 +76,11 @@ export function createCommands (components: CommandComponents): Record<string, C
 export interface TaskApi {
   /** validates and starts a task; `done` settles when it has finished */
   submit: (body: unknown) => { status: number, body: unknown, done?: Promise<unknown> }
-  get: (id: string) => unknown
+  get: (id: string) => TaskRecord | undefined
+  /** DELETE /api/tasks/<id> */
+  cancel: (id: string) => Promise<TaskRecord>
+  /** GET /api/tasks/<id>/events */
+  follow: Submitter['follow']
 }
 
 /** POST /api/tasks: wait for the result (200), or answer with the id at once (202) when `wait` is false */
@@ -68,7 +92,8 @@ export function createTaskApi (components: Pick<CommandComponents, 'submitter'>)
       if (!parsed.ok) return { status: 400, body: { error: parsed.error } }
       let record: TaskRecord
       try {
-        record = submitter.accept(parsed.spec)
+        // nobody waits for a wait: false task: after a restart of this node it is taken up again
+        record = submitter.accept(parsed.spec, { durable: true, resumable: !parsed.wait })
       } catch (err: any) {
         const status = httpStatusOf(err)
         if (status === 500) throw err
@@ -78,6 +103,8 @@ export function createTaskApi (components: Pick<CommandComponents, 'submitter'>)
       if (!parsed.wait) return { status: 202, body: { id: record.id, state: record.state, url: `/api/tasks/${record.id}` } }
       return { status: 200, body: undefined, done }
     },
-    get: id => submitter.get(id)
+    get: id => submitter.get(id),
+    cancel: async id => await submitter.cancel(id),
+    follow: (id, follower) => submitter.follow(id, follower)
   }
 }

@@ -23,6 +23,8 @@ export interface HttpComponents {
   events?: Pick<EventHub, 'subscribe'>
   /** the web console's files by path (`/`, `/ui/app.js`, …; console.ts) */
   console?: Map<string, ConsoleFile>
+  /** a task-events reader cut off for falling behind */
+  onSlowReader?: () => void
   /** a refused request, by reason: `no_token`, `bad_token`, `not_local` */
   onDenied?: (reason: string) => void
 }
@@ -37,6 +39,9 @@ export interface HttpInit {
   /** the bearer token every POST needs; without one, POSTs are accepted only from loopback clients */
   apiToken?: string
 }
+
+/** a task-events reader with more unsent bytes than this is cut off */
+const MAX_PENDING_SSE = 1024 ** 2
 
 /** /metrics (Prometheus text), /healthz (process alive), /readyz (joined the network), GET /api/<command>. */
 export class HttpServer {
@@ -71,7 +76,7 @@ export class HttpServer {
   private async route (req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost')
     try {
-      if (req.method === 'POST' && !this.mayWrite(req, res)) return
+      if ((req.method === 'POST' || req.method === 'DELETE') && !this.mayWrite(req, res)) return
       if (url.pathname === '/api/tasks' && req.method === 'POST' && this.c.tasks != null) return await this.postTask(req, res)
       const handoff = /^\/api\/failover\/([A-Za-z0-9._-]{1,64})\/handoff$/.exec(url.pathname)
       if (handoff != null && req.method === 'POST' && this.c.handoff != null) {
@@ -82,10 +87,22 @@ export class HttpServer {
           return this.json(res, httpStatusOf(err), { error: err.message })
         }
       }
-      const one = /^\/api\/tasks\/([A-Za-z0-9-]{1,128})$/.exec(url.pathname)
-      if (one != null && req.method === 'GET' && this.c.tasks != null) {
-        const record = this.c.tasks.get(one[1])
-        return record == null ? this.json(res, 404, { error: `no task ${one[1]} here` }) : this.json(res, 200, record)
+      const one = /^\/api\/tasks\/([A-Za-z0-9-]{1,128})(\/events)?$/.exec(url.pathname)
+      if (one != null && this.c.tasks != null) {
+        if (one[2] != null && req.method === 'GET') { this.taskEvents(req, res, one[1]); return }
+        if (one[2] == null && req.method === 'GET') {
+          const record = this.c.tasks.get(one[1])
+          return record == null ? this.json(res, 404, { error: `no task ${one[1]} here` }) : this.json(res, 200, record)
+        }
+        if (one[2] == null && req.method === 'DELETE') {
+          try {
+            return this.json(res, 200, await this.c.tasks.cancel(one[1]))
+          } catch (err: any) {
+            const status = httpStatusOf(err)
+            if (status === 500) throw err
+            return this.json(res, status, { error: err.message })
+          }
+        }
       }
       if (url.pathname === '/api/events' && req.method === 'GET' && this.c.events != null) { this.stream(req, res, url); return }
       if (req.method !== 'GET' && req.method !== 'HEAD') return this.send(res, 405, 'text/plain', 'method not allowed\n', { allow: 'GET, HEAD' })
@@ -126,6 +143,37 @@ export class HttpServer {
     const ping = setInterval(() => { res.write(': ping\n\n') }, 15_000)
     req.socket.setTimeout(0)
     res.on('close', () => { clearInterval(ping); off() })
+  }
+
+  /**
+   * GET /api/tasks/<id>/events: a task's output as Server-Sent Events (`output` for each piece, as kept and
+   * then as it comes), then `end` with its record, then the stream closes. A reader that falls more than
+   * 1 MiB behind is cut off (`dropped` counted); the task goes on.
+   */
+  private taskEvents (req: IncomingMessage, res: ServerResponse, id: string): void {
+    let pendingEnd = false
+    const write = (event: string, data: unknown): void => {
+      if (res.writableLength > MAX_PENDING_SSE) {
+        this.c.onSlowReader?.()
+        res.destroy()
+        return
+      }
+      res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`)
+    }
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' })
+    res.write(': following\n\n')
+    const stop = this.c.tasks!.follow(id, {
+      output: o => { write('output', o) },
+      end: record => { pendingEnd = true; write('end', record); res.end() }
+    })
+    if (stop == null) {
+      write('error', { error: `no task ${id} here` })
+      res.end()
+      return
+    }
+    const ping = setInterval(() => { res.write(': ping\n\n') }, 15_000)
+    req.socket.setTimeout(0)
+    res.on('close', () => { clearInterval(ping); if (!pendingEnd) stop() })
   }
 
   /**

@@ -8,7 +8,7 @@ import type { Logger } from '../logger.js'
 export const MAX_REQUEST_BYTES = 64 * 1024
 
 export interface ControlRequest { id: number, command: string, args?: string[] }
-export type ControlResponse = { id: number, ok: true, result: unknown } | { id: number, ok: false, error: string, code: string }
+export type ControlResponse = { id: number, ok: true, result: unknown } | { id: number, ok: false, error: string, code: string } | { id: number, event: unknown }
 
 /**
  * Serves the daemon's commands on a unix socket (mode 0600): one JSON request per line, one JSON response
@@ -89,7 +89,9 @@ export class ControlServer {
       return
     }
     try {
-      this.reply(socket, { id: req.id, ok: true, result: await handler(req.args ?? []) })
+      // events before the answer (a followed task's output), each a line of its own with the request's id
+      const emit = (event: unknown): void => { this.reply(socket, { id: req.id, event }) }
+      this.reply(socket, { id: req.id, ok: true, result: await handler(req.args ?? [], { emit }) })
     } catch (err: any) {
       this.reply(socket, { id: req.id, ok: false, error: err.message, code: err.name ?? 'Error' })
     }

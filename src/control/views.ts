@@ -61,7 +61,7 @@ export interface StatusView {
   /** workers with enable_relay: the relays this node holds a reservation on, and the search for one */
   relay?: { reservations: string[], searching: boolean, searchRounds: number, nextSearchInMs?: number }
   /** workers: tasks queued and running, and the reward ledger per task type */
-  tasks?: { load: number, maxConcurrency: number, queueCapacity: number }
+  tasks?: { load: number, maxConcurrency: number, queueCapacity: number, queued: Record<string, number> }
   rewards?: { total: LedgerEntry, byType: Record<string, LedgerEntry> }
 }
 
@@ -142,7 +142,7 @@ export class NodeViews {
       health,
       metricsUrl: this.init.metricsUrl(),
       relay: this.relayStatus(),
-      tasks: this.c.executor != null ? { load: this.c.executor.load(), maxConcurrency: this.c.executor.maxConcurrency, queueCapacity: this.c.executor.queueCapacity } : undefined,
+      tasks: this.c.executor != null ? { load: this.c.executor.load(), maxConcurrency: this.c.executor.maxConcurrency, queueCapacity: this.c.executor.queueCapacity, queued: this.c.executor.queueDepth() } : undefined,
       rewards: this.c.ledger != null ? { total: this.c.ledger.total(), byType: this.c.ledger.snapshot() } : undefined
     }
   }

@@ -12,6 +12,8 @@ export interface TaskRequest {
   attempt: number
   submitter: Uint8Array<ArrayBuffer>
   params: Map<string, string>
+  cancel: boolean
+  follow: boolean
 }
 
 export namespace TaskRequest {
@@ -178,6 +180,16 @@ export namespace TaskRequest {
           }
         }
 
+        if ((obj.cancel != null && obj.cancel !== false)) {
+          w.uint32(72)
+          w.bool(obj.cancel)
+        }
+
+        if ((obj.follow != null && obj.follow !== false)) {
+          w.uint32(80)
+          w.bool(obj.follow)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -190,7 +202,9 @@ export namespace TaskRequest {
           timeoutMs: 0,
           attempt: 0,
           submitter: uint8ArrayAlloc(0),
-          params: new Map<string, string>()
+          params: new Map<string, string>(),
+          cancel: false,
+          follow: false
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -242,6 +256,14 @@ export namespace TaskRequest {
                 }
               })
               obj.params.set(entry.key, entry.value)
+              break
+            }
+            case 9: {
+              obj.cancel = reader.bool()
+              break
+            }
+            case 10: {
+              obj.follow = reader.bool()
               break
             }
             default: {
@@ -331,6 +353,20 @@ export namespace TaskRequest {
 
               break
             }
+            case 9: {
+              yield {
+                field: `${prefix}.cancel`,
+                value: reader.bool()
+              }
+              break
+            }
+            case 10: {
+              yield {
+                field: `${prefix}.follow`,
+                value: reader.bool()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -384,6 +420,16 @@ export namespace TaskRequest {
     value: string
   }
 
+  export interface TaskRequestCancelFieldEvent {
+    field: '$.cancel'
+    value: boolean
+  }
+
+  export interface TaskRequestFollowFieldEvent {
+    field: '$.follow'
+    value: boolean
+  }
+
   export function encode (obj: Partial<TaskRequest>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, TaskRequest.codec())
   }
@@ -392,7 +438,7 @@ export namespace TaskRequest {
     return decodeMessage(buf, TaskRequest.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TaskRequest>): Generator<TaskRequestIdFieldEvent | TaskRequestTypeFieldEvent | TaskRequestPayloadFieldEvent | TaskRequestRewardFieldEvent | TaskRequestTimeoutMsFieldEvent | TaskRequestAttemptFieldEvent | TaskRequestSubmitterFieldEvent | TaskRequestParamsFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TaskRequest>): Generator<TaskRequestIdFieldEvent | TaskRequestTypeFieldEvent | TaskRequestPayloadFieldEvent | TaskRequestRewardFieldEvent | TaskRequestTimeoutMsFieldEvent | TaskRequestAttemptFieldEvent | TaskRequestSubmitterFieldEvent | TaskRequestParamsFieldEvent | TaskRequestCancelFieldEvent | TaskRequestFollowFieldEvent> {
     return streamMessage(buf, TaskRequest.codec(), opts)
   }
 }
@@ -407,6 +453,7 @@ export interface TaskResponse {
   runMs: number
   reward: bigint
   duplicate: boolean
+  dropped: number
 }
 
 export namespace TaskResponse {
@@ -416,7 +463,9 @@ export namespace TaskResponse {
     BUSY = 'BUSY',
     REJECTED = 'REJECTED',
     TIMEOUT = 'TIMEOUT',
-    NOT_FOUND = 'NOT_FOUND'
+    NOT_FOUND = 'NOT_FOUND',
+    CANCELLED = 'CANCELLED',
+    PROGRESS = 'PROGRESS'
   }
 
   enum __StatusValues {
@@ -425,7 +474,9 @@ export namespace TaskResponse {
     BUSY = 2,
     REJECTED = 3,
     TIMEOUT = 4,
-    NOT_FOUND = 5
+    NOT_FOUND = 5,
+    CANCELLED = 6,
+    PROGRESS = 7
   }
 
   export namespace Status {
@@ -488,6 +539,11 @@ export namespace TaskResponse {
           w.bool(obj.duplicate)
         }
 
+        if ((obj.dropped != null && obj.dropped !== 0)) {
+          w.uint32(80)
+          w.uint32(obj.dropped)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -501,7 +557,8 @@ export namespace TaskResponse {
           queueMs: 0,
           runMs: 0,
           reward: 0n,
-          duplicate: false
+          duplicate: false,
+          dropped: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -544,6 +601,10 @@ export namespace TaskResponse {
             }
             case 9: {
               obj.duplicate = reader.bool()
+              break
+            }
+            case 10: {
+              obj.dropped = reader.uint32()
               break
             }
             default: {
@@ -624,6 +685,13 @@ export namespace TaskResponse {
               }
               break
             }
+            case 10: {
+              yield {
+                field: `${prefix}.dropped`,
+                value: reader.uint32()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -681,6 +749,11 @@ export namespace TaskResponse {
     value: boolean
   }
 
+  export interface TaskResponseDroppedFieldEvent {
+    field: '$.dropped'
+    value: number
+  }
+
   export function encode (obj: Partial<TaskResponse>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, TaskResponse.codec())
   }
@@ -689,7 +762,7 @@ export namespace TaskResponse {
     return decodeMessage(buf, TaskResponse.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TaskResponse>): Generator<TaskResponseIdFieldEvent | TaskResponseStatusFieldEvent | TaskResponseResultFieldEvent | TaskResponseErrorFieldEvent | TaskResponseWorkerFieldEvent | TaskResponseQueueMsFieldEvent | TaskResponseRunMsFieldEvent | TaskResponseRewardFieldEvent | TaskResponseDuplicateFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TaskResponse>): Generator<TaskResponseIdFieldEvent | TaskResponseStatusFieldEvent | TaskResponseResultFieldEvent | TaskResponseErrorFieldEvent | TaskResponseWorkerFieldEvent | TaskResponseQueueMsFieldEvent | TaskResponseRunMsFieldEvent | TaskResponseRewardFieldEvent | TaskResponseDuplicateFieldEvent | TaskResponseDroppedFieldEvent> {
     return streamMessage(buf, TaskResponse.codec(), opts)
   }
 }

@@ -6,6 +6,8 @@ export function createMetrics (registry: Registry) {
   /** values read at scrape time, from whichever subsystem owns them (set once it exists) */
   const sources: {
     dedup?: () => { entries: number, bytes: number, windowMs: number }
+    /** a worker's queue depth per priority class */
+    queueByClass?: () => Record<string, number>
     /** the relay role: reservations it holds for others */
     relayReservations?: () => number
     /** connections of this node that go through a relay */
@@ -31,7 +33,7 @@ export function createMetrics (registry: Registry) {
     nodeInfo: new Gauge({ name: 'p2p_node_info', help: 'Constant 1, labelled with this node\'s role, version and name', labelNames: ['role', 'version', 'name'] as const, registers }),
     pingFailures: new Counter({ name: 'p2p_ping_failures_total', help: 'Failed pings to connected peers, by reason (timeout closes the connection after 3 in a row)', labelNames: ['reason'] as const, registers }),
     tasksSubmitted: new Counter({ name: 'p2p_tasks_submitted_total', help: 'Tasks submitted through this node, by type', labelNames: ['type'] as const, registers }),
-    tasksCompleted: new Counter({ name: 'p2p_tasks_completed_total', help: 'Tasks this node submitted that finished, by type and outcome (ok, error, failed, rejected)', labelNames: ['type', 'outcome'] as const, registers }),
+    tasksCompleted: new Counter({ name: 'p2p_tasks_completed_total', help: 'Tasks this node submitted that finished, by type and outcome (ok, failed, cancelled)', labelNames: ['type', 'outcome'] as const, registers }),
     taskDuration: new Histogram({
       name: 'p2p_task_duration_seconds',
       help: 'Submit-to-result time of tasks submitted through this node, all attempts included',
@@ -41,8 +43,16 @@ export function createMetrics (registry: Registry) {
     }),
     taskRetries: new Counter({ name: 'p2p_task_retries_total', help: 'Task attempts retried on another worker, by reason', labelNames: ['reason'] as const, registers }),
     taskQueueDepth: new Gauge({ name: 'p2p_task_queue_depth', help: 'Tasks waiting in this worker\'s queue', registers }),
+    taskQueueDepthByClass: new Gauge({
+      name: 'p2p_task_queue_depth_by_class', help: 'Tasks waiting in this worker\'s queue, by priority class (reward: 0, 1-9, 10-99, 100-999, 1000+)', labelNames: ['class'] as const, registers,
+      collect () { const d = sources.queueByClass?.(); if (d != null) for (const [k, v] of Object.entries(d)) this.set({ class: k }, v) }
+    }),
+    taskCancelRequests: new Counter({ name: 'p2p_task_cancel_requests_total', help: 'Cancel requests this worker received, by what they found (queued: dropped; running: stopped; unknown: not here or finished; refused: not from the task\'s submitter)', labelNames: ['outcome'] as const, registers }),
+    taskCancels: new Counter({ name: 'p2p_task_cancels_total', help: 'Cancels asked of this node (task cancel, DELETE /api/tasks/<id>), by outcome (cancelled; finished: it ended first; not_found; already: it had ended)', labelNames: ['outcome'] as const, registers }),
+    tasksResumed: new Counter({ name: 'p2p_tasks_resumed_total', help: 'Tasks accepted with wait: false that this node took up again after a restart (from its task journal), by type', labelNames: ['type'] as const, registers }),
+    taskProgressDropped: new Counter({ name: 'p2p_task_progress_dropped_total', help: 'Output frames of followed tasks not sent or not kept because the reader was behind (buffers stay bounded)', registers }),
     tasksRunning: new Gauge({ name: 'p2p_tasks_running', help: 'Tasks running on this worker now', registers }),
-    tasksExecuted: new Counter({ name: 'p2p_tasks_executed_total', help: 'Task attempts this worker handled, by type and outcome (ok, error, timeout, busy, not_found)', labelNames: ['type', 'outcome'] as const, registers }),
+    tasksExecuted: new Counter({ name: 'p2p_tasks_executed_total', help: 'Task attempts this worker handled, by type and outcome (ok, error, timeout, busy, not_found, cancelled)', labelNames: ['type', 'outcome'] as const, registers }),
     taskRunSeconds: new Histogram({
       name: 'p2p_task_run_seconds', help: 'Time this worker spent running tasks, by type', labelNames: ['type'] as const,
       buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60], registers
@@ -58,7 +68,7 @@ export function createMetrics (registry: Registry) {
     failoverMembers: new Gauge({ name: 'p2p_failover_members', help: 'Members of the group this member hears (itself included)', labelNames: ['service'] as const, registers }),
     failoverHealthy: new Gauge({ name: 'p2p_failover_healthy', help: '1 when this member is healthy for the service', labelNames: ['service'] as const, registers }),
     accessDenied: new Counter({ name: 'p2p_access_denied_total', help: 'Requests and connections refused by an allowlist or the API token, by what was refused', labelNames: ['what'] as const, registers }),
-    eventClientsDropped: new Counter({ name: 'p2p_event_clients_dropped_total', help: 'GET /api/events clients dropped for not keeping up (their unsent events passed the bound)', registers }),
+    eventClientsDropped: new Counter({ name: 'p2p_event_clients_dropped_total', help: 'GET /api/events and /api/tasks/<id>/events clients dropped for not keeping up (their unsent events passed the bound)', registers }),
     rateLimited: new Counter({ name: 'p2p_rate_limited_total', help: 'Requests answered busy by a per-peer rate limit, by what', labelNames: ['what'] as const, registers }),
     failoverHealthChecks: new Counter({ name: 'p2p_failover_health_checks_total', help: 'Health check runs, by outcome (ok, failed)', labelNames: ['service', 'outcome'] as const, registers }),
     failoverHooks: new Counter({ name: 'p2p_failover_hooks_total', help: 'Hook runs, by event and outcome (ok, failed, dry_run)', labelNames: ['service', 'event', 'outcome'] as const, registers }),

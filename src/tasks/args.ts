@@ -3,7 +3,7 @@ import type { TaskSpec } from './types.js'
 
 export type ParsedTaskArgs = { ok: true, spec: TaskSpec } | { ok: false, error: string }
 
-export const TASK_USAGE = 'task <type> <payload> [--timeout 5s] [--reward N] [--capability NAME] [--broadcast] [--retries N] [--cost N] [--param key=value]'
+export const TASK_USAGE = 'task <type> <payload> [--timeout 5s] [--reward N] [--capability NAME] [--broadcast] [--retries N] [--cost N] [--param key=value] [--follow]'
 
 const TYPE_RE = /^[a-z0-9][a-z0-9._-]{0,63}$/
 const NAME_RE = /^[a-z0-9][a-z0-9_-]*$/
@@ -24,6 +24,7 @@ const FIELDS: Record<string, { accept: (v: unknown) => unknown, expects: string,
   retries: { accept: v => { const n = whole(v); return n != null && n <= 100 ? n : undefined }, expects: 'a number from 0 to 100', set: (spec, v: number) => { spec.maxRetries = v }, numeric: true },
   capability: { accept: v => typeof v === 'string' && NAME_RE.test(v) ? v : undefined, expects: 'a capability name', set: (spec, v: string) => { spec.capability = v } },
   broadcast: { accept: v => typeof v === 'boolean' ? v : undefined, expects: 'true or false', set: (spec, v: boolean) => { spec.broadcast = v } },
+  follow: { accept: v => typeof v === 'boolean' ? v : undefined, expects: 'true or false', set: (spec, v: boolean) => { spec.follow = v } },
   cost: { accept: whole, expects: 'a whole number', set: (spec, v: number) => { spec.params.cost = String(v) }, numeric: true }
 }
 const PARAMS_MAX = 16
@@ -58,6 +59,7 @@ export function parseTaskArgs (words: string[]): ParsedTaskArgs {
     const [flag, inline] = w.includes('=') && !w.startsWith('--param') ? [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)] : [w, undefined]
     const field = flag.slice(2)
     if (field === 'broadcast') { spec.broadcast = true; continue }
+    if (field === 'follow') { spec.follow = true; continue }
     const word = inline ?? words[++i]
     if (field === 'param') {
       const eq = word?.indexOf('=') ?? -1

@@ -1,10 +1,12 @@
-export interface CacheLimits {
+export interface CacheLimits<V = unknown> {
   /** how long an id is remembered */
   ttlMs: number
   /** at most this many ids */
   maxEntries: number
   /** at most this many bytes of remembered values (as `weigh` reports them) */
   maxBytes?: number
+  /** called for every entry dropped by a bound (not for `set` over an existing id) */
+  onEvict?: (id: string, value: V) => void
 }
 
 /**
@@ -17,13 +19,14 @@ export class BoundedCache<V> {
   private readonly entries = new Map<string, { value: V, at: number, bytes: number }>()
   private totalBytes = 0
 
-  constructor (private readonly limits: CacheLimits) {}
+  constructor (private readonly limits: CacheLimits<V>) {}
 
   get (id: string, now: number): V | undefined {
     const e = this.entries.get(id)
     if (e == null) return undefined
     if (now - e.at > this.limits.ttlMs) {
       this.remove(id)
+      this.limits.onEvict?.(id, e.value)
       return undefined
     }
     return e.value
@@ -72,6 +75,7 @@ export class BoundedCache<V> {
       const over = this.entries.size > this.limits.maxEntries || this.totalBytes > maxBytes
       if (!over && now - e.at <= this.limits.ttlMs) break
       this.remove(id)
+      this.limits.onEvict?.(id, e.value)
     }
   }
 }

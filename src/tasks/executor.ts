@@ -1,7 +1,7 @@
 import { TaskResponse, type TaskRequest } from '../messages/tasks.js'
 import { BoundedCache } from './bounded-cache.js'
 import { HandlerError, NotFoundError, type Handler, type HandlerContext } from './handlers/handler.js'
-import { TaskQueue, type QueueItem } from './queue.js'
+import { TaskQueue, type PriorityClass, type QueueItem } from './queue.js'
 import type { Ledger } from './ledger.js'
 import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics/metrics.js'
@@ -29,11 +29,30 @@ export interface ExecutorComponents {
 interface Job extends QueueItem {
   req: TaskRequest
   handler: Handler
+  enqueuedAt: number
   deadline: number
+  /** aborted by a cancel (before or while it runs) */
+  cancel: AbortController
+  /** where a followed task's output goes (progress frames) */
+  onProgress?: ProgressSink
   resolve: (res: TaskResponse) => void
 }
 
+/** receives a followed task's output as it is produced; `dropped` frames before this one were not kept */
+export type ProgressSink = (data: Uint8Array) => void
+
+/** what a cancel request found: the task dropped from the queue, stopped while running, or nothing to stop */
+export type CancelOutcome = 'queued' | 'running' | 'unknown' | 'refused'
+
+/** the abort reason of a cancelled task (as opposed to a timeout or the node stopping) */
+export class CancelledError extends Error {
+  override name = 'CancelledError'
+  constructor () { super('cancelled by its submitter') }
+}
+
 const { Status } = TaskResponse
+const encoder = new TextEncoder()
+const noProgress = (): void => {}
 /** bytes a remembered answer costs beyond its result: the response object, the promise, the map entry */
 const ENTRY_OVERHEAD = 500
 
@@ -46,9 +65,10 @@ export class Executor {
   private readonly handlers = new Map<string, Handler>()
   private readonly queue: TaskQueue<Job>
   private readonly seen: BoundedCache<Promise<TaskResponse>>
+  /** queued and running tasks by id: what a cancel can reach */
+  private readonly jobs = new Map<string, Job>()
   private readonly stopping = new AbortController()
   private running = 0
-  private seq = 0
 
   /** how handlers submit tasks of their own (storage replication): the node's submitter, once it exists */
   private submit: HandlerContext['submit'] = async () => ({ ok: false, error: 'this node cannot submit tasks' })
@@ -57,6 +77,7 @@ export class Executor {
     for (const h of init.handlers) this.handlers.set(h.type, h)
     this.queue = new TaskQueue(init.maxQueue)
     deps.metrics.sources.dedup = () => this.dedupStats()
+    deps.metrics.sources.queueByClass = () => this.queue.depthByClass()
     this.seen = new BoundedCache({ ttlMs: init.dedupTtlMs, maxEntries: init.dedupMaxEntries ?? 10_000, maxBytes: init.dedupMaxBytes ?? 32 * 1024 ** 2 })
   }
 
@@ -79,9 +100,41 @@ export class Executor {
   stop (): void {
     this.stopping.abort(new Error('node stopping'))
     for (const job of this.queue.removeWhere(() => true)) job.resolve(this.response(job.req, Status.BUSY, { error: 'worker is stopping' }))
+    this.jobs.clear()
   }
 
-  async execute (req: TaskRequest, now = Date.now()): Promise<TaskResponse> {
+  /** tasks waiting, per priority class (rewards by order of magnitude) */
+  queueDepth (): Record<PriorityClass, number> { return this.queue.depthByClass() }
+
+  /**
+   * Stops the task `id` for `submitter` (only the peer that sent it may): a queued one is dropped, a running
+   * one aborted (a command handler's process group killed, a module handler's thread stopped). Its own answer,
+   * CANCELLED, goes back on the request that started it.
+   */
+  cancel (id: string, submitter: string): CancelOutcome {
+    const job = this.jobs.get(id)
+    let outcome: CancelOutcome
+    if (job == null) outcome = 'unknown'
+    else if (job.submitter !== submitter) outcome = 'refused'
+    else if (this.queue.removeWhere(j => j === job).length > 0) {
+      outcome = 'queued'
+      this.jobs.delete(id)
+      this.deps.metrics.tasksExecuted.inc({ type: job.req.type, outcome: 'cancelled' })
+      job.resolve(this.response(job.req, Status.CANCELLED, { error: 'cancelled while queued', queueMs: Date.now() - job.enqueuedAt }))
+      this.gauges()
+    } else {
+      outcome = 'running'
+      job.cancel.abort(new CancelledError())
+    }
+    this.deps.metrics.taskCancelRequests.inc({ outcome })
+    return outcome
+  }
+
+  /**
+   * Runs (or queues) one task and answers when it is done. `submitter`: who sent it (fairness and cancel
+   * rights); `onProgress`: a followed task's output as it comes.
+   */
+  async execute (req: TaskRequest, now = Date.now(), opts: { submitter?: string, onProgress?: ProgressSink } = {}): Promise<TaskResponse> {
     const handler = this.handlers.get(req.type)
     if (handler == null) return this.response(req, Status.REJECTED, { error: `this worker does not run task type "${req.type}"` })
     if (req.payload.byteLength > this.init.maxPayload) {
@@ -99,9 +152,13 @@ export class Executor {
       return this.response(req, Status.BUSY, { error: 'queue full' })
     }
     const timeout = Math.min(req.timeoutMs > 0 ? req.timeoutMs : this.init.defaultTimeoutMs, handler.timeoutMs ?? Infinity)
+    const submitter = opts.submitter ?? this.init.selfPeerId
     const promise = new Promise<TaskResponse>(resolve => {
-      this.queue.push({ req, handler, reward: Number(req.reward), enqueuedAt: now, seq: this.seq++, deadline: now + timeout, resolve })
+      const job: Job = { req, handler, reward: Number(req.reward), submitter, enqueuedAt: now, deadline: now + timeout, cancel: new AbortController(), onProgress: opts.onProgress, resolve }
+      this.jobs.set(req.id, job)
+      this.queue.push(job)
     })
+    void promise.then(() => { this.jobs.delete(req.id) })
     this.seen.set(req.id, promise, now)
     // what the answer holds counts against dedup_max_bytes (plus a rough per-entry overhead)
     void promise.then(res => { this.seen.weigh(req.id, res.result.byteLength + res.error.length + ENTRY_OVERHEAD, Date.now()) })
@@ -138,11 +195,15 @@ export class Executor {
     const ac = new AbortController()
     const timer = setTimeout(() => { ac.abort(new Error('timeout')) }, remaining)
     const onStop = (): void => { ac.abort(this.stopping.signal.reason) }
+    const onCancel = (): void => { ac.abort(job.cancel.signal.reason) }
     this.stopping.signal.addEventListener('abort', onStop, { once: true })
+    job.cancel.signal.addEventListener('abort', onCancel, { once: true })
     const signal = ac.signal
+    const sink = job.onProgress
+    const progress = sink == null ? noProgress : (msg: string | Uint8Array): void => { if (!signal.aborted) sink(typeof msg === 'string' ? encoder.encode(msg) : msg) }
     try {
       const result = await raceAbort(handler.run({
-        id: req.id, payload: req.payload, params: Object.fromEntries(req.params), signal, submit: this.submit, selfPeerId: this.init.selfPeerId
+        id: req.id, payload: req.payload, params: Object.fromEntries(req.params), signal, progress, followed: sink != null, submit: this.submit, selfPeerId: this.init.selfPeerId
       }), signal)
       const runMs = Date.now() - started
       this.counter(req.type, 'ok').inc()
@@ -155,6 +216,10 @@ export class Executor {
       return this.response(req, Status.OK, { result: result as Uint8Array<ArrayBuffer>, queueMs, runMs, reward: req.reward })
     } catch (err: any) {
       const runMs = Date.now() - started
+      if (signal.aborted && signal.reason instanceof CancelledError) {
+        m.tasksExecuted.inc({ type: req.type, outcome: 'cancelled' })
+        return this.response(req, Status.CANCELLED, { error: 'cancelled while running', queueMs, runMs })
+      }
       if (signal.aborted) {
         m.tasksExecuted.inc({ type: req.type, outcome: 'timeout' })
         return this.response(req, Status.TIMEOUT, { error: this.stopping.signal.aborted ? 'worker is stopping' : `timed out after ${remaining}ms`, queueMs, runMs })
@@ -169,6 +234,7 @@ export class Executor {
     } finally {
       clearTimeout(timer)
       this.stopping.signal.removeEventListener('abort', onStop)
+      job.cancel.signal.removeEventListener('abort', onCancel)
     }
   }
 
@@ -196,7 +262,7 @@ export class Executor {
   private response (req: TaskRequest, status: TaskResponse.Status, extra: Partial<TaskResponse>): TaskResponse {
     return {
       id: req.id, status, result: new Uint8Array(), error: '', worker: this.init.selfPeerIdBytes as Uint8Array<ArrayBuffer>,
-      queueMs: 0, runMs: 0, reward: 0n, duplicate: false, ...extra
+      queueMs: 0, runMs: 0, reward: 0n, duplicate: false, dropped: 0, ...extra
     }
   }
 }

@@ -65,26 +65,48 @@ export interface TaskNetworkInit {
   rateBurst?: number
 }
 
+const CANCEL_FRAME: TaskRequest = { id: '', type: '', payload: new Uint8Array(), reward: 0n, timeoutMs: 0, attempt: 0, submitter: new Uint8Array(), params: new Map(), cancel: true, follow: false }
+const PROGRESS_FRAME: TaskResponse = { id: '', status: TaskResponse.Status.PROGRESS, result: new Uint8Array(), error: '', worker: new Uint8Array(), queueMs: 0, runMs: 0, reward: 0n, duplicate: false, dropped: 0 }
+
 /** frames may carry the payload plus the request's other fields */
 const FRAME_OVERHEAD = 64 * 1024
+
+/** progress frames one stream may have waiting to be written; past this they are dropped, never buffered */
+const MAX_PENDING_PROGRESS = 32
 
 /** Serializes writes on a stream and waits for drain when its buffer is full (backpressure). */
 class Writer {
   private chain: Promise<void> = Promise.resolve()
+  /** frames queued behind a full stream buffer */
+  private pending = 0
   constructor (private readonly stream: Stream) {}
   write (frame: Uint8Array): Promise<void> {
     const data = encode.single(frame)
+    this.pending++
     this.chain = this.chain.then(async () => {
       if (this.stream.status !== 'open') throw new AttemptError('disconnect', 'stream closed')
       if (!this.stream.send(data)) await this.stream.onDrain()
-    })
+    }).finally(() => { this.pending-- })
     return this.chain
   }
+
+  /** writes a frame that may be lost (a followed task's output): false, and nothing queued, when the reader is behind */
+  offer (frame: Uint8Array): boolean {
+    if (this.pending >= MAX_PENDING_PROGRESS) return false
+    this.write(frame).catch(() => {})
+    return true
+  }
+}
+
+interface Waiter {
+  resolve: (r: TaskResponse) => void
+  reject: (e: Error) => void
+  onProgress?: (data: Uint8Array, dropped: number) => void
 }
 
 /** One long-lived outbound stream to a worker; requests are matched to responses by task id. */
 class Channel {
-  private readonly pending = new Map<string, Array<{ resolve: (r: TaskResponse) => void, reject: (e: Error) => void }>>()
+  private readonly pending = new Map<string, Waiter[]>()
   private readonly writer: Writer
   closed = false
 
@@ -94,6 +116,10 @@ class Channel {
     stream.addEventListener('message', evt => {
       try {
         for (const res of decode(evt.data)) {
+          if (res.status === TaskResponse.Status.PROGRESS) {
+            for (const w of this.pending.get(res.id) ?? []) w.onProgress?.(res.result, res.dropped)
+            continue
+          }
           const waiters = this.pending.get(res.id)
           this.pending.delete(res.id)
           for (const w of waiters ?? []) w.resolve(res)
@@ -121,15 +147,21 @@ class Channel {
     this.stream.abort(new Error(reason))
   }
 
-  async request (req: TaskRequest, timeoutMs: number): Promise<TaskResponse> {
+  /** asks the worker to stop task `id` (its answer comes back on the request that started it) */
+  cancel (id: string): void {
+    this.writer.write(TaskRequest.encode({ ...CANCEL_FRAME, id })).catch(() => {})
+  }
+
+  async request (req: TaskRequest, timeoutMs: number, onProgress?: Waiter['onProgress']): Promise<TaskResponse> {
     return await new Promise<TaskResponse>((resolve, reject) => {
       const timer = setTimeout(() => {
         remove()
         reject(new AttemptError('timeout', `no answer within ${timeoutMs}ms`))
       }, timeoutMs)
-      const waiter = {
+      const waiter: Waiter = {
         resolve: (r: TaskResponse) => { clearTimeout(timer); resolve(r) },
-        reject: (e: Error) => { clearTimeout(timer); reject(e) }
+        reject: (e: Error) => { clearTimeout(timer); reject(e) },
+        onProgress
       }
       const remove = (): void => {
         const list = this.pending.get(req.id)?.filter(w => w !== waiter)
@@ -210,11 +242,20 @@ export class TaskNetwork {
     channel.abandon(reason)
   }
 
-  /** sends one attempt to `peer` and waits for its response */
-  async request (peer: PeerId, req: TaskRequest, timeoutMs: number): Promise<TaskResponse> {
+  /** sends one attempt to `peer` and waits for its response; `onProgress` gets a followed task's output */
+  async request (peer: PeerId, req: TaskRequest, timeoutMs: number, onProgress?: (data: Uint8Array, dropped: number) => void, signal?: AbortSignal): Promise<TaskResponse> {
     const channel = await this.channel(peer, timeoutMs)
-    return await channel.request(req, timeoutMs)
+    if (signal?.aborted === true) throw new AttemptError('rejected', 'cancelled before it was sent')
+    // a cancel goes to the worker on the same stream, behind the request: the worker answers CANCELLED on it
+    const onAbort = (): void => { channel.cancel(req.id) }
+    signal?.addEventListener('abort', onAbort, { once: true })
+    try {
+      return await channel.request(req, timeoutMs, onProgress)
+    } finally {
+      signal?.removeEventListener('abort', onAbort)
+    }
   }
+
 
   private async channel (peer: PeerId, timeoutMs: number): Promise<Channel> {
     const key = peer.toString()
@@ -262,11 +303,24 @@ export class TaskNetwork {
     }
     if (status == null) return undefined
     this.selfBytes ??= this.libp2p.peerId.toMultihash().bytes
-    return { id: req.id, status, result: new Uint8Array(), error, worker: this.selfBytes as Uint8Array<ArrayBuffer>, queueMs: 0, runMs: 0, reward: 0n, duplicate: false }
+    return { id: req.id, status, result: new Uint8Array(), error, worker: this.selfBytes as Uint8Array<ArrayBuffer>, queueMs: 0, runMs: 0, reward: 0n, duplicate: false, dropped: 0 }
   }
 
   /** stream opens per peer: a long-lived stream is the normal case, so a few a second is plenty */
   private readonly streamBuckets = new TokenBuckets(2, 16)
+
+  /** a followed task's output as PROGRESS frames; what the stream cannot take now is dropped and counted */
+  private progressSink (writer: Writer, id: string): (data: Uint8Array) => void {
+    let dropped = 0
+    return data => {
+      const frame = TaskResponse.encode({ ...PROGRESS_FRAME, id, result: data as Uint8Array<ArrayBuffer>, dropped })
+      if (writer.offer(frame)) dropped = 0
+      else {
+        dropped++
+        this.metrics.taskProgressDropped.inc()
+      }
+    }
+  }
 
   private serve (stream: Stream, connection: Connection): void {
     const executor = this.executor!
@@ -292,12 +346,14 @@ export class TaskNetwork {
         return
       }
       for (const req of frames) {
+        // a cancel is not a new task: no rate limit; the executor checks that it comes from the task's submitter
+        if (req.cancel) { executor.cancel(req.id, peer); continue }
         const refused = this.gate(peer, req)
         if (refused != null) {
           writer.write(TaskResponse.encode(refused)).catch(() => {})
           continue
         }
-        void executor.execute({ ...req, submitter: submitter as Uint8Array<ArrayBuffer> })
+        void executor.execute({ ...req, submitter: submitter as Uint8Array<ArrayBuffer> }, Date.now(), { submitter: peer, onProgress: req.follow ? this.progressSink(writer, req.id) : undefined })
           .then(async res => { await writer.write(TaskResponse.encode(res)) })
           .catch(err => { this.logger.debug({ err: err.message }, 'could not send a task response') })
       }

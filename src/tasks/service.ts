@@ -2,11 +2,13 @@ import { join } from 'node:path'
 import { commandHandler } from './handlers/command.js'
 import { computeHandler, type ComputeHandler } from './handlers/compute.js'
 import { echoHandler } from './handlers/echo.js'
+import { moduleHandler, type ModuleHandler } from './handlers/module.js'
 import { storageHandlers } from './handlers/storage.js'
 import { Executor } from './executor.js'
 import { Ledger } from './ledger.js'
 import { rawEchoProtocol, TaskNetwork, taskProtocol, type TaskNetworkComponents } from './network.js'
 import { Submitter } from './submitter.js'
+import { TaskJournal } from './journal.js'
 import type { Handler } from './handlers/handler.js'
 import type { NodeConfig } from '../config/types.js'
 import type { Logger } from '../logger.js'
@@ -49,8 +51,16 @@ export function createWorkerTasks (components: WorkerTasksComponents, init: Task
   const ledger = new Ledger(join(config.node.dataDir, 'rewards.json'))
   const handlers = buildHandlers(config, () => (compute = computeHandler(config.tasks.computeThreads)))
   const caps = new Set(config.node.capabilities)
+  const modules: ModuleHandler[] = []
   for (const [type, h] of Object.entries(config.tasks.handlers)) {
-    if (caps.has(h.capability)) handlers.push(commandHandler(type, h, init.env))
+    if (!caps.has(h.capability)) continue
+    if (h.module != null) {
+      const m = moduleHandler(type, { ...h, module: h.module }, init.env, components.logger)
+      modules.push(m)
+      handlers.push(m)
+    } else if (h.command != null) {
+      handlers.push(commandHandler(type, { ...h, command: h.command }, init.env))
+    }
   }
   const executor = new Executor({ metrics: components.metrics, logger: components.logger.child({ c: 'executor' }), ledger }, {
     handlers,
@@ -71,6 +81,7 @@ export function createWorkerTasks (components: WorkerTasksComponents, init: Task
     async stop () {
       executor.stop()
       await compute?.close()
+      await Promise.all(modules.map(async m => { await m.close() }))
       await ledger.flush()
     }
   }
@@ -82,6 +93,8 @@ export interface TaskSubmission {
   /** a member was declared gone: its in-flight tasks are retried elsewhere at once */
   memberGone(peer: string): void
   start(): Promise<void>
+  /** takes up the journal's unfinished `wait: false` tasks (once the node has started) */
+  resume(): void
   stop(): Promise<void>
 }
 
@@ -103,13 +116,19 @@ export function createTaskSubmission (components: TaskSubmissionComponents, init
     protocol: taskProtocol(pv), maxPayload: config.tasks.maxPayload, rawEcho: config.tasks.rawEcho ? rawEchoProtocol(pv) : undefined,
     allowedSubmitters: config.tasks.allowedSubmitters, rateLimit: config.tasks.rateLimit, rateBurst: config.tasks.rateBurst
   })
-  const submitter = new Submitter({ membership: components.membership, network, local: executor, rtt: components.rtt, metrics, logger: logger.child({ c: 'submitter' }) }, {
+  // the records of the tasks this node takes (REPL, CLI, API), on disk: `tasks` answers after a restart
+  const journal = new TaskJournal(join(config.node.dataDir, 'tasks.jsonl'))
+  const submitterLog = logger.child({ c: 'submitter' })
+  const submitter = new Submitter({ membership: components.membership, network, local: executor, journal, rtt: components.rtt, metrics, logger: submitterLog }, {
     selfPeerId: libp2p.peerId.toString(),
     selfName: config.node.name,
     selfCapabilities: config.node.capabilities,
     maxPayload: config.tasks.maxPayload,
     defaultTimeoutMs: config.tasks.defaultTimeoutMs,
-    maxRetries: config.tasks.maxRetries
+    maxRetries: config.tasks.maxRetries,
+    keep: config.tasks.recordsMax,
+    keepBytes: config.tasks.recordsMaxBytes,
+    resultTtlMs: config.tasks.resultTtlMs
   })
   // handlers submit tasks too (storage replication)
   executor?.submitThrough(async spec => {
@@ -125,7 +144,15 @@ export function createTaskSubmission (components: TaskSubmissionComponents, init
     memberGone (peer) {
       void network.abandon(peer, 'the worker missed its heartbeats (declared gone)')
     },
-    async start () { await network.start() },
-    async stop () { await network.stop() }
+    async start () {
+      const loaded = submitter.load()
+      if (loaded.kept + loaded.resumable + loaded.interrupted + loaded.unreadable > 0) submitterLog.info(loaded, 'task records read back from the journal')
+      await network.start()
+    },
+    resume () { submitter.resume() },
+    async stop () {
+      await network.stop()
+      journal.close()
+    }
   }
 }

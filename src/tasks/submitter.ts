@@ -5,8 +5,9 @@ import { BoundedCache } from './bounded-cache.js'
 import { AttemptError, type TaskNetwork } from './network.js'
 import { nextAttempt, type RetryPolicy } from './retry.js'
 import { broadcastTargets, capable, DecayingCounts, pickWorker, type Candidate } from './scheduler.js'
-import { NoCapableWorkerError, PayloadTooLargeError } from '../errors.js'
-import { type AttemptFailure, type TaskRecord, type TaskResult, type TaskResultView, type TaskSpec } from './types.js'
+import { NoCapableWorkerError, PayloadTooLargeError, TaskEndedError, UnknownTaskError } from '../errors.js'
+import { type AttemptFailure, type TaskOutput, type TaskRecord, type TaskResult, type TaskResultView, type TaskSpec } from './types.js'
+import type { TaskJournal } from './journal.js'
 import type { Executor } from './executor.js'
 import type { Logger } from '../logger.js'
 import type { Membership } from '../membership/service.js'
@@ -24,11 +25,52 @@ export interface SubmitterInit {
   keep?: number
   /** and at most this many bytes of their outputs (default 32 MiB) */
   keepBytes?: number
+  /** and for at most this long after they were accepted (tasks.result_ttl; default: no limit) */
+  resultTtlMs?: number
+}
+
+/** how a task reached this node: durable ones (REPL, CLI, API) are journalled; resumable ones are run again after a restart */
+export interface AcceptOptions {
+  /** keep its record on disk (the task journal) */
+  durable?: boolean
+  /** accepted with `wait: false`: nobody waits for it, so a restart takes it up again */
+  resumable?: boolean
+}
+
+/** what a follower of a task gets: output as it comes, then the record once the task has ended */
+export interface TaskFollower {
+  output: (o: TaskOutput) => void
+  end: (record: TaskRecord) => void
+}
+
+/** a running task's output kept for followers who join late: the latest pieces, bounded by count and bytes */
+const OUTPUT_KEEP = 500
+const OUTPUT_KEEP_BYTES = 256 * 1024
+/** how long a cancel waits for the workers to confirm before answering */
+const CANCEL_WAIT_MS = 10_000
+/** how long a resumed task waits for a capable worker to be known after the restart */
+const RESUME_WAIT_MS = 60_000
+
+/** a task taken here that has not ended: what a cancel or a follower reaches */
+interface Active {
+  record: TaskRecord
+  spec: TaskSpec & { exclude?: string[] }
+  resumable: boolean
+  durable: boolean
+  cancel: AbortController
+  done: Promise<void>
+  settle: () => void
+  output: TaskOutput[]
+  outputBytes: number
+  seq: number
+  followers: Set<TaskFollower>
 }
 
 export interface SubmitterComponents {
   membership: Pick<Membership, 'members' | 'get'>
-  network: TaskNetwork
+  network: Pick<TaskNetwork, 'request'>
+  /** the task journal: records on disk, unfinished `wait: false` tasks resumed after a restart */
+  journal?: TaskJournal
   /** this node's own executor (workers): a candidate like any other */
   local?: Executor
   rtt: (peer: string) => number | undefined
@@ -60,10 +102,156 @@ export class Submitter {
   /** tasks waiting for room on a worker, oldest first; each freed slot wakes one */
   private readonly waiters: Array<() => void> = []
   private readonly listeners = new Set<(record: TaskRecord) => void>()
+  private readonly active = new Map<string, Active>()
+  /** tasks read back from the journal that `resume` runs again */
+  private toResume: Array<{ record: TaskRecord, spec: TaskSpec }> = []
 
   constructor (private readonly deps: SubmitterComponents, private readonly init: SubmitterInit) {
     this.policy = { maxRetries: init.maxRetries, baseDelayMs: 100, maxDelayMs: 2000 }
-    this.records = new BoundedCache({ ttlMs: Infinity, maxEntries: init.keep ?? 500, maxBytes: init.keepBytes ?? 32 * 1024 ** 2 })
+    this.records = new BoundedCache({
+      ttlMs: init.resultTtlMs ?? Infinity,
+      maxEntries: init.keep ?? 500,
+      maxBytes: init.keepBytes ?? 32 * 1024 ** 2,
+      // an unfinished task stays in the journal whatever the bounds: it is forgotten only once it has ended
+      onEvict: id => { if (!this.active.has(id)) this.deps.journal?.forget(id) }
+    })
+  }
+
+  /**
+   * Reads the task journal: ended tasks come back into `tasks`; unfinished ones accepted with `wait: false` are
+   * queued for `resume`; unfinished ones somebody waited for are marked failed (that caller is gone), so none
+   * is silently forgotten. Returns how many of each.
+   */
+  load (now = Date.now()): { kept: number, resumable: number, interrupted: number, unreadable: number } {
+    const journal = this.deps.journal
+    if (journal == null) return { kept: 0, resumable: 0, interrupted: 0, unreadable: 0 }
+    const entries = journal.load().sort((a, b) => a.record.submittedAt - b.record.submittedAt)
+    let interrupted = 0
+    for (const { record, spec } of entries) {
+      if (now - record.submittedAt > (this.init.resultTtlMs ?? Infinity)) { journal.forget(record.id); continue }
+      if (record.state === 'pending' || record.state === 'running') {
+        if (spec != null) {
+          this.toResume.push({ record, spec })
+        } else {
+          record.state = 'failed'
+          record.error = 'interrupted: this node restarted while the task ran, and its caller was waiting for it (only tasks accepted with wait: false are resumed)'
+          record.finishedAt = now
+          journal.put({ record })
+          interrupted++
+        }
+      }
+      this.records.set(record.id, record, record.submittedAt, weight(record))
+    }
+    return { kept: entries.length - this.toResume.length - interrupted, resumable: this.toResume.length, interrupted, unreadable: journal.skipped }
+  }
+
+  /**
+   * Runs the unfinished `wait: false` tasks of the journal again, with the same ids (a worker that already ran
+   * one answers from its deduplication cache). Each waits up to a minute for a capable worker to be known.
+   */
+  resume (): number {
+    const list = this.toResume
+    this.toResume = []
+    for (const { record, spec } of list) {
+      record.resumed = (record.resumed ?? 0) + 1
+      record.state = 'pending'
+      record.attempts = 0
+      // a fresh deadline: the time the node was down is not the task's
+      record.submittedAt = Date.now()
+      this.track(record, spec, { durable: true, resumable: true })
+      this.deps.metrics.tasksResumed.inc({ type: spec.type })
+      this.deps.logger.info({ id: record.id, type: spec.type }, 'resuming a task accepted before the restart')
+      void (async () => {
+        const until = Date.now() + RESUME_WAIT_MS
+        while (Date.now() < until && !this.candidates().some(c => capable(c, spec.type, spec.capability)) && !this.active.get(record.id)!.cancel.signal.aborted) {
+          await sleep(500)
+        }
+        await this.completion(record, spec)
+      })()
+    }
+    return list.length
+  }
+
+  /** writes a durable task's record to the journal, with what it takes to run it again while it is unfinished and resumable */
+  private journalPut (record: TaskRecord, a: Active): void {
+    const journal = this.deps.journal
+    if (journal == null || !a.durable) return
+    const unfinished = record.state === 'pending' || record.state === 'running'
+    journal.put({ record, spec: a.resumable && unfinished ? a.spec : undefined })
+    if (!journal.bloated) return
+    // the file holds mostly superseded lines: rewrite it with the journalled tasks still kept or unfinished
+    const live = new Map<string, TaskRecord>()
+    for (const r of this.records.values()) if (journal.has(r.id)) live.set(r.id, r)
+    for (const x of this.active.values()) if (x.durable) live.set(x.record.id, x.record)
+    journal.rewrite([...live.values()].map(r => {
+      const x = this.active.get(r.id)
+      return { record: r, spec: x?.resumable === true && (r.state === 'pending' || r.state === 'running') ? x.spec : undefined }
+    }))
+  }
+
+  /** registers a task taken here as unfinished: cancel and follow reach it until it ends */
+  private track (record: TaskRecord, spec: TaskSpec & { exclude?: string[] }, opts: AcceptOptions): void {
+    let settle!: () => void
+    const done = new Promise<void>(resolve => { settle = resolve })
+    const a: Active = {
+      record, spec, durable: opts.durable === true, resumable: opts.resumable === true, cancel: new AbortController(), done, settle,
+      output: [], outputBytes: 0, seq: 0, followers: new Set()
+    }
+    this.active.set(record.id, a)
+    this.records.set(record.id, record, Date.now())
+    this.journalPut(record, a)
+  }
+
+  /**
+   * Stops a task taken here: retries and waiting end, and every worker running an attempt is asked to stop it
+   * (a queued attempt is dropped there, a running one killed). Answers once the workers confirmed (or after
+   * 10 s) with the task's record: `cancelled`, or `done`/`failed` when it ended before the cancel reached it.
+   * UnknownTaskError for an id not taken here, TaskEndedError for one that has ended already.
+   */
+  async cancel (id: string): Promise<TaskRecord> {
+    const record = this.get(id)
+    const a = this.active.get(id)
+    if (record == null && a == null) {
+      this.deps.metrics.taskCancels.inc({ outcome: 'not_found' })
+      throw new UnknownTaskError(`no task ${id} here (tasks lists the ones this node took)`)
+    }
+    if (a == null) {
+      this.deps.metrics.taskCancels.inc({ outcome: 'already' })
+      throw new TaskEndedError(`task ${id} has already ended: ${record!.state}${record!.state === 'cancelled' ? '' : ' (nothing to cancel)'}`)
+    }
+    a.cancel.abort()
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([a.done, new Promise<void>(resolve => { timer = setTimeout(resolve, CANCEL_WAIT_MS) })])
+    clearTimeout(timer)
+    const r = this.get(id) ?? record!
+    this.deps.metrics.taskCancels.inc({ outcome: r.state === 'cancelled' ? 'cancelled' : 'finished' })
+    return r
+  }
+
+  /**
+   * Follows a task taken here: the output kept so far, then output as it comes, then `end` with its record.
+   * For an ended task `end` is called at once. Returns the function that stops following (undefined: no such task).
+   */
+  follow (id: string, follower: TaskFollower): (() => void) | undefined {
+    const a = this.active.get(id)
+    if (a == null) {
+      const record = this.get(id)
+      if (record == null) return undefined
+      follower.end(record)
+      return () => {}
+    }
+    for (const o of a.output) follower.output(o)
+    a.followers.add(follower)
+    return () => { a.followers.delete(follower) }
+  }
+
+  /** a piece of output of a followed task: kept (bounded) and passed on */
+  private output (a: Active, worker: string, data: Uint8Array, dropped: number): void {
+    const o: TaskOutput = { seq: ++a.seq, worker, text: decoder.decode(data), dropped }
+    a.output.push(o)
+    a.outputBytes += o.text.length
+    while (a.output.length > OUTPUT_KEEP || a.outputBytes > OUTPUT_KEEP_BYTES) a.outputBytes -= a.output.shift()!.text.length
+    for (const f of a.followers) f.output(o)
   }
 
   /** calls `listener` whenever a task taken here changes state (pending, running, done, failed) */
@@ -127,14 +315,17 @@ export class Submitter {
   list (): TaskRecord[] { return this.records.values().reverse() }
 
   /** Runs a task (or a broadcast) to completion. Throws NoCapableWorkerError when it cannot run anywhere, PayloadTooLargeError over the limit. */
-  async submit (spec: TaskSpec & { exclude?: string[] }): Promise<TaskRecord> {
-    const record = this.accept(spec)
+  async submit (spec: TaskSpec & { exclude?: string[] }, opts: AcceptOptions = {}): Promise<TaskRecord> {
+    const record = this.accept(spec, opts)
     await this.completion(record, spec)
     return record
   }
 
-  /** Validates and registers a task; `completion` runs it. Split so the HTTP API can answer with an id at once. */
-  accept (spec: TaskSpec & { exclude?: string[] }): TaskRecord {
+  /**
+   * Validates and registers a task; `completion` runs it. Split so the HTTP API can answer with an id at once.
+   * A durable task's record is on its way to disk when this returns.
+   */
+  accept (spec: TaskSpec & { exclude?: string[] }, opts: AcceptOptions = {}): TaskRecord {
     if (spec.payload.byteLength > this.init.maxPayload) {
       throw new PayloadTooLargeError(`payload is ${spec.payload.byteLength} bytes; the limit is ${this.init.maxPayload}`)
     }
@@ -144,14 +335,35 @@ export class Submitter {
         (offered.length > 0 ? ` (offered: ${offered.sort().join(', ')})` : ' (no workers known)'))
     }
     const id = spec.id ?? randomUUID()
+    if (this.active.has(id)) throw new TaskEndedError(`task ${id} is already running here`)
     const record: TaskRecord = { id, type: spec.type, state: 'pending', submittedAt: Date.now(), broadcast: spec.broadcast === true, attempts: 0, results: [] }
-    this.records.set(id, record, Date.now())
+    this.track(record, spec, opts)
     this.deps.metrics.tasksSubmitted.inc({ type: spec.type })
     this.changed(record)
     return record
   }
 
   async completion (record: TaskRecord, spec: TaskSpec & { exclude?: string[] }): Promise<void> {
+    const a = this.active.get(record.id)
+    if (a == null) throw new Error(`task ${record.id} was not accepted here`)
+    try {
+      await this.run(record, spec, a)
+    } finally {
+      // whatever happened, the task has ended: journalled as such (a throw is a failure too), followers told
+      if (record.state === 'pending' || record.state === 'running') {
+        record.state = 'failed'
+        record.error ??= 'internal error while running the task'
+        record.finishedAt = Date.now()
+      }
+      this.journalPut(record, a)
+      this.active.delete(record.id)
+      if (this.records.get(record.id, Date.now()) == null) this.deps.journal?.forget(record.id)
+      for (const f of a.followers) f.end(record)
+      a.settle()
+    }
+  }
+
+  private async run (record: TaskRecord, spec: TaskSpec & { exclude?: string[] }, a: Active): Promise<void> {
     record.state = 'running'
     this.changed(record)
     const timeoutMs = spec.timeoutMs ?? this.init.defaultTimeoutMs
@@ -160,31 +372,36 @@ export class Submitter {
     let results: TaskResult[]
     if (spec.broadcast === true) {
       const targets = broadcastTargets(this.candidates(), spec.type, spec.capability)
-      results = await Promise.all(targets.map(async t => await this.runOne(record, spec, timeoutMs, maxRetries, deadline, t.peerId)))
+      results = await Promise.all(targets.map(async t => await this.runOne(record, spec, a, timeoutMs, maxRetries, deadline, t.peerId)))
     } else {
-      results = [await this.runOne(record, spec, timeoutMs, maxRetries, deadline)]
+      results = [await this.runOne(record, spec, a, timeoutMs, maxRetries, deadline)]
     }
     record.results = results.map(view)
-    this.records.weigh(record.id, record.results.reduce((n, r) => n + (r.output?.length ?? r.outputBase64?.length ?? 0) + (r.error?.length ?? 0) + 300, 0), Date.now())
+    this.records.weigh(record.id, weight(record), Date.now())
     const ok = results.every(r => r.ok)
-    record.state = ok ? 'done' : 'failed'
+    // a broadcast cancelled part way keeps the results of the workers that had finished
+    record.state = ok ? 'done' : results.some(r => r.cancelled === true) ? 'cancelled' : 'failed'
     if (!ok) record.error = results.find(r => !r.ok)?.error
+    record.finishedAt = Date.now()
     this.changed(record)
     for (const r of results) {
-      this.deps.metrics.tasksCompleted.inc({ type: spec.type, outcome: r.ok ? 'ok' : 'failed' })
+      this.deps.metrics.tasksCompleted.inc({ type: spec.type, outcome: r.ok ? 'ok' : r.cancelled === true ? 'cancelled' : 'failed' })
       this.deps.metrics.taskDuration.observe({ type: spec.type }, r.durationMs / 1000)
     }
   }
 
   /** one task on one worker (or pinned to `pinned`), with retries; never throws */
-  private async runOne (record: TaskRecord, spec: TaskSpec & { exclude?: string[] }, timeoutMs: number, maxRetries: number, deadline: number, pinned?: string): Promise<TaskResult> {
+  private async runOne (record: TaskRecord, spec: TaskSpec & { exclude?: string[] }, a: Active, timeoutMs: number, maxRetries: number, deadline: number, pinned?: string): Promise<TaskResult> {
+    const signal = a.cancel.signal
     const started = Date.now()
     // never used for this task (replication must land elsewhere) vs. used again only when nothing else is left
     const banned = new Set(spec.exclude ?? [])
     const tried = new Set<string>()
     const fail = (attempts: number, error: string): TaskResult => ({ id: record.id, type: spec.type, ok: false, attempts, durationMs: Date.now() - started, reward: 0, error })
+    const cancelled = (attempts: number, worker?: string): TaskResult => ({ ...fail(attempts, 'cancelled'), cancelled: true, worker, workerName: worker == null ? undefined : this.nameOf(worker) })
     let attempt = 0
     for (;;) {
+      if (signal.aborted) return cancelled(attempt)
       attempt++
       record.attempts++
       const candidates = this.candidates().filter(c => !banned.has(c.peerId))
@@ -197,7 +414,7 @@ export class Submitter {
         // every capable worker has its window full: wait here for a slot; waiting is not an attempt
         attempt--
         record.attempts--
-        if (!await this.waitForSlot(deadline)) return fail(attempt, 'every capable worker stayed busy until the deadline')
+        if (!await this.waitForSlot(deadline, signal)) return signal.aborted ? cancelled(attempt) : fail(attempt, 'every capable worker stayed busy until the deadline')
         continue
       } else {
         tried.add(target)
@@ -205,9 +422,12 @@ export class Submitter {
         const req: TaskRequest = {
           id: record.id, type: spec.type, payload: spec.payload as Uint8Array<ArrayBuffer>, reward: BigInt(spec.reward ?? 0),
           timeoutMs: Math.max(1, Math.min(timeoutMs, deadline - now)), attempt, submitter: new Uint8Array() as Uint8Array<ArrayBuffer>,
-          params: new Map(Object.entries(spec.params ?? {}))
+          params: new Map(Object.entries(spec.params ?? {})), cancel: false, follow: spec.follow === true
         }
-        const outcome = await this.attempt(target, req, Math.min(timeoutMs, Math.max(1, deadline - now)))
+        const onProgress = spec.follow === true ? (data: Uint8Array, dropped: number) => { this.output(a, this.nameOf(target) ?? target, data, dropped) } : undefined
+        const outcome = await this.attempt(target, req, Math.min(timeoutMs, Math.max(1, deadline - now)), signal, onProgress)
+        if ('response' in outcome && outcome.response.status === Status.CANCELLED) return { ...cancelled(attempt, target), queueMs: outcome.response.queueMs, runMs: outcome.response.runMs }
+        if (signal.aborted) return cancelled(attempt, target)
         if ('response' in outcome) {
           const res = outcome.response
           if (res.status === Status.OK || res.status === Status.ERROR) return this.result(record, spec, res, attempt, started, target)
@@ -229,7 +449,7 @@ export class Submitter {
       if (!decision.retry) return fail(attempt, `${error} (${decision.reason})`)
       this.deps.metrics.taskRetries.inc({ reason: failure })
       this.deps.logger.debug({ id: record.id, attempt, failure, worker: target, error }, 'retrying task')
-      if (decision.delayMs > 0) await new Promise(resolve => setTimeout(resolve, decision.delayMs))
+      if (decision.delayMs > 0) await sleep(decision.delayMs, signal)
     }
   }
 
@@ -244,14 +464,26 @@ export class Submitter {
     return p
   }
 
-  private async attempt (target: string, req: TaskRequest, timeoutMs: number): Promise<{ response: TaskResponse } | { failure: AttemptFailure, error: string }> {
+  private nameOf (worker: string): string | undefined {
+    return worker === this.init.selfPeerId ? this.init.selfName : this.deps.membership.get(worker)?.name
+  }
+
+  /** one attempt on one worker; a cancel (signal) asks that worker to stop it, and its answer is awaited */
+  private async attempt (target: string, req: TaskRequest, timeoutMs: number, signal: AbortSignal, onProgress?: (data: Uint8Array, dropped: number) => void): Promise<{ response: TaskResponse } | { failure: AttemptFailure, error: string }> {
     this.inFlight.set(target, (this.inFlight.get(target) ?? 0) + 1)
     this.sent.add(target, Date.now())
     try {
-      if (target === this.init.selfPeerId && this.deps.local != null) {
-        return { response: await this.deps.local.execute(req) }
+      const local = this.deps.local
+      if (target === this.init.selfPeerId && local != null) {
+        const onAbort = (): void => { local.cancel(req.id, this.init.selfPeerId) }
+        signal.addEventListener('abort', onAbort, { once: true })
+        try {
+          return { response: await local.execute(req, Date.now(), { submitter: this.init.selfPeerId, onProgress: onProgress == null ? undefined : data => { onProgress(data, 0) } }) }
+        } finally {
+          signal.removeEventListener('abort', onAbort)
+        }
       }
-      return { response: await this.deps.network.request(this.peerId(target), req, timeoutMs) }
+      return { response: await this.deps.network.request(this.peerId(target), req, timeoutMs, onProgress, signal) }
     } catch (err: any) {
       if (err instanceof AttemptError) return { failure: err.failure, error: err.message }
       return { failure: 'disconnect', error: err.message }
@@ -267,31 +499,50 @@ export class Submitter {
    * Resolves true when a slot may have freed (an attempt finished), or after a short while anyway (a worker
    * may have joined or its busy mark expired); false once the deadline has passed.
    */
-  private async waitForSlot (deadline: number): Promise<boolean> {
+  private async waitForSlot (deadline: number, signal: AbortSignal): Promise<boolean> {
     const left = deadline - Date.now()
-    if (left <= 0) return false
+    if (left <= 0 || signal.aborted) return false
     await new Promise<void>(resolve => {
-      const wake = (): void => { clearTimeout(timer); resolve() }
+      const wake = (): void => { clearTimeout(timer); signal.removeEventListener('abort', wake); resolve() }
+      signal.addEventListener('abort', wake, { once: true })
       const timer = setTimeout(() => {
         const i = this.waiters.indexOf(wake)
         if (i >= 0) this.waiters.splice(i, 1)
+        signal.removeEventListener('abort', wake)
         resolve()
       }, Math.min(left, BUSY_BACKOFF_MS))
       this.waiters.push(wake)
     })
-    return Date.now() < deadline
+    return Date.now() < deadline && !signal.aborted
   }
 
   private result (record: TaskRecord, spec: TaskSpec, res: TaskResponse, attempt: number, started: number, target: string): TaskResult {
     // the answer came over an authenticated stream from `target` (or from our own executor): that is the worker
     const worker = target
-    const name = worker === this.init.selfPeerId ? this.init.selfName : this.deps.membership.get(worker)?.name
+    const name = this.nameOf(worker)
     return {
       id: record.id, type: spec.type, ok: res.status === Status.OK, worker, workerName: name, attempts: attempt,
       durationMs: Date.now() - started, queueMs: res.queueMs, runMs: res.runMs, reward: Number(res.reward),
       output: res.status === Status.OK ? res.result : undefined, error: res.status === Status.OK ? undefined : res.error, duplicate: res.duplicate
     }
   }
+}
+
+const decoder = new TextDecoder()
+
+/** what a record's results hold, roughly: what it counts against the bytes bound */
+function weight (record: TaskRecord): number {
+  return record.results.reduce((n, r) => n + (r.output?.length ?? r.outputBase64?.length ?? 0) + (r.error?.length ?? 0) + 300, 300)
+}
+
+/** resolves after `ms`, or at once when `signal` aborts */
+async function sleep (ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted === true) return
+  await new Promise<void>(resolve => {
+    const done = (): void => { clearTimeout(timer); signal?.removeEventListener('abort', done); resolve() }
+    const timer = setTimeout(done, ms)
+    signal?.addEventListener('abort', done, { once: true })
+  })
 }
 
 /** output as text when it is valid UTF-8, else as base64 */

@@ -16,6 +16,8 @@ export interface TaskSpec {
   params?: Record<string, string>
   /** reuse an id (idempotent resubmission); a new one is made otherwise */
   id?: string
+  /** ask workers for output as it is produced (command stdout lines, module progress messages) */
+  follow?: boolean
 }
 
 export type AttemptFailure = 'timeout' | 'disconnect' | 'busy' | 'rejected' | 'not_found' | 'worker_timeout'
@@ -35,9 +37,11 @@ export interface TaskResult {
   output?: Uint8Array
   error?: string
   duplicate?: boolean
+  /** stopped by a cancel (queued or running) */
+  cancelled?: boolean
 }
 
-export type TaskState = 'pending' | 'running' | 'done' | 'failed'
+export type TaskState = 'pending' | 'running' | 'done' | 'failed' | 'cancelled'
 
 /** One entry of the `tasks` list and GET /api/tasks/<id>. */
 export interface TaskRecord {
@@ -49,6 +53,21 @@ export interface TaskRecord {
   attempts: number
   results: TaskResultView[]
   error?: string
+  /** when it ended (done, failed, cancelled) */
+  finishedAt?: number
+  /** times this node took it up again after a restart (accepted with wait: false, unfinished when the node died) */
+  resumed?: number
+}
+
+/** one piece of a followed task's output, as `task --follow` and GET /api/tasks/<id>/events give it */
+export interface TaskOutput {
+  /** 1, 2, … per task on this node */
+  seq: number
+  /** the worker's name (or peer id) */
+  worker: string
+  text: string
+  /** pieces lost before this one because a reader or the worker's stream was behind */
+  dropped: number
 }
 
 /** A result as shown to people and over JSON: output as text when it is UTF-8, else base64. */

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Registry } from 'prom-client'
@@ -11,28 +11,56 @@ import { BoundedCache } from '../../src/tasks/bounded-cache.js'
 import { Executor } from '../../src/tasks/executor.js'
 import { HandlerError, type Handler } from '../../src/tasks/handlers/handler.js'
 import { Ledger } from '../../src/tasks/ledger.js'
-import { TaskQueue } from '../../src/tasks/queue.js'
+import { priorityClass, TaskQueue } from '../../src/tasks/queue.js'
+import { TaskJournal } from '../../src/tasks/journal.js'
 import { nextAttempt } from '../../src/tasks/retry.js'
 import { broadcastTargets, DecayingCounts, pickWorker, type Candidate } from '../../src/tasks/scheduler.js'
 
 describe('TaskQueue', () => {
-  it('orders by reward (highest first), then age (oldest first), and refuses when full', () => {
-    const q = new TaskQueue<{ reward: number, enqueuedAt: number, seq: number, name: string }>(4)
-    expect(q.push({ reward: 1, enqueuedAt: 10, seq: 0, name: 'low-old' })).toBe(true)
-    expect(q.push({ reward: 5, enqueuedAt: 30, seq: 1, name: 'high-new' })).toBe(true)
-    expect(q.push({ reward: 5, enqueuedAt: 20, seq: 2, name: 'high-old' })).toBe(true)
-    expect(q.push({ reward: 1, enqueuedAt: 5, seq: 3, name: 'low-oldest' })).toBe(true)
-    expect(q.push({ reward: 9, enqueuedAt: 1, seq: 4, name: 'refused' })).toBe(false)
-    expect([q.pop(), q.pop(), q.pop(), q.pop(), q.pop()].map(i => i?.name)).toEqual(['high-old', 'high-new', 'low-oldest', 'low-old', undefined])
+  type Item = { reward: number, submitter: string, name: string }
+  const item = (reward: number, submitter: string, name: string): Item => ({ reward, submitter, name })
+  const drain = (q: TaskQueue<Item>): string[] => { const out: string[] = []; for (let i = q.pop(); i != null; i = q.pop()) out.push(i.name); return out }
+
+  it('orders by reward (highest first), keeps each submitter\'s tasks in order, and refuses when full', () => {
+    const q = new TaskQueue<Item>(4)
+    expect(q.push(item(1, 'a', 'low-1'))).toBe(true)
+    expect(q.push(item(5, 'a', 'high-1'))).toBe(true)
+    expect(q.push(item(5, 'a', 'high-2'))).toBe(true)
+    expect(q.push(item(1, 'a', 'low-2'))).toBe(true)
+    expect(q.push(item(9, 'a', 'refused'))).toBe(false)
+    expect(q.size).toBe(4)
+    expect(drain(q)).toEqual(['high-1', 'high-2', 'low-1', 'low-2'])
+    expect(q.size).toBe(0)
   })
-  it('keeps heap order over many random items', () => {
-    const q = new TaskQueue<{ reward: number, enqueuedAt: number, seq: number }>(1000)
-    for (let i = 0; i < 500; i++) q.push({ reward: (i * 7919) % 13, enqueuedAt: (i * 104729) % 97, seq: i })
-    let prev = q.pop()!
-    for (let item = q.pop(); item != null; item = q.pop()) {
-      expect(item.reward < prev.reward || (item.reward === prev.reward && item.enqueuedAt >= prev.enqueuedAt)).toBe(true)
-      prev = item
-    }
+  it('shares one reward fairly: submitters take turns, so a flood does not hold back a single task', () => {
+    const q = new TaskQueue<Item>(20_000)
+    for (let i = 0; i < 10_000; i++) q.push(item(0, 'flood', `f${i}`))
+    q.push(item(0, 'single', 'theirs'))
+    q.push(item(0, 'other', 'o1'))
+    q.push(item(0, 'other', 'o2'))
+    const order = drain(q)
+    // flood's first task was queued first; then every submitter's turn comes before flood's second
+    expect(order.slice(0, 5)).toEqual(['f0', 'theirs', 'o1', 'f1', 'o2'])
+    expect(order).toHaveLength(10_003)
+    expect(order.filter(n => n.startsWith('f'))).toEqual(Array.from({ length: 10_000 }, (_, i) => `f${i}`))
+  })
+  it('a higher reward still goes first, whoever sent it', () => {
+    const q = new TaskQueue<Item>(100)
+    for (let i = 0; i < 5; i++) q.push(item(0, 'a', `a${i}`))
+    q.push(item(50, 'b', 'paid'))
+    q.push(item(7, 'c', 'some'))
+    expect(drain(q).slice(0, 3)).toEqual(['paid', 'some', 'a0'])
+  })
+  it('removes what is asked (a cancel, expiry) and counts depth per priority class', () => {
+    const q = new TaskQueue<Item>(100)
+    for (const [r, s, n] of [[0, 'a', 'x'], [0, 'b', 'y'], [3, 'a', 'z'], [40, 'c', 'w'], [5000, 'a', 'v']] as const) q.push(item(r, s, n))
+    expect(q.depthByClass()).toEqual({ 0: 2, '1-9': 1, '10-99': 1, '100-999': 0, '1000+': 1 })
+    expect(q.removeWhere(i => i.name === 'y' || i.name === 'w').map(i => i.name).sort()).toEqual(['w', 'y'])
+    expect(q.size).toBe(3)
+    expect(q.depthByClass()).toEqual({ 0: 1, '1-9': 1, '10-99': 0, '100-999': 0, '1000+': 1 })
+    expect(drain(q)).toEqual(['v', 'z', 'x'])
+    expect(priorityClass(0)).toBe('0')
+    expect(priorityClass(999)).toBe('100-999')
   })
 })
 
@@ -165,7 +193,7 @@ describe('Ledger', () => {
 
 describe('Executor', () => {
   const req = (id: string, over: Partial<TaskRequest> = {}): TaskRequest => ({
-    id, type: 'slow', payload: new Uint8Array([1]), reward: 0n, timeoutMs: 5000, attempt: 1, submitter: new Uint8Array(), params: new Map(), ...over
+    id, type: 'slow', payload: new Uint8Array([1]), reward: 0n, timeoutMs: 5000, attempt: 1, submitter: new Uint8Array(), params: new Map(), cancel: false, follow: false, ...over
   })
   function make (handlers: Handler[], init: Partial<ConstructorParameters<typeof Executor>[1]> = {}) {
     const metrics = createMetrics(new Registry())
@@ -214,12 +242,84 @@ describe('Executor', () => {
     expect(await ex.execute(req('h', { type: 'hang', timeoutMs: 30 }))).toMatchObject({ status: TaskResponse.Status.TIMEOUT })
     expect(await ex.execute(req('b', { type: 'bad' }))).toMatchObject({ status: TaskResponse.Status.ERROR, error: 'boom' })
   })
+  it('cancels a queued task (dropped) and a running one (its signal aborted), only for the submitter that sent it', async () => {
+    const g = gate()
+    let aborted: unknown
+    const ex = make([{ type: 'slow', run: async ctx => { ctx.signal.addEventListener('abort', () => { aborted = ctx.signal.reason }); await g.p; return new Uint8Array([1]) } }])
+    const running = ex.execute(req('r'), Date.now(), { submitter: 'alice' })
+    const queued = ex.execute(req('q'), Date.now(), { submitter: 'alice' })
+    expect(ex.cancel('q', 'mallory')).toBe('refused')
+    expect(ex.cancel('q', 'alice')).toBe('queued')
+    expect(await queued).toMatchObject({ status: TaskResponse.Status.CANCELLED, error: 'cancelled while queued' })
+    expect(ex.cancel('r', 'alice')).toBe('running')
+    expect(await running).toMatchObject({ status: TaskResponse.Status.CANCELLED, error: 'cancelled while running' })
+    expect((aborted as Error).name).toBe('CancelledError')
+    expect(ex.cancel('r', 'alice')).toBe('unknown')
+    // a repeat of a cancelled id gets the cancel, not a new run
+    expect(await ex.execute(req('r'), Date.now(), { submitter: 'alice' })).toMatchObject({ status: TaskResponse.Status.CANCELLED, duplicate: true })
+    g.open()
+  })
+  it('runs queued tasks of one reward in turns among submitters', async () => {
+    const g = gate()
+    const order: string[] = []
+    const ex = make([{ type: 'slow', run: async ctx => { order.push(ctx.id); if (ctx.id === 'first') await g.p; return new Uint8Array() } }], { maxQueue: 100 })
+    const all = [ex.execute(req('first'), Date.now(), { submitter: 'flood' })]
+    for (let i = 0; i < 20; i++) all.push(ex.execute(req(`f${i}`), Date.now(), { submitter: 'flood' }))
+    all.push(ex.execute(req('single'), Date.now(), { submitter: 'other' }))
+    expect(ex.queueDepth()['0']).toBe(21)
+    g.open()
+    await Promise.all(all)
+    expect(order.slice(0, 3)).toEqual(['first', 'f0', 'single'])
+  })
+  it('hands a followed task\'s progress to its sink, and none to an unfollowed one', async () => {
+    const ex = make([{ type: 'slow', run: async ctx => { ctx.progress('line 1\n'); ctx.progress(new Uint8Array([65])); return new Uint8Array([ctx.followed ? 1 : 0]) } }])
+    const got: string[] = []
+    const followed = await ex.execute(req('a'), Date.now(), { onProgress: d => { got.push(new TextDecoder().decode(d)) } })
+    expect(got).toEqual(['line 1\n', 'A'])
+    expect([...followed.result]).toEqual([1])
+    expect([...(await ex.execute(req('b'))).result]).toEqual([0])
+  })
+})
+
+describe('TaskJournal', () => {
+  const record = (id: string, state: string, extra = {}): any => ({ id, type: 'echo', state, submittedAt: Date.now(), broadcast: false, attempts: 0, results: [], ...extra })
+  it('reads back the latest line of every id, specs with their payload, and skips a torn last line', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'journal-')), 'tasks.jsonl')
+    const j = new TaskJournal(file)
+    expect(j.load()).toEqual([])
+    j.put({ record: record('a', 'pending'), spec: { type: 'echo', payload: new Uint8Array([0, 1, 255]) } })
+    j.put({ record: record('b', 'pending') })
+    j.put({ record: record('a', 'done') })
+    j.close()
+    writeFileSync(file, readFileSync(file, 'utf8') + '{"record":{"id":"c","sta')
+    const again = new TaskJournal(file)
+    const entries = again.load()
+    expect(entries.map(e => [e.record.id, e.record.state])).toEqual([['b', 'pending'], ['a', 'done']])
+    expect(again.skipped).toBe(1)
+    again.put({ record: record('d', 'pending'), spec: { type: 'echo', payload: new Uint8Array([7]) } })
+    again.close()
+    const third = new TaskJournal(file).load()
+    expect([...third.find(e => e.record.id === 'd')!.spec!.payload]).toEqual([7])
+  })
+  it('is rewritten with only what is live once superseded lines dominate', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'journal-')), 'tasks.jsonl')
+    const j = new TaskJournal(file)
+    j.load()
+    const big = 'x'.repeat(10_000)
+    for (let i = 0; i < 300 && !j.bloated; i++) j.put({ record: record('same', 'done', { error: big + i }) })
+    expect(j.bloated).toBe(true)
+    j.rewrite([{ record: record('same', 'done') }])
+    expect(j.bloated).toBe(false)
+    expect(statSync(file).size).toBeLessThan(1000)
+    j.close()
+    expect(new TaskJournal(file).load().map(e => e.record.id)).toEqual(['same'])
+  })
 })
 
 describe('task arguments', () => {
   it('parses the REPL words', () => {
-    const r = parseTaskArgs(['compute', 'test_payload', '--timeout', '5s', '--reward', '3', '--cost=50', '--broadcast', '--param', 'k=v=w', '--capability', 'compute', '--retries', '0'])
-    expect(r).toMatchObject({ ok: true, spec: { type: 'compute', timeoutMs: 5000, reward: 3, broadcast: true, capability: 'compute', maxRetries: 0, params: { cost: '50', k: 'v=w' } } })
+    const r = parseTaskArgs(['compute', 'test_payload', '--timeout', '5s', '--reward', '3', '--cost=50', '--broadcast', '--param', 'k=v=w', '--capability', 'compute', '--retries', '0', '--follow'])
+    expect(r).toMatchObject({ ok: true, spec: { type: 'compute', timeoutMs: 5000, reward: 3, broadcast: true, follow: true, capability: 'compute', maxRetries: 0, params: { cost: '50', k: 'v=w' } } })
     expect(r.ok && new TextDecoder().decode(r.spec.payload)).toBe('test_payload')
   })
   it.each([

@@ -1,20 +1,8 @@
-import { InstallationError } from '../../errors.js'
-import { existsSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
 import { Piscina } from 'piscina'
-import { HandlerError, json, type Handler } from './handler.js'
+import { HandlerError, json, threadFile, type Handler } from './handler.js'
 
 export const DEFAULT_COST = 10_000
 export const MAX_COST = 100_000_000
-
-/** the worker file next to this module (tsc output) or in tasks/ beside the bundle */
-function workerFile (): string {
-  for (const rel of ['./compute-worker.js', './tasks/handlers/compute-worker.js']) {
-    const path = fileURLToPath(new URL(rel, import.meta.url))
-    if (existsSync(path)) return path
-  }
-  throw new InstallationError('compute-worker.js not found next to the program; run npm run build')
-}
 
 export interface ComputeHandler extends Handler {
   close: () => Promise<void>
@@ -31,7 +19,7 @@ export function computeHandler (threads: number): ComputeHandler {
   const getPool = (): Piscina => {
     // no thread kept while idle: each holds its own V8 heap (~10 MiB of RSS); the first task after a minute
     // without any pays for starting one again (tens of ms)
-    pool ??= new Piscina({ filename: workerFile(), minThreads: 0, maxThreads: threads, idleTimeout: 60_000 })
+    pool ??= new Piscina({ filename: threadFile('compute-worker.js'), minThreads: 0, maxThreads: threads, idleTimeout: 60_000 })
     return pool
   }
   return {

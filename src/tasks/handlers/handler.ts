@@ -1,11 +1,18 @@
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { InstallationError } from '../../errors.js'
 import type { TaskSpec } from '../types.js'
 
 export interface HandlerContext {
   id: string
   payload: Uint8Array
   params: Record<string, string>
-  /** aborted when the attempt's time is up or the node stops */
+  /** aborted when the attempt's time is up, its submitter cancels it, or the node stops (the reason says which) */
   signal: AbortSignal
+  /** output as it is produced, for a submitter that follows the task (a no-op otherwise); never blocks */
+  progress: (msg: string | Uint8Array) => void
+  /** someone follows this task: progress is worth producing */
+  followed: boolean
   /** submit a task from inside a handler (storage replication) */
   submit: (spec: TaskSpec & { exclude?: string[] }) => Promise<{ ok: boolean, worker?: string, error?: string }>
   selfPeerId: string
@@ -34,3 +41,12 @@ export class NotFoundError extends Error {
 
 export const text = (s: string): Uint8Array => new TextEncoder().encode(s)
 export const json = (v: unknown): Uint8Array => text(JSON.stringify(v))
+
+/** a worker-thread file of ours: next to this module (tsc output) or in tasks/handlers/ beside the bundle */
+export function threadFile (name: string): string {
+  for (const rel of [`./${name}`, `./tasks/handlers/${name}`]) {
+    const path = fileURLToPath(new URL(rel, import.meta.url))
+    if (existsSync(path)) return path
+  }
+  throw new InstallationError(`${name} not found next to the program; run npm run build`)
+}
