@@ -90,8 +90,7 @@ export const controlSchema = z.strictObject({
   socket: z.string().min(1).optional()
 })
 
-// "cancel" is a word of the REPL's task command (task cancel <id>), not a type
-const taskType = z.string().min(1).max(64).regex(/^[a-z0-9][a-z0-9._-]*$/, 'lowercase letters, digits, ".", "_" and "-" only').refine(t => t !== 'cancel', '"cancel" is reserved (task cancel <id>)')
+const taskType = z.string().min(1).max(64).regex(/^[a-z0-9][a-z0-9._-]*$/, 'lowercase letters, digits, ".", "_" and "-" only')
 
 /** a byte size: a number of bytes, or a string such as 64KiB, 1MiB, 512kB */
 function byteSize (opts: { min?: number, max?: number } = {}) {
@@ -173,6 +172,9 @@ export const tasksSchema = z.strictObject({
   records_max: z.int().min(10).max(1_000_000).default(1000),
   records_max_bytes: byteSize({ min: 64 * 1024, max: 4 * 1024 ** 3 }).default(32 * 1024 ** 2),
   handlers: z.record(taskType, handlerSchema).default({})
+}).superRefine((t, ctx) => {
+  // a word of the REPL's task command (task cancel <id>), not a type
+  if (Object.hasOwn(t.handlers, 'cancel')) ctx.addIssue({ code: 'custom', path: ['handlers', 'cancel'], message: '"cancel" is reserved (task cancel <id> stops a task); name the type otherwise' })
 })
 
 // an argv list, or a shell string (run with sh -c), like the seed's `instructions`

@@ -163,7 +163,9 @@ export class Submitter {
       this.deps.logger.info({ id: record.id, type: spec.type }, 'resuming a task accepted before the restart')
       void (async () => {
         const until = Date.now() + RESUME_WAIT_MS
-        while (Date.now() < until && !this.candidates().some(c => capable(c, spec.type, spec.capability)) && !this.active.get(record.id)!.cancel.signal.aborted) {
+        // a worker it was sent to before, if any (it may have run it: going elsewhere would run it twice), else any capable one
+        const known = (): boolean => this.candidates().some(c => capable(c, spec.type, spec.capability) && (record.sentTo == null || record.sentTo.includes(c.peerId)))
+        while (Date.now() < until && !known() && !this.active.get(record.id)!.cancel.signal.aborted) {
           await sleep(500)
         }
         await this.completion(record, spec)
@@ -398,7 +400,8 @@ export class Submitter {
     const banned = new Set(spec.exclude ?? [])
     const tried = new Set<string>()
     const fail = (attempts: number, error: string): TaskResult => ({ id: record.id, type: spec.type, ok: false, attempts, durationMs: Date.now() - started, reward: 0, error })
-    const cancelled = (attempts: number, worker?: string): TaskResult => ({ ...fail(attempts, 'cancelled'), cancelled: true, worker, workerName: worker == null ? undefined : this.nameOf(worker) })
+    // the worker's own word when it answered (cancelled while queued / while running)
+    const cancelled = (attempts: number, worker?: string, error = 'cancelled'): TaskResult => ({ ...fail(attempts, error), cancelled: true, worker, workerName: worker == null ? undefined : this.nameOf(worker) })
     let attempt = 0
     for (;;) {
       if (signal.aborted) return cancelled(attempt)
@@ -406,7 +409,10 @@ export class Submitter {
       record.attempts++
       const candidates = this.candidates().filter(c => !banned.has(c.peerId))
       const able = candidates.filter(c => capable(c, spec.type, spec.capability))
-      const target = pinned ?? pickWorker(candidates, { type: spec.type, capability: spec.capability, exclude: tried, now: Date.now() })?.peerId
+      // a resumed task goes back to the workers it was sent to before the restart: one that ran it answers from
+      // its deduplication cache (or joins the attempt still running there) instead of a second worker running it
+      const back = pinned == null ? record.sentTo?.find(p => !tried.has(p) && able.some(c => c.peerId === p)) : undefined
+      const target = pinned ?? back ?? pickWorker(candidates, { type: spec.type, capability: spec.capability, exclude: tried, now: Date.now() })?.peerId
       let failure: AttemptFailure
       let error: string
       if (target == null) {
@@ -418,6 +424,11 @@ export class Submitter {
         continue
       } else {
         tried.add(target)
+        // written down before it is sent, for a resumable task: after a crash it goes back there first
+        if (a.resumable && !(record.sentTo ?? []).includes(target)) {
+          (record.sentTo ??= []).push(target)
+          this.journalPut(record, a)
+        }
         const now = Date.now()
         const req: TaskRequest = {
           id: record.id, type: spec.type, payload: spec.payload as Uint8Array<ArrayBuffer>, reward: BigInt(spec.reward ?? 0),
@@ -426,7 +437,7 @@ export class Submitter {
         }
         const onProgress = spec.follow === true ? (data: Uint8Array, dropped: number) => { this.output(a, this.nameOf(target) ?? target, data, dropped) } : undefined
         const outcome = await this.attempt(target, req, Math.min(timeoutMs, Math.max(1, deadline - now)), signal, onProgress)
-        if ('response' in outcome && outcome.response.status === Status.CANCELLED) return { ...cancelled(attempt, target), queueMs: outcome.response.queueMs, runMs: outcome.response.runMs }
+        if ('response' in outcome && outcome.response.status === Status.CANCELLED) return { ...cancelled(attempt, target, outcome.response.error), queueMs: outcome.response.queueMs, runMs: outcome.response.runMs }
         if (signal.aborted) return cancelled(attempt, target)
         if ('response' in outcome) {
           const res = outcome.response

@@ -57,6 +57,8 @@ export interface TaskRecord {
   finishedAt?: number
   /** times this node took it up again after a restart (accepted with wait: false, unfinished when the node died) */
   resumed?: number
+  /** tasks accepted with wait: false: the workers an attempt went to (peer ids), so a resumed task goes back there first */
+  sentTo?: string[]
 }
 
 /** one piece of a followed task's output, as `task --follow` and GET /api/tasks/<id>/events give it */

@@ -2,6 +2,7 @@
 // network of real processes: members listed, a killed worker turning gone on the open page, a task through the
 // form, a handoff through the button, an XSS payload staying text, actions refused without the token.
 // Screenshots of each view go to test-results/console/ (and to docs/console/ with P2P_UPDATE_SCREENSHOTS=1).
+import { execFileSync } from 'node:child_process'
 import { copyFileSync, mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import pWaitFor from 'p-wait-for'
@@ -64,7 +65,7 @@ describe.skipIf(CHROMIUM == null)('web console in Chromium (real processes; skip
     }))
     // actions on w2 need the bearer token; w1 samples its history every second (charts with something in them)
     w[1].updateConfig(cfg => { cfg.metrics.api_token_file = tokenFile })
-    w[0].updateConfig(cfg => { cfg.metrics.history_interval = '1s' })
+    w[0].updateConfig(cfg => { cfg.metrics.history_interval = '1s'; cfg.tasks = { ...cfg.tasks, handlers: { napping: { command: ['sleep', `30.${process.pid}`], capability: 'compute' } } } })
     await Promise.all(w.map(async n => { await n.start() }))
     await waitAllSeeAll([boot, ...w])
     await pWaitFor(async () => (await failoverOf(w[0])).running === true, { interval: 200, timeout: 30_000 })
@@ -144,6 +145,18 @@ describe.skipIf(CHROMIUM == null)('web console in Chromium (real processes; skip
     // a few of w1's samples (one a second) so the charts show something
     await pWaitFor(async () => (await (await fetch(`${w[0].status!.metricsUrl!}/api/history`)).json() as unknown[]).length >= 8, { interval: 500, timeout: 30_000 })
     await shot(page, 'tasks')
+    await page.close()
+  })
+
+  it('the cancel button stops a running task and the page shows it cancelled', async () => {
+    const page = await open(w[0], 'tasks')
+    await page.type('form.submit input[name=type]', 'napping')
+    await page.click('form.submit button[type=submit]')
+    await page.waitForSelector('[data-testid=task-detail][data-state=running] [data-testid=task-cancel]', { timeout: 30_000 })
+    await page.click('[data-testid=task-cancel]')
+    await page.waitForSelector('[data-testid=task-detail][data-state=cancelled]', { timeout: 15_000 })
+    expect(await page.$('[data-testid=task-cancel]')).toBeNull()
+    await pWaitFor(() => { try { execFileSync('pgrep', ['-f', `^sleep 30.${process.pid}`]); return false } catch { return true } }, { interval: 100, timeout: 5000 })
     await page.close()
   })
 

@@ -23,13 +23,13 @@ export function setToken (value: string | undefined): void {
   else sessionStorage.setItem(TOKEN_KEY, value)
 }
 
-/** a POST; a 401 asks for the token (store.needToken) and throws */
-export async function write<T> (path: string, body?: unknown): Promise<T> {
+/** a POST (or a DELETE); a 401 asks for the token (store.needToken) and throws */
+export async function write<T> (path: string, body?: unknown, method: 'POST' | 'DELETE' = 'POST'): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' }
   if (body !== undefined) headers['content-type'] = 'application/json'
   const t = token()
   if (t != null) headers.authorization = `Bearer ${t}`
-  const res = await fetch(path, { method: 'POST', headers, body: body === undefined ? undefined : JSON.stringify(body) })
+  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) })
   const answer = await res.json().catch(() => ({})) as { error?: string }
   if (res.status === 401) {
     store.set({ needToken: answer.error ?? 'this node needs its API token for actions' })

@@ -153,12 +153,20 @@ function TaskDetail ({ id, summary }: { id: string, summary?: TaskSummary }): pr
     return () => { live = false; off() }
   }, [id])
   const state = record?.state ?? summary?.state
+  const [cancelling, setCancelling] = useState<string | undefined>()
+  const open = state === 'pending' || state === 'running'
+  const cancel = (): void => {
+    setCancelling('Cancelling…')
+    write<TaskRecord>(`/api/tasks/${encodeURIComponent(id)}`, undefined, 'DELETE').then(r => { setRecord(r); setCancelling(undefined) }, (err: Error) => { setCancelling(err.message) })
+  }
   return (
     <div class="detail" data-testid="task-detail" data-state={state ?? ''}>
-      <h4>Task <code>{id}</code> <span class={`badge ${state ?? ''}`}>{state ?? (missing ? 'not kept here' : '…')}</span></h4>
+      <h4>Task <code>{id}</code> <span class={`badge ${state ?? ''}`}>{state ?? (missing ? 'not kept here' : '…')}</span>
+        {open ? <button type="button" data-testid="task-cancel" disabled={cancelling === 'Cancelling…'} onClick={cancel}>Cancel</button> : null}
+        {cancelling != null ? <span class="muted"> {cancelling}</span> : null}</h4>
       {record?.error != null ? <p class="error">{record.error}</p> : null}
       {(record?.results ?? []).map((r, i) => <Result key={i} r={r} />)}
-      {record != null && record.results.length === 0 && state !== 'done' && state !== 'failed' ? <p class="muted">Waiting for the result…</p> : null}
+      {record != null && record.results.length === 0 && open ? <p class="muted">Waiting for the result…</p> : null}
     </div>
   )
 }
@@ -169,7 +177,7 @@ function Result ({ r }: { r: TaskResult }): preact.JSX.Element {
   const cut = text != null && !all && text.length > SHOWN
   return (
     <div class={`result ${r.ok ? 'ok' : 'failed'}`}>
-      <div class="muted">{r.ok ? 'ok' : 'failed'} · {r.workerName ?? short(r.worker)} · {ms(r.durationMs)} · attempt {r.attempts}{r.outputBase64 != null ? ' · binary output (base64)' : ''}</div>
+      <div class="muted">{r.ok ? 'ok' : r.cancelled === true ? 'cancelled' : 'failed'} · {r.workerName ?? short(r.worker)} · {ms(r.durationMs)} · attempt {r.attempts}{r.outputBase64 != null ? ' · binary output (base64)' : ''}</div>
       {r.error != null ? <p class="error">{r.error}</p> : null}
       {text != null ? <pre class="output" data-testid="task-output">{cut ? text.slice(0, SHOWN) : text}</pre> : null}
       {cut ? <button type="button" onClick={() => { setAll(true) }}>Show all {text.length.toLocaleString()} characters</button> : null}

@@ -40,7 +40,7 @@ export interface Status {
 export interface TaskSummary {
   id: string
   type: string
-  state: 'pending' | 'running' | 'done' | 'failed'
+  state: 'pending' | 'running' | 'done' | 'failed' | 'cancelled'
   broadcast: boolean
   attempts: number
   submittedAt: string
@@ -58,6 +58,7 @@ export interface TaskResult {
   output?: string
   outputBase64?: string
   error?: string
+  cancelled?: boolean
 }
 
 export interface TaskRecord extends Omit<TaskSummary, 'submittedAt' | 'workers' | 'durationMs'> {
