@@ -3,11 +3,14 @@
 // libp2p echo protocol between the same processes with the same payload and concurrency.
 //  - open loop at fixed offered loads (tasks/s), and closed loop at saturation (C tasks in flight)
 //  - baseline: raw echo over one long-lived stream per worker; and a new stream per request, for comparison
+//  - a JavaScript module handler (the same echo, on the worker-thread pool) at saturation, next to the built-in echo
+//  - cancel latency: a running command handler cancelled, request -> its process gone (and -> the answer)
 // Usage: node bench/tasks.mjs [--seconds 5] [--rates 500,1000,2000] [--concurrency 32] [--payload 64] [--psk]
 //   --psk: every node in a private network (network.psk_file), to measure what the swarm key costs
 import { LengthPrefixedDecoder } from '@libp2p/utils'
 import { encode } from 'it-length-prefixed'
 import os from 'node:os'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import pWaitFor from 'p-wait-for'
 import { parseConfig } from '../dist/config/load.js'
 import { createLogger } from '../dist/logger.js'
@@ -23,6 +26,7 @@ const opts = cli('bench/tasks.mjs', 'Task throughput and latency next to a bare 
   .option('--concurrency <n>', 'tasks in flight at saturation', number(1), 32)
   .option('--payload <bytes>', 'payload size', number(0), 64)
   .option('--spread <n>', 'concurrent tasks submitted through one worker to see how they spread (0: skip)', number(0), 1000)
+  .option('--cancels <n>', 'running tasks to cancel for the cancel latency (0: skip)', number(0), 30)
   .option('--psk', 'every node in a private network (network.psk_file), to measure what the swarm key costs'))
 const SECONDS = opts.seconds
 const RATES = opts.rates
@@ -118,7 +122,15 @@ let submitterNode
 try {
   const boot = withPsk(cluster.add({ name: 'tb-boot', role: 'bootstrap', mesh: false, heartbeat: '1s' }))
   await boot.start()
-  const workers = ['tb-w1', 'tb-w2', 'tb-w3'].map(name => withPsk(cluster.add({ name, role: 'worker', bootstrap: [dnsAddr(boot)], heartbeat: '1s', extra: { tasks: { raw_echo: true } } })))
+  // a module handler doing what the built-in echo does, and a command handler that runs until it is cancelled
+  const dir = cluster.dir
+  writeFileSync(`${dir}/echo.mjs`, 'export async function run (payload) { return payload }')
+  const marker = `${process.pid}${Date.now() % 100000}`
+  const handlers = {
+    'js.echo': { module: `${dir}/echo.mjs`, capability: 'compute' },
+    napping: { command: ['sh', '-c', `echo $$ > ${dir}/pid.$P2P_TASK_ID; sleep 600.${marker} & wait`], capability: 'compute', timeout: '10m' }
+  }
+  const workers = ['tb-w1', 'tb-w2', 'tb-w3'].map(name => withPsk(cluster.add({ name, role: 'worker', capabilities: ['compute'], bootstrap: [dnsAddr(boot)], heartbeat: '1s', extra: { tasks: { raw_echo: true, handlers } } })))
   await Promise.all(workers.map(async w => { await w.start() }))
 
   // the submitter: a real node in this process (no control socket in the path), like an API gateway
@@ -126,15 +138,15 @@ try {
   submitterNode = await P2PNode.create(config, createLogger({ level: 'warn', pretty: false }))
   await submitterNode.start()
   const ids = new Set(workers.map(w => w.peerId))
-  await pWaitFor(() => submitterNode.submitter.offeredTypes().echo === 3 &&
+  await pWaitFor(() => submitterNode.submitter.offeredTypes().echo === 3 && submitterNode.submitter.offeredTypes()['js.echo'] === 3 &&
     new Set(submitterNode.libp2p.getConnections().map(c => c.remotePeer.toString())).size >= 4, { interval: 100, timeout: 60_000 })
   const peers = submitterNode.libp2p.getConnections().map(c => c.remotePeer).filter(p => ids.has(p.toString()))
   const uniquePeers = [...new Map(peers.map(p => [p.toString(), p])).values()]
 
   // which worker ran each task, per phase: "least loaded first" should spread them evenly
   let ranOn = {}
-  const task = async () => {
-    const r = await submitterNode.submitter.submit({ type: 'echo', payload: PAYLOAD, timeoutMs: 10_000 })
+  const task = async (type = 'echo') => {
+    const r = await submitterNode.submitter.submit({ type, payload: PAYLOAD, timeoutMs: 10_000 })
     const w = r.results[0]?.workerName ?? 'failed'
     ranOn[w] = (ranOn[w] ?? 0) + 1
     return r.state === 'done'
@@ -146,7 +158,8 @@ try {
   const raw = await rawClient(submitterNode.libp2p, uniquePeers, rawEchoProtocol('p2p-network'))
   progress('network up; warming up')
   // warm up both paths (JIT, connections, streams)
-  await closedLoop(task, 8, 1)
+  await closedLoop(() => task(), 8, 1)
+  await closedLoop(() => task('js.echo'), 8, 1)
   await closedLoop(raw.call, 8, 1)
 
   const rows = []
@@ -155,13 +168,15 @@ try {
     progress(`raw echo at ${rate}/s`)
     results.raw.push(await openLoop(raw.call, rate, SECONDS))
     progress(`tasks at ${rate}/s`)
-    results.tasks.push(await openLoop(task, rate, SECONDS))
+    results.tasks.push(await openLoop(() => task(), rate, SECONDS))
   }
   progress('saturation')
   const rawSat = await closedLoop(raw.call, CONCURRENCY, SECONDS)
   ranOn = {}
-  const taskSat = await closedLoop(task, CONCURRENCY, SECONDS)
+  const taskSat = await closedLoop(() => task(), CONCURRENCY, SECONDS)
   const spread = { saturation: ranOn }
+  progress('module handler at saturation')
+  const moduleSat = await closedLoop(() => task('js.echo'), CONCURRENCY, SECONDS)
   results.raw.push(rawSat)
   results.tasks.push(taskSat)
   raw.close()
@@ -177,6 +192,31 @@ try {
     }))
     spread.throughWorker = through
   }
+  let cancel
+  if (opts.cancels > 0) {
+    // a running command handler cancelled: from the cancel request to its process gone (and to the answer)
+    progress(`cancel latency (${opts.cancels} running tasks)`)
+    const gone = []
+    const answered = []
+    const alive = pid => { try { return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8')) } catch { return false } }
+    for (let i = 0; i < opts.cancels; i++) {
+      const spec = { type: 'napping', payload: new Uint8Array(), timeoutMs: 600_000 }
+      const record = submitterNode.submitter.accept(spec)
+      const done = submitterNode.submitter.completion(record, spec)
+      const file = `${dir}/pid.${record.id}`
+      await pWaitFor(() => existsSync(file) && readFileSync(file, 'utf8').trim() !== '', { interval: 5, timeout: 30_000 })
+      const pid = Number(readFileSync(file, 'utf8'))
+      await sleep(50)
+      const t0 = performance.now()
+      const answer = submitterNode.submitter.cancel(record.id).then(r => { answered.push(performance.now() - t0); return r })
+      while (alive(pid)) await new Promise(resolve => setImmediate(resolve))
+      gone.push(performance.now() - t0)
+      const r = await answer
+      if (r.state !== 'cancelled') throw new Error(`task ${record.id} ended ${r.state}, not cancelled`)
+      await done
+    }
+    cancel = { trials: opts.cancels, toProcessGone: summary(gone), toAnswer: summary(answered) }
+  }
   progress('stream per request')
   const perStream = await closedLoop(bounded(perStreamCall(submitterNode.libp2p, uniquePeers, rawEchoProtocol('p2p-network'))), CONCURRENCY, SECONDS)
 
@@ -186,12 +226,17 @@ try {
     rows.push([`tasks @ ${t.offered}`, round(t.achieved), '/s', `p50 ${round(t.lat.p50, 2)} ms, p99 ${round(t.lat.p99, 2)} ms, failed ${t.failed}; ratio to raw ${round(t.achieved / r.achieved, 2)}`])
     rows.push([`raw echo @ ${r.offered}`, round(r.achieved), '/s', `p50 ${round(r.lat.p50, 2)} ms, p99 ${round(r.lat.p99, 2)} ms`])
   }
+  rows.push([`module handler (js.echo) @ saturation (${CONCURRENCY})`, round(moduleSat.achieved), '/s', `p50 ${round(moduleSat.lat.p50, 2)} ms, p99 ${round(moduleSat.lat.p99, 2)} ms, failed ${moduleSat.failed}; ratio to built-in echo ${round(moduleSat.achieved / taskSat.achieved, 2)}`])
+  if (cancel != null) {
+    rows.push([`cancel a running command handler: request -> process gone (${cancel.trials})`, round(cancel.toProcessGone.p50, 2), 'ms p50', `p99 ${round(cancel.toProcessGone.p99, 2)} ms, max ${round(cancel.toProcessGone.max, 2)} ms`])
+    rows.push(['cancel: request -> answer (state cancelled)', round(cancel.toAnswer.p50, 2), 'ms p50', `p99 ${round(cancel.toAnswer.p99, 2)} ms`])
+  }
   rows.push([`spread at saturation (submitter outside the workers)`, shares(spread.saturation), '', 'share of the tasks each worker ran'])
   if (spread.throughWorker != null) rows.push([`spread of ${opts.spread} concurrent tasks through tb-w1's HTTP API`, shares(spread.throughWorker), '', 'the submitting worker is a candidate like the others'])
   rows.push([`raw echo, new stream per request @ saturation (${CONCURRENCY})`, round(perStream.achieved), '/s', `p50 ${round(perStream.lat.p50, 2)} ms, p99 ${round(perStream.lat.p99, 2)} ms; long-lived stream is ${round(rawSat.achieved / perStream.achieved, 1)}x faster`])
   report('tasks', {
     machine: { cpus: os.cpus().length, node: process.version, workers: 3, payloadBytes: PAYLOAD.length, seconds: SECONDS, privateNetwork: PSK },
-    results, perStream, spread, saturationRatio: round(taskSat.achieved / rawSat.achieved, 3)
+    results, perStream, spread, saturationRatio: round(taskSat.achieved / rawSat.achieved, 3), module: moduleSat, moduleToEchoRatio: round(moduleSat.achieved / taskSat.achieved, 3), cancel
   }, rows)
 } finally {
   await submitterNode?.stop()
