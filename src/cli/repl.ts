@@ -105,6 +105,12 @@ export async function runRepl (opts: ReplOptions): Promise<number> {
   return await new Promise<number>(resolve => {
     let busy = Promise.resolve()
     rl.on('line', line => {
+      // a cancel does not wait its turn: it is how a task being followed (which holds the prompt) is stopped
+      if (/^\s*task\s+cancel\s/.test(line)) {
+        saveHistory(opts.historyFile, line)
+        void runLine(line, opts.exec, write, writeErr)
+        return
+      }
       busy = busy.then(async () => {
         if (line.trim() !== '') saveHistory(opts.historyFile, line)
         const r = await runLine(line, opts.exec, write, writeErr)

@@ -12,7 +12,10 @@ describe.skipIf(!hasTmux())('the interactive REPL in a terminal (tmux; skipped w
   beforeAll(async () => {
     bootstrap = cluster.add({ name: 'tty-bootstrap', role: 'bootstrap', mesh: false })
     await bootstrap.start()
-    worker = cluster.add({ name: 'tty-worker', role: 'worker', capabilities: ['compute'], bootstrap: [dnsAddr(bootstrap)] })
+    worker = cluster.add({
+      name: 'tty-worker', role: 'worker', capabilities: ['compute'], bootstrap: [dnsAddr(bootstrap)],
+      extra: { tasks: { handlers: { ticking: { command: ['sh', '-c', 'i=0; while :; do i=$((i+1)); echo "tick $i"; sleep 0.2; done'], capability: 'compute', timeout: '5m' } } } }
+    })
     await worker.start()
     await pWaitFor(async () => (await worker.peers()).some(p => p.peerId === bootstrap.peerId && p.state === 'alive'), { interval: 200, timeout: 30_000 })
   })
@@ -44,6 +47,25 @@ describe.skipIf(!hasTmux())('the interactive REPL in a terminal (tmux; skipped w
     await pWaitFor(() => !t.alive(), { interval: 100, timeout: 10_000 })
     expect(worker.proc?.exitCode).toBeNull()
     expect((await worker.request('status') as any).name).toBe('tty-worker')
+  })
+
+  it('task --follow prints lines as they come, and task cancel typed while it follows stops it', async () => {
+    const t = new Terminal([LAUNCHER, '--config', worker.configFile], ROOT)
+    terminals.push(t)
+    await t.waitFor(/tty-worker>\s*$/m)
+    t.type('task ticking go --follow')
+    t.key('Enter')
+    const screen = await t.waitFor(/\[tty-worker\] tick 3/)
+    const id = /task (\S+) accepted/.exec(screen)![1]
+    // the prompt is held by the followed task; a cancel still runs at once
+    t.type(`task cancel ${id}`)
+    t.key('Enter')
+    await t.waitFor(new RegExp(`task ${id} \\(ticking\\): cancelled`))
+    await t.waitFor(/cancelled while running/)
+    expect((await worker.request('tasks') as any[]).find(x => x.id === id)?.state).toBe('cancelled')
+    t.type('quit')
+    t.key('Enter')
+    await pWaitFor(() => !t.alive(), { interval: 100, timeout: 10_000 })
   })
 
   it('with no daemon running, starts the node with its own REPL; quit stops the node', async () => {
