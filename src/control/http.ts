@@ -151,6 +151,7 @@ export class HttpServer {
    * 1 MiB behind is cut off (`dropped` counted); the task goes on.
    */
   private taskEvents (req: IncomingMessage, res: ServerResponse, id: string): void {
+    if (this.c.tasks!.get(id) == null) { this.json(res, 404, { error: `no task ${id} here` }); return }
     let pendingEnd = false
     const write = (event: string, data: unknown): void => {
       if (res.writableLength > MAX_PENDING_SSE) {
@@ -166,11 +167,7 @@ export class HttpServer {
       output: o => { write('output', o) },
       end: record => { pendingEnd = true; write('end', record); res.end() }
     })
-    if (stop == null) {
-      write('error', { error: `no task ${id} here` })
-      res.end()
-      return
-    }
+    if (stop == null) { res.end(); return }
     const ping = setInterval(() => { res.write(': ping\n\n') }, 15_000)
     req.socket.setTimeout(0)
     res.on('close', () => { clearInterval(ping); if (!pendingEnd) stop() })
