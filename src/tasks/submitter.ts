@@ -93,6 +93,8 @@ const FAILURE_OF: Partial<Record<TaskResponse.Status, AttemptFailure>> = {
 export class Submitter {
   /** the tasks `tasks` lists and GET /api/tasks/<id> answers: the newest, by count and by output bytes */
   private readonly records: BoundedCache<TaskRecord>
+  /** the same for tasks accepted with `wait: false` */
+  private readonly detached: BoundedCache<TaskRecord>
   private readonly inFlight = new Map<string, number>()
   /** workers that answered busy or could not be reached: skipped until then */
   private readonly busyUntil = new Map<string, number>()
@@ -108,13 +110,24 @@ export class Submitter {
 
   constructor (private readonly deps: SubmitterComponents, private readonly init: SubmitterInit) {
     this.policy = { maxRetries: init.maxRetries, baseDelayMs: 100, maxDelayMs: 2000 }
-    this.records = new BoundedCache({
+    const limits = {
       ttlMs: init.resultTtlMs ?? Infinity,
       maxEntries: init.keep ?? 500,
       maxBytes: init.keepBytes ?? 32 * 1024 ** 2,
       // an unfinished task stays in the journal whatever the bounds: it is forgotten only once it has ended
-      onEvict: id => { if (!this.active.has(id)) this.deps.journal?.forget(id) }
-    })
+      onEvict: (id: string) => { if (!this.active.has(id)) this.deps.journal?.forget(id) }
+    }
+    this.records = new BoundedCache(limits)
+    this.detached = new BoundedCache(limits)
+  }
+
+  /**
+   * Where a record is kept: tasks accepted with `wait: false` apart from the rest, each bounded the same way, so
+   * a steady stream of tasks whose callers waited (they have their result) never pushes out a result that
+   * somebody will come back for.
+   */
+  private cacheOf (record: TaskRecord): BoundedCache<TaskRecord> {
+    return record.detached === true ? this.detached : this.records
   }
 
   /**
@@ -134,15 +147,16 @@ export class Submitter {
           this.toResume.push({ record, spec })
         } else {
           record.state = 'failed'
-          record.error = 'interrupted: this node restarted while the task ran, and its caller was waiting for it (only tasks accepted with wait: false are resumed)'
+          record.error = 'interrupted: this node restarted while the task ran, and its caller was waiting for it (only tasks accepted with wait: false are resumed); it may still have run on a worker'
           record.finishedAt = now
           journal.put({ record })
           interrupted++
         }
       }
-      this.records.set(record.id, record, record.submittedAt, weight(record))
+      this.cacheOf(record).set(record.id, record, record.submittedAt, weight(record))
     }
-    return { kept: entries.length - this.toResume.length - interrupted, resumable: this.toResume.length, interrupted, unreadable: journal.skipped }
+    // what the bounds (result_ttl, records_max, records_max_bytes) left of them
+    return { kept: this.records.size + this.detached.size, resumable: this.toResume.length, interrupted, unreadable: journal.skipped }
   }
 
   /**
@@ -183,7 +197,7 @@ export class Submitter {
     if (!journal.bloated) return
     // the file holds mostly superseded lines: rewrite it with the journalled tasks still kept or unfinished
     const live = new Map<string, TaskRecord>()
-    for (const r of this.records.values()) if (journal.has(r.id)) live.set(r.id, r)
+    for (const r of [...this.records.values(), ...this.detached.values()]) if (journal.has(r.id)) live.set(r.id, r)
     for (const x of this.active.values()) if (x.durable) live.set(x.record.id, x.record)
     journal.rewrite([...live.values()].map(r => {
       const x = this.active.get(r.id)
@@ -200,7 +214,8 @@ export class Submitter {
       output: [], outputBytes: 0, seq: 0, followers: new Set()
     }
     this.active.set(record.id, a)
-    this.records.set(record.id, record, Date.now())
+    if (opts.resumable === true) record.detached = true
+    this.cacheOf(record).set(record.id, record, Date.now())
     this.journalPut(record, a)
   }
 
@@ -313,8 +328,9 @@ export class Submitter {
     return out
   }
 
-  get (id: string): TaskRecord | undefined { return this.records.get(id, Date.now()) }
-  list (): TaskRecord[] { return this.records.values().reverse() }
+  get (id: string): TaskRecord | undefined { return this.records.get(id, Date.now()) ?? this.detached.get(id, Date.now()) }
+  /** newest first */
+  list (): TaskRecord[] { return [...this.records.values(), ...this.detached.values()].sort((a, b) => b.submittedAt - a.submittedAt) }
 
   /** Runs a task (or a broadcast) to completion. Throws NoCapableWorkerError when it cannot run anywhere, PayloadTooLargeError over the limit. */
   async submit (spec: TaskSpec & { exclude?: string[] }, opts: AcceptOptions = {}): Promise<TaskRecord> {
@@ -359,7 +375,7 @@ export class Submitter {
       }
       this.journalPut(record, a)
       this.active.delete(record.id)
-      if (this.records.get(record.id, Date.now()) == null) this.deps.journal?.forget(record.id)
+      if (this.cacheOf(record).get(record.id, Date.now()) == null) this.deps.journal?.forget(record.id)
       for (const f of a.followers) f.end(record)
       a.settle()
     }
@@ -379,7 +395,7 @@ export class Submitter {
       results = [await this.runOne(record, spec, a, timeoutMs, maxRetries, deadline)]
     }
     record.results = results.map(view)
-    this.records.weigh(record.id, weight(record), Date.now())
+    this.cacheOf(record).weigh(record.id, weight(record), Date.now())
     const ok = results.every(r => r.ok)
     // a broadcast cancelled part way keeps the results of the workers that had finished
     record.state = ok ? 'done' : results.some(r => r.cancelled === true) ? 'cancelled' : 'failed'

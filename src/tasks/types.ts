@@ -57,6 +57,8 @@ export interface TaskRecord {
   finishedAt?: number
   /** times this node took it up again after a restart (accepted with wait: false, unfinished when the node died) */
   resumed?: number
+  /** accepted with wait: false (nobody waited for it): resumed after a restart, and kept apart from the records of waited-for tasks */
+  detached?: boolean
   /** tasks accepted with wait: false: the workers an attempt went to (peer ids), so a resumed task goes back there first */
   sentTo?: string[]
 }
