@@ -84,6 +84,8 @@ describe('tasks users can steer', () => {
       name: 's-w1', role: 'worker', capabilities: ['text', 'js'], bootstrap: [dnsAddr(boot)],
       extra: {
         tasks: {
+          // small, so the test below can push records out
+          records_max: 10,
           handlers: {
             ...shared,
             'js.throws': { module: join(dir, 'throws.mjs'), capability: 'js' },
@@ -258,6 +260,20 @@ describe('tasks users can steer', () => {
     const resumed = await boot.metric('p2p_tasks_resumed_total')
     expect(resumed).toBeGreaterThanOrEqual(100 - before)
     expect(resumed).toBeLessThanOrEqual(100)
+  })
+
+  it('a steady stream of waited-for tasks does not push out the results of wait: false tasks', async () => {
+    const w1api = (await w1.request('status') as any).metricsUrl
+    const detached = await Promise.all([1, 2, 3].map(async i => await post({ type: 'echo', payload: `keep ${i}`, wait: false }, w1api)))
+    const waited: any[] = []
+    for (let i = 0; i < 15; i++) waited.push(await post({ type: 'echo', payload: `w ${i}` }, w1api))
+    for (const d of detached) {
+      const r = await (await fetch(`${w1api}/api/tasks/${d.id}`)).json()
+      expect(r).toMatchObject({ id: d.id, state: 'done', detached: true })
+    }
+    // records_max (10) holds for the waited ones: the oldest are gone
+    expect((await fetch(`${w1api}/api/tasks/${waited[0].id}`)).status).toBe(404)
+    expect((await fetch(`${w1api}/api/tasks/${waited[14].id}`)).status).toBe(200)
   })
 
   it('a flood from one submitter does not starve another\'s task; status and metrics show queue depth per priority class', async () => {
