@@ -206,6 +206,11 @@ export class Executor {
         id: req.id, payload: req.payload, params: Object.fromEntries(req.params), signal, progress, followed: sink != null, submit: this.submit, selfPeerId: this.init.selfPeerId
       }), signal)
       const runMs = Date.now() - started
+      // the answer must fit a frame a submitter reads (its max_payload + 64 KiB; ours is the one we know)
+      if (result.byteLength > this.init.maxPayload) {
+        this.counter(req.type, 'error').inc()
+        return this.response(req, Status.ERROR, { error: `output of ${result.byteLength} bytes is over tasks.max_payload (${this.init.maxPayload}), the largest answer a task stream carries`, queueMs, runMs })
+      }
       this.counter(req.type, 'ok').inc()
       this.runHistogram(req.type).observe(runMs / 1000)
       const reward = Number(req.reward)

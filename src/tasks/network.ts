@@ -79,9 +79,15 @@ class Writer {
   private chain: Promise<void> = Promise.resolve()
   /** frames queued behind a full stream buffer */
   private pending = 0
-  constructor (private readonly stream: Stream) {}
+  /** `maxFrame`: the largest frame (it-length-prefixed refuses frames over 4 MiB unless told otherwise) */
+  constructor (private readonly stream: Stream, private readonly maxFrame: number) {}
   write (frame: Uint8Array): Promise<void> {
-    const data = encode.single(frame)
+    let data: Uint8ArrayList | Uint8Array
+    try {
+      data = encode.single(frame, { maxDataLength: this.maxFrame })
+    } catch (err: any) {
+      return Promise.reject(new AttemptError('rejected', `frame of ${frame.byteLength} bytes: ${err.message}`))
+    }
     this.pending++
     this.chain = this.chain.then(async () => {
       if (this.stream.status !== 'open') throw new AttemptError('disconnect', 'stream closed')
@@ -111,7 +117,7 @@ class Channel {
   closed = false
 
   constructor (readonly stream: Stream, maxFrame: number, onInvalid: () => void, onClose: () => void) {
-    this.writer = new Writer(stream)
+    this.writer = new Writer(stream, maxFrame)
     const decode = taskResponseDecoder(maxFrame)
     stream.addEventListener('message', evt => {
       try {
@@ -331,7 +337,7 @@ export class TaskNetwork {
       return
     }
     this.inbound.add(stream)
-    const writer = new Writer(stream)
+    const writer = new Writer(stream, this.maxFrame)
     const decode = taskRequestDecoder(this.maxFrame)
     const submitter = connection.remotePeer.toMultihash().bytes
     stream.addEventListener('message', evt => {

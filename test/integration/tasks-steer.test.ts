@@ -48,6 +48,7 @@ describe('tasks users can steer', () => {
   const modules: Record<string, string> = {
     'throws.mjs': 'export async function run () { throw new Error("no thumbnails today") }',
     'hangs.mjs': 'export async function run () { for (;;) {} }',
+    'big.mjs': 'export async function run () { return "y".repeat(100000) }',
     'hog.mjs': 'export async function run () { const keep = []; for (;;) keep.push({ a: Math.random(), b: "x".repeat(64) + keep.length }) }',
     'works.mjs': `export async function run (payload, ctx) {
       for (let i = 1; i <= 3; i++) { ctx.progress('step ' + i); await new Promise(r => setTimeout(r, 50)) }
@@ -75,7 +76,7 @@ describe('tasks users can steer', () => {
   }
 
   beforeAll(async () => {
-    boot = cluster.add({ name: 's-boot', role: 'bootstrap', mesh: false })
+    boot = cluster.add({ name: 's-boot', role: 'bootstrap', mesh: false, extra: { tasks: { max_payload: '16MiB' } } })
     await boot.start()
     // the same address after a restart (the kill -9 test), as a real bootstrap has
     const port = boot.port
@@ -86,12 +87,19 @@ describe('tasks users can steer', () => {
         tasks: {
           // small, so the test below can push records out
           records_max: 10,
+          // room for the 12 MB answer of the chatty handler
+          max_payload: '16MiB',
           handlers: {
             ...shared,
             'js.throws': { module: join(dir, 'throws.mjs'), capability: 'js' },
             'js.hangs': { module: join(dir, 'hangs.mjs'), capability: 'js', timeout: '1500ms' },
             'js.hog': { module: join(dir, 'hog.mjs'), capability: 'js', max_memory: '32MiB', timeout: '60s' },
             'js.works': { module: join(dir, 'works.mjs'), capability: 'js', threads: 1 },
+            'js.big': { module: join(dir, 'big.mjs'), capability: 'js', max_output: '64KiB' },
+            // 450,000 lines at once, more than a stream takes: the worker drops output frames instead of buffering them
+            gush: { command: ['sh', '-c', 'yes | head -c 900000'], capability: 'js', timeout: '2m' },
+            // 1,500 lines of 8 KB, one by one (12 MB), for a reader that never reads
+            chatty: { command: ['sh', '-c', "for i in $(seq 1 1500); do head -c 8000 /dev/zero | tr '\\0' x; echo; done"], capability: 'js', timeout: '2m', max_output: '16MiB' },
             'js.gated': { module: join(dir, 'gated.mjs'), capability: 'js' }
           }
         }
@@ -206,6 +214,47 @@ describe('tasks users can steer', () => {
     expect(seen[2].data.results[0].output).toBe('finished')
   })
 
+  it('a follower that does not read is cut off; the task, the worker and the submitting node stay bounded', async () => {
+    const before = await boot.metric('p2p_event_clients_dropped_total')
+    const { id } = await post({ type: 'chatty', payload: '', wait: false, follow: true })
+    // open the stream and never read it: its unsent bytes pass 1 MiB and the node drops it
+    const res = await fetch(`${api}/api/tasks/${id}/events`)
+    expect(res.status).toBe(200)
+    await pWaitFor(async () => (await (await fetch(`${api}/api/tasks/${id}`)).json()).state !== 'running', { interval: 200, timeout: 90_000 })
+    const record = await (await fetch(`${api}/api/tasks/${id}`)).json()
+    expect(record.state).toBe('done')
+    expect(record.results[0].output.length).toBe(1500 * 8001)
+    expect(await boot.metric('p2p_event_clients_dropped_total')).toBe(before + 1)
+    // what followed it stayed bounded: the submitting node kept at most 256 KiB of pieces, the worker dropped what its stream could not take
+    const rss = Number(/process_resident_memory_bytes (\d+)/.exec(await w1.metrics())![1])
+    expect(rss).toBeLessThan(512 * 1024 ** 2)
+    await res.body?.cancel().catch(() => {})
+  })
+
+  it('payloads and answers over 4 MiB cross the task stream (it-length-prefixed refused them: a silent hang)', async () => {
+    const r = await post({ type: 'echo', payload: 'z'.repeat(6_000_000), timeout: '20s', retries: 0 })
+    expect(r.state).toBe('done')
+    expect(r.results[0].output.length).toBe(6_000_000)
+  })
+
+  it('output faster than a stream takes is dropped at the worker (counted), never buffered', async () => {
+    const droppedBefore = await w1.metric('p2p_task_progress_dropped_total')
+    const { id } = await post({ type: 'gush', payload: '', wait: false, follow: true })
+    let pieces = 0
+    let dropped = 0
+    let end: any
+    for await (const f of sse(await fetch(`${api}/api/tasks/${id}/events`))) {
+      if (f.event === 'output') { pieces++; dropped += f.data.dropped }
+      if (f.event === 'end') { end = f.data; break }
+    }
+    expect(end.state).toBe('done')
+    expect(end.results[0].output.length).toBe(900_000)
+    // 450,000 lines: a few hundred pieces reached the follower, the others were dropped and said so
+    expect(pieces).toBeLessThan(50_000)
+    expect(dropped).toBeGreaterThan(0)
+    expect(await w1.metric('p2p_task_progress_dropped_total')).toBeGreaterThan(droppedBefore + 100_000)
+  })
+
   it('a module handler gets payload, params and task id; its result is JSON; its log lines reach the node\'s log', async () => {
     const r = await boot.request('task', ['js.works', 'hello', '--param', 'size=small']) as any
     expect(r.state).toBe('done')
@@ -221,6 +270,8 @@ describe('tasks users can steer', () => {
     expect(hung.state).toBe('failed')
     // the handler's 1.5 s timeout, less the moment it waited in the queue
     expect(hung.results[0].error).toMatch(/timed out after 1[45]\d\dms/)
+    const big = await boot.request('task', ['js.big', 'x']) as any
+    expect(big.results[0].error).toMatch(/output larger than 65536 bytes \(max_output\)/)
     const hog = await boot.request('task', ['js.hog', 'x', '--retries', '0', '--timeout', '60s']) as any
     expect(hog.state).toBe('failed')
     expect(hog.results[0].error).toMatch(/out of memory: the handler passed its max_memory of 32 MiB/)
@@ -238,8 +289,14 @@ describe('tasks users can steer', () => {
       expect(r.state).toBe('running')
       ids.push(r.id)
     }
+    // and one whose caller waits (the REPL, wait: true): it cannot be resumed, so it must come back failed, not vanish
+    const waited = fetch(`${api}/api/tasks`, { method: 'POST', body: JSON.stringify({ type: 'gated', payload: 'w', wait: true }) }).catch(() => undefined)
+    await pWaitFor(async () => (await boot.request('tasks') as any[]).some(t => t.type === 'gated' && t.state === 'running'), { interval: 20, timeout: 10_000 })
+    const waitedId = (await boot.request('tasks') as any[]).find(t => t.type === 'gated' && t.state === 'running').id
     boot.kill('SIGKILL')
     await boot.exit
+    await waited
+    writeFileSync(join(dir, `go.${waitedId}`), '')
     const before = existsSync(join(dir, 'ran.log')) ? readFileSync(join(dir, 'ran.log'), 'utf8').split('\n').filter(Boolean).length : 0
     expect(before).toBeLessThan(100)
     await boot.start()
@@ -253,6 +310,9 @@ describe('tasks users can steer', () => {
       expect(r.results).toHaveLength(1)
       expect(r.results[0]).toMatchObject({ ok: true, output: 'ran\n' })
     }
+    const interrupted = await (await fetch(`${api}/api/tasks/${waitedId}`)).json()
+    expect(interrupted.state).toBe('failed')
+    expect(interrupted.error).toMatch(/^interrupted: this node restarted while the task ran/)
     // each ran exactly once: a worker that had already run one answered the resumed attempt from its dedup cache
     const ran = readFileSync(join(dir, 'ran.log'), 'utf8').split('\n').filter(Boolean)
     expect(ran.sort()).toEqual([...ids].sort())
