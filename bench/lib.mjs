@@ -70,7 +70,10 @@ const TICKS = 100 // USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s
 export function proc (pid) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8')
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
-  return { rssMiB: Number(/VmRSS:\s+(\d+) kB/.exec(status)[1]) / 1024, cpuS: (Number(stat[11]) + Number(stat[12])) / TICKS, fds: readdirSync(`/proc/${pid}/fd`).length }
+  const kib = key => Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN) / 1024
+  // RSS = anonymous (this process's own heap and buffers) + file-backed (mostly the node binary's pages: shared by
+  // every Node process on the host, and by every container using the same image layer)
+  return { rssMiB: kib('VmRSS'), anonMiB: kib('RssAnon'), fileMiB: kib('RssFile'), cpuS: (Number(stat[11]) + Number(stat[12])) / TICKS, fds: readdirSync(`/proc/${pid}/fd`).length }
 }
 
 /**

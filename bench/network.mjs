@@ -30,6 +30,7 @@ const WINDOW_S = opts.window
 const HEARTBEAT = '1s'
 
 const rssMiB = pid => proc(pid).rssMiB
+const anonMiB = pid => proc(pid).anonMiB
 
 const cluster = new Cluster()
 process.env.TEST_LOG_LEVEL = 'info'
@@ -106,6 +107,12 @@ try {
     relay: rssMiB(relay.proc.pid),
     worker: summary(workers.map(w => rssMiB(w.proc.pid)))
   }
+  // the process's own part of it (RssAnon): the rest is file-backed, mostly the node binary, shared across processes
+  const anon = {
+    bootstrap: anonMiB(boot.proc.pid),
+    relay: anonMiB(relay.proc.pid),
+    worker: summary(workers.map(w => anonMiB(w.proc.pid)))
+  }
 
   const hb = summary(delays)
   report('network', {
@@ -114,7 +121,8 @@ try {
     joinMs: { toReady: summary(join.toReady), readyToListAll: summary(join.readyToListAll), toListAll: summary(join.toListAll) },
     heartbeatDelayMs: hb,
     heartbeatDelivery: round(delivery, 3),
-    idleRssMiB: rss
+    idleRssMiB: rss,
+    idleAnonMiB: anon
   }, [
     ['network settle (all list all)', round(settleMs), 'ms', `${WORKERS} workers + bootstrap + relay`],
     ['join: spawn -> ready p50', round(summary(join.toReady).p50), 'ms', `${TRIALS} trials`],
@@ -125,7 +133,9 @@ try {
     ['heartbeat delivery', round(delivery * 100), '%', 'observer connected to the bootstrap only'],
     ['idle RSS bootstrap', round(rss.bootstrap), 'MiB', ''],
     ['idle RSS relay', round(rss.relay), 'MiB', ''],
-    ['idle RSS worker p50', round(rss.worker.p50), 'MiB', `max ${round(rss.worker.max)} MiB`]
+    ['idle RSS worker p50', round(rss.worker.p50), 'MiB', `max ${round(rss.worker.max)} MiB`],
+    ['idle anonymous memory bootstrap / relay', `${round(anon.bootstrap)} / ${round(anon.relay)}`, 'MiB', 'RssAnon: the process\'s own; the rest of RSS is file-backed (the node binary), shared'],
+    ['idle anonymous memory worker p50', round(anon.worker.p50), 'MiB', `max ${round(anon.worker.max)} MiB`]
   ])
 } finally {
   await cluster.teardown()
