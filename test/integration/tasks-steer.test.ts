@@ -82,7 +82,7 @@ describe('tasks users can steer', () => {
     const port = boot.port
     boot.updateConfig(c => { c.node.listen_port = port })
     w1 = cluster.add({
-      name: 's-w1', role: 'worker', capabilities: ['text', 'js'], bootstrap: [dnsAddr(boot)],
+      name: 's-w1', role: 'worker', capabilities: ['text', 'js', 'compute'], bootstrap: [dnsAddr(boot)],
       extra: {
         tasks: {
           // small, so the test below can push records out
@@ -165,6 +165,18 @@ describe('tasks users can steer', () => {
     await expect(boot.request('task', ['cancel', queued.id])).rejects.toThrow(/already ended: cancelled/)
     expect((await del(first.id)).body.state).toBe('cancelled')
     await pWaitFor(() => pids(`^sleep 60.${marker}2`).every(dead), { interval: 50, timeout: 5000 })
+  })
+
+  it('cancels a running compute task: its thread is stopped and the pool runs the next one', async () => {
+    const { id } = await post({ type: 'compute', payload: 'x', cost: 100_000_000, timeout: '5m', wait: false })
+    await pWaitFor(async () => await w1.metric('p2p_tasks_running') === 1, { interval: 50, timeout: 10_000 })
+    const r = await del(id)
+    expect(r.body).toMatchObject({ id, state: 'cancelled' })
+    expect(r.body.results[0].error).toBe('cancelled while running')
+    const next = await boot.request('task', ['compute', 'y', '--cost', '1000']) as any
+    expect(next.state).toBe('done')
+    expect(JSON.parse(next.results[0].output).iterations).toBe(1000)
+    expect(await w1.metric('p2p_tasks_running')).toBe(0)
   })
 
   it('cancels a broadcast on every worker', async () => {
