@@ -47,6 +47,9 @@ describe('failover supervisor: exactly one active (real processes)', () => {
     const st = await w[0].request('failover') as any[]
     expect(st[0]).toMatchObject({ service: 'prog', running: true, priority: 300 })
     expect(st[0].term).toBeGreaterThanOrEqual(1)
+    // w2 learns who is active from w1's next beat (every 100 ms): the program may already run before that beat
+    // arrives (CI once read w2's view in between: no active yet), so wait for it rather than read it once
+    await pWaitFor(async () => ((await w[1].request('failover')) as any[])[0].active === w[0].peerId, { interval: 50, timeout: 10_000 })
     const others = await w[1].request('failover') as any[]
     expect(others[0]).toMatchObject({ running: false, active: w[0].peerId })
     expect(await w[0].metrics()).toMatch(/^p2p_failover_active\{service="prog"\} 1$/m)
