@@ -1,4 +1,4 @@
-import { closeSync, fdatasync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs'
+import { closeSync, fdatasync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { InstallationError } from '../errors.js'
 import type { TaskRecord, TaskSpec } from './types.js'
@@ -82,7 +82,6 @@ export class TaskJournal {
 
   /** true once the file holds more than twice the live entries (and at least 1 MiB): time to `rewrite` */
   get bloated (): boolean { return this.written > 2 * this.liveBytes + 1024 * 1024 }
-  get bytes (): number { return this.written }
 
   /** replaces the file with `entries` alone (a temporary file, synced, then renamed over it) */
   rewrite (entries: JournalEntry[]): void {
@@ -116,11 +115,6 @@ export class TaskJournal {
     try { fsyncSync(this.fd) } catch {}
     closeSync(this.fd)
     this.fd = undefined
-  }
-
-  /** size on disk (for status); 0 when absent */
-  fileSize (): number {
-    try { return statSync(this.file).size } catch { return 0 }
   }
 
   private write (line: string): void {

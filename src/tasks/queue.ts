@@ -81,9 +81,9 @@ export class TaskQueue<T extends QueueItem> {
     const removed: T[] = []
     for (const [reward, cls] of this.classes) {
       for (const [submitter, line] of cls.lines) {
-        const kept = line.filter(i => !drop(i))
+        const kept: T[] = []
+        for (const i of line) (drop(i) ? removed : kept).push(i)
         if (kept.length === line.length) continue
-        for (const i of line) if (!kept.includes(i)) removed.push(i)
         cls.size -= line.length - kept.length
         if (kept.length === 0) cls.lines.delete(submitter)
         else cls.lines.set(submitter, kept)
