@@ -133,16 +133,12 @@ export class HttpServer {
 
   /** one SSE client: resumes after `Last-Event-ID` (header, or `?last_event_id=` for a first connection) */
   private stream (req: IncomingMessage, res: ServerResponse, url: URL): void {
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' })
     // how long a browser waits before reconnecting, and a first line so proxies pass the stream on at once
-    res.write('retry: 2000\n: connected\n\n')
+    let off = (): void => {}
+    openSse(req, res, 'retry: 2000\n: connected\n\n', () => { off() })
     const raw = req.headers['last-event-id'] ?? url.searchParams.get('last_event_id') ?? undefined
     const last = raw != null && /^\d{1,15}$/.test(String(raw)) ? Number(raw) : undefined
-    const off = this.c.events!.subscribe({ write: chunk => { res.write(chunk) }, pending: () => res.writableLength, close: () => { res.destroy() } }, last)
-    // a comment now and then keeps idle connections (and proxies) from timing out
-    const ping = setInterval(() => { res.write(': ping\n\n') }, 15_000)
-    req.socket.setTimeout(0)
-    res.on('close', () => { clearInterval(ping); off() })
+    off = this.c.events!.subscribe({ write: chunk => { res.write(chunk) }, pending: () => res.writableLength, close: () => { res.destroy() } }, last)
   }
 
   /**
@@ -161,16 +157,13 @@ export class HttpServer {
       }
       res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`)
     }
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' })
-    res.write(': following\n\n')
-    const stop = this.c.tasks!.follow(id, {
+    let stop: (() => void) | undefined
+    openSse(req, res, ': following\n\n', () => { if (!pendingEnd) stop?.() })
+    stop = this.c.tasks!.follow(id, {
       output: o => { write('output', o) },
       end: record => { pendingEnd = true; write('end', record); res.end() }
     })
-    if (stop == null) { res.end(); return }
-    const ping = setInterval(() => { res.write(': ping\n\n') }, 15_000)
-    req.socket.setTimeout(0)
-    res.on('close', () => { clearInterval(ping); if (!pendingEnd) stop() })
+    if (stop == null) res.end()
   }
 
   /**
@@ -229,6 +222,18 @@ export class HttpServer {
     res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), ...headers })
     res.end(res.req.method === 'HEAD' ? undefined : body)
   }
+}
+
+/**
+ * Starts a Server-Sent Events response: its headers and `first` line, then a comment every 15 s, which keeps idle
+ * connections (and proxies) from timing out. `onClose` runs when the client goes or the stream ends.
+ */
+function openSse (req: IncomingMessage, res: ServerResponse, first: string, onClose: () => void): void {
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' })
+  res.write(first)
+  const ping = setInterval(() => { res.write(': ping\n\n') }, 15_000)
+  req.socket.setTimeout(0)
+  res.on('close', () => { clearInterval(ping); onClose() })
 }
 
 /**

@@ -1,5 +1,4 @@
-import { Piscina } from 'piscina'
-import { HandlerError, json, threadFile, type Handler } from './handler.js'
+import { HandlerError, json, lazyPool, type Handler } from './handler.js'
 
 export const DEFAULT_COST = 10_000
 export const MAX_COST = 100_000_000
@@ -15,23 +14,17 @@ export interface ComputeHandler extends Handler {
  * worker threads so heartbeats and other tasks never wait for it.
  */
 export function computeHandler (threads: number): ComputeHandler {
-  let pool: Piscina | undefined
-  const getPool = (): Piscina => {
-    // no thread kept while idle: each holds its own V8 heap (~10 MiB of RSS); the first task after a minute
-    // without any pays for starting one again (tens of ms)
-    pool ??= new Piscina({ filename: threadFile('compute-worker.js'), minThreads: 0, maxThreads: threads, idleTimeout: 60_000 })
-    return pool
-  }
+  const pool = lazyPool('compute-worker.js', threads)
   return {
     type: 'compute',
     capability: 'compute',
     async run (ctx) {
       const cost = ctx.params.cost == null ? DEFAULT_COST : Number(ctx.params.cost)
       if (!Number.isInteger(cost) || cost < 1 || cost > MAX_COST) throw new HandlerError(`cost must be an integer from 1 to ${MAX_COST}`)
-      const digest: string = await getPool().run({ payload: ctx.payload, iterations: cost }, { signal: ctx.signal })
+      const digest: string = await pool.get().run({ payload: ctx.payload, iterations: cost }, { signal: ctx.signal })
       return json({ algorithm: 'sha256-iterated', iterations: cost, digest })
     },
-    async close () { await pool?.destroy() },
-    pending: () => pool == null ? 0 : pool.queueSize + pool.utilization * threads
+    close: pool.close,
+    pending: () => { const p = pool.started(); return p == null ? 0 : p.queueSize + p.utilization * threads }
   }
 }

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import { Piscina } from 'piscina'
 import { InstallationError } from '../../errors.js'
 import type { TaskSpec } from '../types.js'
 
@@ -41,6 +42,20 @@ export class NotFoundError extends Error {
 
 export const text = (s: string): Uint8Array => new TextEncoder().encode(s)
 export const json = (v: unknown): Uint8Array => text(JSON.stringify(v))
+
+/**
+ * A pool of worker threads running `file` (one of ours, see threadFile), started on the first task. No thread is
+ * kept while idle: each holds its own V8 heap (tens of MiB of RSS); after a minute without tasks they go, and the
+ * next task pays for starting one again (tens of ms).
+ */
+export function lazyPool (file: string, maxThreads: number, options: Partial<ConstructorParameters<typeof Piscina>[0]> = {}): { get: () => Piscina, close: () => Promise<void>, started: () => Piscina | undefined } {
+  let pool: Piscina | undefined
+  return {
+    get: () => (pool ??= new Piscina({ filename: threadFile(file), minThreads: 0, maxThreads, idleTimeout: 60_000, ...options })),
+    close: async () => { await pool?.destroy() },
+    started: () => pool
+  }
+}
 
 /** a worker-thread file of ours: next to this module (tsc output) or in tasks/handlers/ beside the bundle */
 export function threadFile (name: string): string {

@@ -1,7 +1,6 @@
 import { MessageChannel } from 'node:worker_threads'
-import { Piscina } from 'piscina'
 import { formatByteSize } from '../../config/schema.js'
-import { HandlerError, threadFile, type Handler } from './handler.js'
+import { HandlerError, lazyPool, type Handler } from './handler.js'
 import type { ModuleJob, ModuleMessage, ModuleResult } from './module-worker.js'
 import type { HandlerConfig } from '../../config/types.js'
 import type { Logger } from '../../logger.js'
@@ -20,19 +19,10 @@ export interface ModuleHandler extends Handler {
  * memory loses its thread. Either way the pool starts a fresh thread for the next task.
  */
 export function moduleHandler (type: string, cfg: HandlerConfig & { module: string }, baseEnv: Record<string, string | undefined>, logger: Logger): ModuleHandler {
-  let pool: Piscina | undefined
-  const getPool = (): Piscina => {
-    // no thread kept while idle (each holds its own V8 heap); a minute without tasks lets them go
-    pool ??= new Piscina({
-      filename: threadFile('module-worker.js'),
-      minThreads: 0,
-      maxThreads: cfg.threads,
-      idleTimeout: 60_000,
-      env: { ...baseEnv, ...cfg.env },
-      resourceLimits: { maxOldGenerationSizeMb: Math.max(16, Math.floor(cfg.maxMemory / 1024 ** 2)), stackSizeMb: 4 }
-    })
-    return pool
-  }
+  const pool = lazyPool('module-worker.js', cfg.threads, {
+    env: { ...baseEnv, ...cfg.env },
+    resourceLimits: { maxOldGenerationSizeMb: Math.max(16, Math.floor(cfg.maxMemory / 1024 ** 2)), stackSizeMb: 4 }
+  })
   const log = logger.child({ c: 'module', type })
   return {
     type,
@@ -54,7 +44,7 @@ export function moduleHandler (type: string, cfg: HandlerConfig & { module: stri
       ctx.signal.addEventListener('abort', onAbort, { once: true })
       const job: ModuleJob = { module: cfg.module, taskId: ctx.id, type, payload: ctx.payload, params: ctx.params, maxOutput: cfg.maxOutput, port: port2 }
       try {
-        const result: ModuleResult = await getPool().run(job, { transferList: [port2] as any, signal: stop.signal })
+        const result: ModuleResult = await pool.get().run(job, { transferList: [port2] as any, signal: stop.signal })
         return result.output
       } catch (err: any) {
         if (err?.code === 'ERR_WORKER_OUT_OF_MEMORY' || /memory limit/i.test(String(err?.message))) {
@@ -68,6 +58,6 @@ export function moduleHandler (type: string, cfg: HandlerConfig & { module: stri
         port1.close()
       }
     },
-    async close () { await pool?.destroy() }
+    close: pool.close
   }
 }
