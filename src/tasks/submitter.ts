@@ -6,7 +6,8 @@ import { AttemptError, type TaskNetwork } from './network.js'
 import { nextAttempt, type RetryPolicy } from './retry.js'
 import { broadcastTargets, capable, DecayingCounts, pickWorker, type Candidate } from './scheduler.js'
 import { NoCapableWorkerError, PayloadTooLargeError, TaskEndedError, UnknownTaskError } from '../errors.js'
-import { type AttemptFailure, type TaskOutput, type TaskRecord, type TaskResult, type TaskResultView, type TaskSpec } from './types.js'
+import { type AttemptFailure, type TaskRecord, type TaskResult, type TaskResultView, type TaskSpec } from './types.js'
+import { Followers, type TaskFollower } from './followers.js'
 import type { TaskJournal } from './journal.js'
 import type { Executor } from './executor.js'
 import type { Logger } from '../logger.js'
@@ -37,15 +38,8 @@ export interface AcceptOptions {
   resumable?: boolean
 }
 
-/** what a follower of a task gets: output as it comes, then the record once the task has ended */
-export interface TaskFollower {
-  output: (o: TaskOutput) => void
-  end: (record: TaskRecord) => void
-}
+export type { TaskFollower } from './followers.js'
 
-/** a running task's output kept for followers who join late: the latest pieces, bounded by count and bytes */
-const OUTPUT_KEEP = 500
-const OUTPUT_KEEP_BYTES = 256 * 1024
 /** how long a cancel waits for the workers to confirm before answering */
 const CANCEL_WAIT_MS = 10_000
 /** how long a resumed task waits for a capable worker to be known after the restart */
@@ -60,10 +54,7 @@ interface Active {
   cancel: AbortController
   done: Promise<void>
   settle: () => void
-  output: TaskOutput[]
-  outputBytes: number
-  seq: number
-  followers: Set<TaskFollower>
+  followers: Followers
 }
 
 export interface SubmitterComponents {
@@ -142,7 +133,7 @@ export class Submitter {
     let interrupted = 0
     for (const { record, spec } of entries) {
       if (now - record.submittedAt > (this.init.resultTtlMs ?? Infinity)) { journal.forget(record.id); continue }
-      if (record.state === 'pending' || record.state === 'running') {
+      if (isOpen(record)) {
         if (spec != null) {
           this.toResume.push({ record, spec })
         } else {
@@ -172,14 +163,14 @@ export class Submitter {
       record.attempts = 0
       // a fresh deadline: the time the node was down is not the task's
       record.submittedAt = Date.now()
-      this.track(record, spec, { durable: true, resumable: true })
+      const a = this.track(record, spec, { durable: true, resumable: true })
       this.deps.metrics.tasksResumed.inc({ type: spec.type })
       this.deps.logger.info({ id: record.id, type: spec.type }, 'resuming a task accepted before the restart')
       void (async () => {
         const until = Date.now() + RESUME_WAIT_MS
         // a worker it was sent to before, if any (it may have run it: going elsewhere would run it twice), else any capable one
         const known = (): boolean => this.candidates().some(c => capable(c, spec.type, spec.capability) && (record.sentTo == null || record.sentTo.includes(c.peerId)))
-        while (Date.now() < until && !known() && !this.active.get(record.id)!.cancel.signal.aborted) {
+        while (Date.now() < until && !known() && !a.cancel.signal.aborted) {
           await sleep(500)
         }
         await this.completion(record, spec)
@@ -192,7 +183,7 @@ export class Submitter {
   private journalPut (record: TaskRecord, a: Active): void {
     const journal = this.deps.journal
     if (journal == null || !a.durable) return
-    const unfinished = record.state === 'pending' || record.state === 'running'
+    const unfinished = isOpen(record)
     journal.put({ record, spec: a.resumable && unfinished ? a.spec : undefined })
     if (!journal.bloated) return
     // the file holds mostly superseded lines: rewrite it with the journalled tasks still kept or unfinished
@@ -201,22 +192,23 @@ export class Submitter {
     for (const x of this.active.values()) if (x.durable) live.set(x.record.id, x.record)
     journal.rewrite([...live.values()].map(r => {
       const x = this.active.get(r.id)
-      return { record: r, spec: x?.resumable === true && (r.state === 'pending' || r.state === 'running') ? x.spec : undefined }
+      return { record: r, spec: x?.resumable === true && isOpen(r) ? x.spec : undefined }
     }))
   }
 
   /** registers a task taken here as unfinished: cancel and follow reach it until it ends */
-  private track (record: TaskRecord, spec: TaskSpec & { exclude?: string[] }, opts: AcceptOptions): void {
+  private track (record: TaskRecord, spec: TaskSpec & { exclude?: string[] }, opts: AcceptOptions): Active {
     let settle!: () => void
     const done = new Promise<void>(resolve => { settle = resolve })
     const a: Active = {
       record, spec, durable: opts.durable === true, resumable: opts.resumable === true, cancel: new AbortController(), done, settle,
-      output: [], outputBytes: 0, seq: 0, followers: new Set()
+      followers: new Followers()
     }
     this.active.set(record.id, a)
     if (opts.resumable === true) record.detached = true
     this.cacheOf(record).set(record.id, record, Date.now())
     this.journalPut(record, a)
+    return a
   }
 
   /**
@@ -257,18 +249,7 @@ export class Submitter {
       follower.end(record)
       return () => {}
     }
-    for (const o of a.output) follower.output(o)
-    a.followers.add(follower)
-    return () => { a.followers.delete(follower) }
-  }
-
-  /** a piece of output of a followed task: kept (bounded) and passed on */
-  private output (a: Active, worker: string, data: Uint8Array, dropped: number): void {
-    const o: TaskOutput = { seq: ++a.seq, worker, text: decoder.decode(data), dropped }
-    a.output.push(o)
-    a.outputBytes += o.text.length
-    while (a.output.length > OUTPUT_KEEP || a.outputBytes > OUTPUT_KEEP_BYTES) a.outputBytes -= a.output.shift()!.text.length
-    for (const f of a.followers) f.output(o)
+    return a.followers.add(follower)
   }
 
   /** calls `listener` whenever a task taken here changes state (pending, running, done, failed) */
@@ -368,7 +349,7 @@ export class Submitter {
       await this.run(record, spec, a)
     } finally {
       // whatever happened, the task has ended: journalled as such (a throw is a failure too), followers told
-      if (record.state === 'pending' || record.state === 'running') {
+      if (isOpen(record)) {
         record.state = 'failed'
         record.error ??= 'internal error while running the task'
         record.finishedAt = Date.now()
@@ -376,7 +357,7 @@ export class Submitter {
       this.journalPut(record, a)
       this.active.delete(record.id)
       if (this.cacheOf(record).get(record.id, Date.now()) == null) this.deps.journal?.forget(record.id)
-      for (const f of a.followers) f.end(record)
+      a.followers.end(record)
       a.settle()
     }
   }
@@ -451,7 +432,7 @@ export class Submitter {
           timeoutMs: Math.max(1, Math.min(timeoutMs, deadline - now)), attempt, submitter: new Uint8Array() as Uint8Array<ArrayBuffer>,
           params: new Map(Object.entries(spec.params ?? {})), cancel: false, follow: spec.follow === true
         }
-        const onProgress = spec.follow === true ? (data: Uint8Array, dropped: number) => { this.output(a, this.nameOf(target) ?? target, data, dropped) } : undefined
+        const onProgress = spec.follow === true ? (data: Uint8Array, dropped: number) => { a.followers.push(this.nameOf(target) ?? target, data, dropped) } : undefined
         const outcome = await this.attempt(target, req, Math.min(timeoutMs, Math.max(1, deadline - now)), signal, onProgress)
         if ('response' in outcome && outcome.response.status === Status.CANCELLED) return { ...cancelled(attempt, target, outcome.response.error), queueMs: outcome.response.queueMs, runMs: outcome.response.runMs }
         if (signal.aborted) return cancelled(attempt, target)
@@ -555,7 +536,10 @@ export class Submitter {
   }
 }
 
-const decoder = new TextDecoder()
+/** the task has not ended yet */
+function isOpen (record: TaskRecord): boolean {
+  return record.state === 'pending' || record.state === 'running'
+}
 
 /** what a record's results hold, roughly: what it counts against the bytes bound */
 function weight (record: TaskRecord): number {
