@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import pWaitFor from 'p-wait-for'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Cluster, dnsAddr, LAUNCHER, type TestNode } from '../../src/testing/cluster.js'
+import { sseFrames } from '../../src/testing/sse.js'
 
 /** the pids of processes whose command line contains `pattern` (pgrep -f), none when there are none */
 function pids (pattern: string): number[] {
@@ -15,24 +16,6 @@ function pids (pattern: string): number[] {
 /** a process that is gone or a zombie (dead, waiting to be reaped by whoever its parent now is) */
 function dead (pid: number): boolean {
   try { return /^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8')) } catch { return true }
-}
-
-/** reads a Server-Sent Events response frame by frame */
-async function * sse (res: Response): AsyncGenerator<{ event: string, data: any }> {
-  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader()
-  let buf = ''
-  for (;;) {
-    const { value, done } = await reader.read()
-    if (done) return
-    buf += value
-    for (let i = buf.indexOf('\n\n'); i >= 0; i = buf.indexOf('\n\n')) {
-      const block = buf.slice(0, i)
-      buf = buf.slice(i + 2)
-      const event = /^event: (.*)$/m.exec(block)?.[1]
-      const data = /^data: (.*)$/m.exec(block)?.[1]
-      if (event != null && data != null) yield { event, data: JSON.parse(data) }
-    }
-  }
 }
 
 describe('tasks users can steer', () => {
@@ -211,7 +194,7 @@ describe('tasks users can steer', () => {
     const res = await fetch(`${api}/api/tasks/${id}/events`)
     expect(res.headers.get('content-type')).toBe('text/event-stream')
     const seen: Array<{ event: string, data: any }> = []
-    for await (const f of sse(res)) {
+    for await (const f of sseFrames(res)) {
       seen.push(f)
       // it is still running when its first message arrives: only then may it go on
       if (f.event === 'output' && f.data.text === 'first') {
@@ -255,7 +238,7 @@ describe('tasks users can steer', () => {
     let pieces = 0
     let dropped = 0
     let end: any
-    for await (const f of sse(await fetch(`${api}/api/tasks/${id}/events`))) {
+    for await (const f of sseFrames(await fetch(`${api}/api/tasks/${id}/events`))) {
       if (f.event === 'output') { pieces++; dropped += f.data.dropped }
       if (f.event === 'end') { end = f.data; break }
     }

@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import pWaitFor from 'p-wait-for'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Cluster, dnsAddr, runCli, type TestNode } from '../../src/testing/cluster.js'
+import { sseFrames } from '../../src/testing/sse.js'
 
 function iteratedSha256 (payload: string, n: number): string {
   let d = createHash('sha256').update(payload).digest()
@@ -127,20 +128,11 @@ describe('distributed tasks', () => {
       const res = await fetch(`${metricsUrl}/api/events`, { headers, signal: ac.signal })
       expect(res.headers.get('content-type')).toBe('text/event-stream')
       const frames: Array<{ id: number, event: string, data: any }> = []
-      const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader()
-      let buf = ''
       const timer = setTimeout(() => { ac.abort() }, 30_000)
       try {
-        while (!until(frames)) {
-          const { value, done } = await reader.read()
-          if (done) break
-          buf += value
-          for (let i = buf.indexOf('\n\n'); i >= 0; i = buf.indexOf('\n\n')) {
-            const block = buf.slice(0, i)
-            buf = buf.slice(i + 2)
-            const field = (name: string): string | undefined => block.split('\n').find(l => l.startsWith(`${name}: `))?.slice(name.length + 2)
-            if (field('id') != null) frames.push({ id: Number(field('id')), event: field('event')!, data: JSON.parse(field('data')!) })
-          }
+        for await (const f of sseFrames(res)) {
+          if (f.id != null) frames.push({ ...f, id: f.id })
+          if (until(frames)) break
         }
       } finally {
         clearTimeout(timer)
