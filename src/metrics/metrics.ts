@@ -31,6 +31,7 @@ export function createMetrics (registry: Registry) {
     }),
     nodeHealthy: new Gauge({ name: 'p2p_node_healthy', help: '1 when this node is healthy and ready, else 0', registers }),
     nodeInfo: new Gauge({ name: 'p2p_node_info', help: 'Constant 1, labelled with this node\'s role, version and name', labelNames: ['role', 'version', 'name'] as const, registers }),
+    pings: new Counter({ name: 'p2p_pings_total', help: 'Pings to connected peers answered, by how they went: a ping frame of the connection\'s multiplexer (muxer) or a libp2p ping stream (stream)', labelNames: ['via'] as const, registers }),
     pingFailures: new Counter({ name: 'p2p_ping_failures_total', help: 'Failed pings to connected peers, by reason (timeout closes the connection after 3 in a row)', labelNames: ['reason'] as const, registers }),
     tasksSubmitted: new Counter({ name: 'p2p_tasks_submitted_total', help: 'Tasks submitted through this node, by type', labelNames: ['type'] as const, registers }),
     tasksCompleted: new Counter({ name: 'p2p_tasks_completed_total', help: 'Tasks this node submitted that finished, by type and outcome (ok, failed, cancelled)', labelNames: ['type', 'outcome'] as const, registers }),
