@@ -18,7 +18,7 @@ import { P2PNode } from '../dist/p2p-node.js'
 import { rawEchoProtocol } from '../dist/tasks/network.js'
 import { execFileSync } from 'node:child_process'
 import { Cluster, dnsAddr, LAUNCHER } from '../dist/testing/cluster.js'
-import { cli, number, report, round, summary } from './lib.mjs'
+import { cli, number, proc, report, round, summary } from './lib.mjs'
 
 const opts = cli('bench/tasks.mjs', 'Task throughput and latency next to a bare libp2p echo, and how tasks spread over the workers', p => p
   .option('--seconds <n>', 'length of each measured phase', number(1), 5)
@@ -54,7 +54,7 @@ async function openLoop (call, rate, seconds) {
   }
   await Promise.all(pending)
   const elapsed = (performance.now() - start) / 1000
-  return { offered: rate, achieved: lat.length / elapsed, failed, lat: summary(lat) }
+  return { offered: rate, achieved: lat.length / elapsed, done: lat.length, failed, lat: summary(lat) }
 }
 
 /** closed loop: `concurrency` callers, each sending the next request when the last is answered */
@@ -70,7 +70,7 @@ async function closedLoop (call, concurrency, seconds) {
     }
   }))
   const elapsed = (performance.now() - start) / 1000
-  return { offered: `saturation (${concurrency} in flight)`, achieved: lat.length / elapsed, failed, lat: summary(lat) }
+  return { offered: `saturation (${concurrency} in flight)`, achieved: lat.length / elapsed, done: lat.length, failed, lat: summary(lat) }
 }
 
 /** raw echo client: one long-lived stream per worker, answers in order per stream */
@@ -162,18 +162,26 @@ try {
   await closedLoop(() => task('js.echo'), 8, 1)
   await closedLoop(raw.call, 8, 1)
 
+  // what the three worker processes spend per task (CPU ms, user + system): steadier than a throughput figure
+  // when the submitter, in this process, shares the two cores with them
+  const workersCpuS = () => workers.reduce((sum, w) => sum + proc(w.proc.pid).cpuS, 0)
+  const costed = async run => {
+    const before = workersCpuS()
+    const r = await run()
+    return { ...r, workerCpuMsPerTask: round(1000 * (workersCpuS() - before) / Math.max(1, r.done + r.failed), 3) }
+  }
   const rows = []
   const results = { tasks: [], raw: [] }
   for (const rate of RATES) {
     progress(`raw echo at ${rate}/s`)
     results.raw.push(await openLoop(raw.call, rate, SECONDS))
     progress(`tasks at ${rate}/s`)
-    results.tasks.push(await openLoop(() => task(), rate, SECONDS))
+    results.tasks.push(await costed(() => openLoop(() => task(), rate, SECONDS)))
   }
   progress('saturation')
   const rawSat = await closedLoop(raw.call, CONCURRENCY, SECONDS)
   ranOn = {}
-  const taskSat = await closedLoop(() => task(), CONCURRENCY, SECONDS)
+  const taskSat = await costed(() => closedLoop(() => task(), CONCURRENCY, SECONDS))
   const spread = { saturation: ranOn }
   progress('module handler at saturation')
   const moduleSat = await closedLoop(() => task('js.echo'), CONCURRENCY, SECONDS)
@@ -223,7 +231,7 @@ try {
   for (let i = 0; i < results.tasks.length; i++) {
     const t = results.tasks[i]
     const r = results.raw[i]
-    rows.push([`tasks @ ${t.offered}`, round(t.achieved), '/s', `p50 ${round(t.lat.p50, 2)} ms, p99 ${round(t.lat.p99, 2)} ms, failed ${t.failed}; ratio to raw ${round(t.achieved / r.achieved, 2)}`])
+    rows.push([`tasks @ ${t.offered}`, round(t.achieved), '/s', `p50 ${round(t.lat.p50, 2)} ms, p99 ${round(t.lat.p99, 2)} ms, failed ${t.failed}; ratio to raw ${round(t.achieved / r.achieved, 2)}; workers' CPU ${t.workerCpuMsPerTask} ms per task`])
     rows.push([`raw echo @ ${r.offered}`, round(r.achieved), '/s', `p50 ${round(r.lat.p50, 2)} ms, p99 ${round(r.lat.p99, 2)} ms`])
   }
   rows.push([`module handler (js.echo) @ saturation (${CONCURRENCY})`, round(moduleSat.achieved), '/s', `p50 ${round(moduleSat.lat.p50, 2)} ms, p99 ${round(moduleSat.lat.p99, 2)} ms, failed ${moduleSat.failed}; ratio to built-in echo ${round(moduleSat.achieved / taskSat.achieved, 2)}`])
