@@ -1,4 +1,4 @@
-import { existsSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import pWaitFor from 'p-wait-for'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -26,6 +26,21 @@ describe('the p2p-node command', () => {
     const h = await runCli(['--help'])
     expect(h.code).toBe(0)
     expect(h.stdout).toMatch(/peers/)
+  })
+
+  it('P2P_NODE_FLAGS reaches Node: a daemon runs with them; a flag Node does not know is its clear error', async () => {
+    const node = cluster.add({ name: 'cli-flags', role: 'worker', bootstrap: [dnsAddr(bootstrap)] })
+    process.env.P2P_NODE_FLAGS = '--optimize-for-size --stack-size=900'
+    try { await node.start() } finally { delete process.env.P2P_NODE_FLAGS }
+    // the launcher execs Node: the daemon's own command line carries the flags, before the program
+    const argv = readFileSync(`/proc/${node.proc!.pid}/cmdline`, 'utf8').split('\0')
+    expect(argv.slice(1, 4)).toEqual(['--max-semi-space-size=4', '--optimize-for-size', '--stack-size=900'])
+    expect(argv[4]).toMatch(/p2p-node\.mjs$/)
+    expect((await node.request('status') as any).role).toBe('worker')
+    await node.stop()
+    const bad = await runCli(['--version'], undefined, { P2P_NODE_FLAGS: '--no-such-flag-here' })
+    expect(bad.code).not.toBe(0)
+    expect(bad.stderr).toMatch(/bad option: --no-such-flag-here/)
   })
 
   it('a daemon whose stdin is /dev/null keeps running', async () => {
