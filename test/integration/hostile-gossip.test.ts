@@ -76,10 +76,14 @@ describe('malformed and forged gossip', () => {
     expect((await target.request('status') as any).health.ready).toBe(true)
   })
 
-  it('keeps the connection to a peer that does not speak ping (only silence counts as dead)', async () => {
-    // the hostile peer runs no ping service: every ping to it fails at once as unsupported
-    await pWaitFor(async () => /^p2p_ping_failures_total\{reason="unsupported"\} ([3-9]|\d\d)/m.test(await target.metrics()), { interval: 250, timeout: 60_000 })
+  it('keeps the connection to a peer that runs no ping service: its multiplexer answers the pings (only silence counts as dead)', async () => {
+    // the hostile peer runs no ping service. A ping is a Yamux ping frame, answered by the peer's multiplexer,
+    // so it is answered like any peer's; with ping streams every ping to it failed as unsupported, and the first
+    // version of the pinger cut it off for that (docs/adr/0001-foundation.md). The target has two peers: six more
+    // answered pings are three rounds or more, and a ping the hostile peer left unanswered would be a timeout
+    const before = await target.metric('p2p_pings_total{via="muxer"}')
+    await pWaitFor(async () => await target.metric('p2p_pings_total{via="muxer"}') >= before + 6, { interval: 250, timeout: 60_000 })
     expect(evil.getConnections().some(c => c.remotePeer.toString() === target.peerId && c.status === 'open')).toBe(true)
-    expect(await target.metrics()).not.toMatch(/^p2p_ping_failures_total\{reason="timeout"\}/m)
+    expect(await target.metrics()).not.toMatch(/^p2p_ping_failures_total\{reason="(timeout|unsupported)"\}/m)
   })
 })
