@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { TaskResponse, type TaskRequest } from '../messages/tasks.js'
-import { BoundedCache } from './bounded-cache.js'
 import { AttemptError, type TaskNetwork } from './network.js'
 import { nextAttempt, type RetryPolicy } from './retry.js'
 import { broadcastTargets, capable, DecayingCounts, pickWorker, type Candidate } from './scheduler.js'
 import { NoCapableWorkerError, PayloadTooLargeError, TaskEndedError, UnknownTaskError } from '../errors.js'
 import { type AttemptFailure, type TaskRecord, type TaskResult, type TaskResultView, type TaskSpec } from './types.js'
 import { Followers, type TaskFollower } from './followers.js'
+import { isOpen, TaskRecords } from './records.js'
 import type { TaskJournal } from './journal.js'
 import type { Executor } from './executor.js'
 import type { Logger } from '../logger.js'
@@ -82,10 +82,8 @@ const FAILURE_OF: Partial<Record<TaskResponse.Status, AttemptFailure>> = {
  * (same task id, so workers deduplicate), and resolves each task exactly once.
  */
 export class Submitter {
-  /** the tasks `tasks` lists and GET /api/tasks/<id> answers: the newest, by count and by output bytes */
-  private readonly records: BoundedCache<TaskRecord>
-  /** the same for tasks accepted with `wait: false` */
-  private readonly detached: BoundedCache<TaskRecord>
+  /** the tasks `tasks` lists and GET /api/tasks/<id> answers, and the journal behind them */
+  private readonly records: TaskRecords
   private readonly inFlight = new Map<string, number>()
   /** workers that answered busy or could not be reached: skipped until then */
   private readonly busyUntil = new Map<string, number>()
@@ -101,24 +99,14 @@ export class Submitter {
 
   constructor (private readonly deps: SubmitterComponents, private readonly init: SubmitterInit) {
     this.policy = { maxRetries: init.maxRetries, baseDelayMs: 100, maxDelayMs: 2000 }
-    const limits = {
+    this.records = new TaskRecords({
+      journal: deps.journal,
       ttlMs: init.resultTtlMs ?? Infinity,
       maxEntries: init.keep ?? 500,
       maxBytes: init.keepBytes ?? 32 * 1024 ** 2,
-      // an unfinished task stays in the journal whatever the bounds: it is forgotten only once it has ended
-      onEvict: (id: string) => { if (!this.active.has(id)) this.deps.journal?.forget(id) }
-    }
-    this.records = new BoundedCache(limits)
-    this.detached = new BoundedCache(limits)
-  }
-
-  /**
-   * Where a record is kept: tasks accepted with `wait: false` apart from the rest, each bounded the same way, so
-   * a steady stream of tasks whose callers waited (they have their result) never pushes out a result that
-   * somebody will come back for.
-   */
-  private cacheOf (record: TaskRecord): BoundedCache<TaskRecord> {
-    return record.detached === true ? this.detached : this.records
+      open: () => this.active.values(),
+      isOpen: id => this.active.has(id)
+    })
   }
 
   /**
@@ -127,27 +115,10 @@ export class Submitter {
    * is silently forgotten. Returns how many of each.
    */
   load (now = Date.now()): { kept: number, resumable: number, interrupted: number, unreadable: number } {
-    const journal = this.deps.journal
-    if (journal == null) return { kept: 0, resumable: 0, interrupted: 0, unreadable: 0 }
-    const entries = journal.load().sort((a, b) => a.record.submittedAt - b.record.submittedAt)
-    let interrupted = 0
-    for (const { record, spec } of entries) {
-      if (now - record.submittedAt > (this.init.resultTtlMs ?? Infinity)) { journal.forget(record.id); continue }
-      if (isOpen(record)) {
-        if (spec != null) {
-          this.toResume.push({ record, spec })
-        } else {
-          record.state = 'failed'
-          record.error = 'interrupted: this node restarted while the task ran, and its caller was waiting for it (only tasks accepted with wait: false are resumed); it may still have run on a worker'
-          record.finishedAt = now
-          journal.put({ record })
-          interrupted++
-        }
-      }
-      this.cacheOf(record).set(record.id, record, record.submittedAt, weight(record))
-    }
-    // what the bounds (result_ttl, records_max, records_max_bytes) left of them
-    return { kept: this.records.size + this.detached.size, resumable: this.toResume.length, interrupted, unreadable: journal.skipped }
+    const loaded = this.records.load(now)
+    this.toResume.push(...loaded.resumable)
+    // kept: what the bounds (result_ttl, records_max, records_max_bytes) left of them
+    return { kept: loaded.kept, resumable: this.toResume.length, interrupted: loaded.interrupted, unreadable: loaded.unreadable }
   }
 
   /**
@@ -179,23 +150,6 @@ export class Submitter {
     return list.length
   }
 
-  /** writes a durable task's record to the journal, with what it takes to run it again while it is unfinished and resumable */
-  private journalPut (record: TaskRecord, a: Active): void {
-    const journal = this.deps.journal
-    if (journal == null || !a.durable) return
-    const unfinished = isOpen(record)
-    journal.put({ record, spec: a.resumable && unfinished ? a.spec : undefined })
-    if (!journal.bloated) return
-    // the file holds mostly superseded lines: rewrite it with the journalled tasks still kept or unfinished
-    const live = new Map<string, TaskRecord>()
-    for (const r of [...this.records.values(), ...this.detached.values()]) if (journal.has(r.id)) live.set(r.id, r)
-    for (const x of this.active.values()) if (x.durable) live.set(x.record.id, x.record)
-    journal.rewrite([...live.values()].map(r => {
-      const x = this.active.get(r.id)
-      return { record: r, spec: x?.resumable === true && isOpen(r) ? x.spec : undefined }
-    }))
-  }
-
   /** registers a task taken here as unfinished: cancel and follow reach it until it ends */
   private track (record: TaskRecord, spec: TaskSpec & { exclude?: string[] }, opts: AcceptOptions): Active {
     let settle!: () => void
@@ -206,8 +160,8 @@ export class Submitter {
     }
     this.active.set(record.id, a)
     if (opts.resumable === true) record.detached = true
-    this.cacheOf(record).set(record.id, record, Date.now())
-    this.journalPut(record, a)
+    this.records.add(record)
+    this.records.save(a)
     return a
   }
 
@@ -309,9 +263,9 @@ export class Submitter {
     return out
   }
 
-  get (id: string): TaskRecord | undefined { return this.records.get(id, Date.now()) ?? this.detached.get(id, Date.now()) }
+  get (id: string): TaskRecord | undefined { return this.records.get(id) }
   /** newest first */
-  list (): TaskRecord[] { return [...this.records.values(), ...this.detached.values()].sort((a, b) => b.submittedAt - a.submittedAt) }
+  list (): TaskRecord[] { return this.records.list() }
 
   /** Runs a task (or a broadcast) to completion. Throws NoCapableWorkerError when it cannot run anywhere, PayloadTooLargeError over the limit. */
   async submit (spec: TaskSpec & { exclude?: string[] }, opts: AcceptOptions = {}): Promise<TaskRecord> {
@@ -354,9 +308,9 @@ export class Submitter {
         record.error ??= 'internal error while running the task'
         record.finishedAt = Date.now()
       }
-      this.journalPut(record, a)
+      this.records.save(a)
       this.active.delete(record.id)
-      if (this.cacheOf(record).get(record.id, Date.now()) == null) this.deps.journal?.forget(record.id)
+      this.records.ended(record)
       a.followers.end(record)
       a.settle()
     }
@@ -376,7 +330,7 @@ export class Submitter {
       results = [await this.runOne(record, spec, a, timeoutMs, maxRetries, deadline)]
     }
     record.results = results.map(view)
-    this.cacheOf(record).weigh(record.id, weight(record), Date.now())
+    this.records.weigh(record)
     const ok = results.every(r => r.ok)
     // a broadcast cancelled part way keeps the results of the workers that had finished
     record.state = ok ? 'done' : results.some(r => r.cancelled === true) ? 'cancelled' : 'failed'
@@ -424,7 +378,7 @@ export class Submitter {
         // written down before it is sent, for a resumable task: after a crash it goes back there first
         if (a.resumable && !(record.sentTo ?? []).includes(target)) {
           (record.sentTo ??= []).push(target)
-          this.journalPut(record, a)
+          this.records.save(a)
         }
         const now = Date.now()
         const req: TaskRequest = {
@@ -534,16 +488,6 @@ export class Submitter {
       output: res.status === Status.OK ? res.result : undefined, error: res.status === Status.OK ? undefined : res.error, duplicate: res.duplicate
     }
   }
-}
-
-/** the task has not ended yet */
-function isOpen (record: TaskRecord): boolean {
-  return record.state === 'pending' || record.state === 'running'
-}
-
-/** what a record's results hold, roughly: what it counts against the bytes bound */
-function weight (record: TaskRecord): number {
-  return record.results.reduce((n, r) => n + (r.output?.length ?? r.outputBase64?.length ?? 0) + (r.error?.length ?? 0) + 300, 300)
 }
 
 /** resolves after `ms`, or at once when `signal` aborts */

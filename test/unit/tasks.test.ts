@@ -13,6 +13,7 @@ import { HandlerError, type Handler } from '../../src/tasks/handlers/handler.js'
 import { Ledger } from '../../src/tasks/ledger.js'
 import { priorityClass, TaskQueue } from '../../src/tasks/queue.js'
 import { TaskJournal } from '../../src/tasks/journal.js'
+import { TaskRecords, type OpenTask } from '../../src/tasks/records.js'
 import { nextAttempt } from '../../src/tasks/retry.js'
 import { broadcastTargets, DecayingCounts, pickWorker, type Candidate } from '../../src/tasks/scheduler.js'
 
@@ -343,5 +344,91 @@ describe('task arguments', () => {
     expect(parseTaskJson([])).toEqual({ ok: false, error: 'body must be a JSON object' })
     expect(parseTaskJson({ type: 'echo', payload: 'a', payload_base64: 'aGVsbG8=' })).toEqual({ ok: false, error: 'payload, payload_base64: give one of the two, not both' })
     expect(parseTaskJson({ type: 'echo', payload: '', payload_base64: 'aGVsbG8=' }).ok).toBe(false)
+  })
+})
+
+describe('TaskRecords', () => {
+  const record = (id: string, state: string, extra = {}): any => ({ id, type: 'echo', state, submittedAt: Date.now(), broadcast: false, attempts: 0, results: [], ...extra })
+  const spec = { type: 'echo', payload: new Uint8Array([1, 2]) }
+  const journalFile = (): string => join(mkdtempSync(join(tmpdir(), 'records-')), 'tasks.jsonl')
+  const make = (journal: TaskJournal, open: OpenTask[] = [], bounds = {}): TaskRecords => new TaskRecords({
+    journal, ttlMs: 60_000, maxEntries: 3, maxBytes: 1 << 20, open: () => open, isOpen: id => open.some(t => t.record.id === id), ...bounds
+  })
+
+  it('load: ended tasks come back, unfinished wait:false ones are to resume, unfinished waited ones fail as interrupted, expired ones are forgotten', () => {
+    const file = journalFile()
+    const j = new TaskJournal(file)
+    j.load()
+    j.put({ record: record('ended', 'done') })
+    j.put({ record: record('resume-me', 'running', { detached: true }), spec })
+    j.put({ record: record('waited', 'running') })
+    j.put({ record: record('old', 'done', { submittedAt: Date.now() - 120_000 }) })
+    j.close()
+    const again = new TaskJournal(file)
+    const records = make(again)
+    const loaded = records.load()
+    expect(loaded.resumable.map(r => r.record.id)).toEqual(['resume-me'])
+    expect([...loaded.resumable[0].spec.payload]).toEqual([1, 2])
+    expect(loaded.interrupted).toBe(1)
+    expect(loaded.kept).toBe(3)
+    expect(records.get('old')).toBeUndefined()
+    expect(records.get('waited')).toMatchObject({ state: 'failed', error: expect.stringMatching(/^interrupted: /) })
+    // the expired one is no longer live in the journal: the next rewrite leaves it out
+    expect(again.has('old')).toBe(false)
+    expect(again.has('ended')).toBe(true)
+    again.close()
+    // the interrupted one was written back as failed
+    const third = new TaskJournal(file).load()
+    expect(third.find(e => e.record.id === 'waited')?.record.state).toBe('failed')
+  })
+
+  it('wait:false records have bounds of their own: waited ones never push them out', () => {
+    const j = new TaskJournal(journalFile())
+    j.load()
+    const records = make(j)
+    records.add(record('mine', 'done', { detached: true }))
+    for (let i = 0; i < 10; i++) records.add(record(`w${i}`, 'done'))
+    expect(records.get('mine')?.id).toBe('mine')
+    expect(records.list().filter(r => r.detached !== true)).toHaveLength(3)
+    expect(records.get('w0')).toBeUndefined()
+  })
+
+  it('an unfinished durable task stays in the journal when the bounds drop its record, and is forgotten once it has ended', () => {
+    const file = journalFile()
+    const j = new TaskJournal(file)
+    j.load()
+    const running: OpenTask = { record: record('long', 'running'), spec, durable: true, resumable: false }
+    const open = [running]
+    const records = make(j, open)
+    records.add(running.record)
+    records.save(running)
+    for (let i = 0; i < 5; i++) { const t = { record: record(`s${i}`, 'done'), spec, durable: true, resumable: false }; records.add(t.record); records.save(t) }
+    expect(records.get('long')).toBeUndefined()
+    expect(j.has('long')).toBe(true)
+    running.record.state = 'done'
+    records.save(running)
+    open.length = 0
+    records.ended(running.record)
+    expect(j.has('long')).toBe(false)
+  })
+
+  it('a rewrite of a bloated journal keeps the kept records and the unfinished resumable tasks with their specs', () => {
+    const file = journalFile()
+    const j = new TaskJournal(file)
+    j.load()
+    const pending: OpenTask = { record: record('later', 'pending', { detached: true }), spec, durable: true, resumable: true }
+    const records = make(j, [pending], { maxEntries: 1000 })
+    records.add(pending.record)
+    records.save(pending)
+    const big = 'x'.repeat(10_000)
+    const churn: OpenTask = { record: record('churn', 'running'), spec, durable: true, resumable: false }
+    records.add(churn.record)
+    for (let i = 0; i < 300; i++) { churn.record.error = big + i; records.save(churn) }
+    expect(j.bloated).toBe(false)
+    j.close()
+    const entries = new TaskJournal(file).load()
+    expect(entries.map(e => e.record.id).sort()).toEqual(['churn', 'later'])
+    expect([...entries.find(e => e.record.id === 'later')!.spec!.payload]).toEqual([1, 2])
+    expect(entries.find(e => e.record.id === 'churn')!.spec).toBeUndefined()
   })
 })
