@@ -104,7 +104,7 @@ export class P2PNode {
     })
     const workerTasks = worker ? createWorkerTasks({ peerId: libp2p.peerId, metrics, logger }, { config, env }) : undefined
     if (workerTasks != null) membership.advertise(workerTasks.executor)
-    const tasks = createTaskSubmission({ libp2p, membership, executor: workerTasks?.executor, rtt: pinger.rtt, metrics, logger }, { config })
+    const tasks = createTaskSubmission({ libp2p, membership, executor: workerTasks?.executor, rtt: pinger.settledRtt, metrics, logger }, { config })
     const bootstrapper = createBootstrapper({ libp2p, logger: logger.child({ c: 'bootstrap' }), metrics }, {
       addresses: net.bootstrap,
       dialTimeoutMs: net.connectionTimeoutMs,

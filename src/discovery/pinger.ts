@@ -15,6 +15,12 @@ export interface Pinger {
    * until the next ping, and the scheduler would skip it meanwhile.
    */
   rtt(peer: string): number | undefined
+  /**
+   * `rtt` once there are two samples, else undefined: what the task scheduler goes by. The first ping, made as the
+   * connection opens, runs while both ends are busy starting up; alone, one slow answer made a new worker look far
+   * away, and a burst of tasks submitted then all went to the other workers.
+   */
+  settledRtt(peer: string): number | undefined
   /** ping one peer now (ms) */
   pingNow(peer: string): Promise<number>
 }
@@ -105,12 +111,13 @@ export function createPinger (components: PingerComponents, init: { intervalMs: 
       libp2p.removeEventListener('peer:connect', onConnect)
     },
     rtt: peer => { const samples = rtts.get(peer); return samples == null ? undefined : Math.min(...samples) },
+    settledRtt: peer => { const samples = rtts.get(peer); return samples == null || samples.length < 2 ? undefined : Math.min(...samples) },
     pingNow
   }
 }
 
 /** what a multiplexer that can ping offers (yamux's `ping()`: one 12-byte frame each way, answered by the muxer) */
-interface MuxerPing { ping: (options?: { signal?: AbortSignal }) => Promise<number> }
+export interface MuxerPing { ping: (options?: { signal?: AbortSignal }) => Promise<number> }
 
 /**
  * The connection's multiplexer when it can ping. A ping stream costs far more than the ping: stream set-up,
@@ -132,7 +139,18 @@ function muxerOf (conn: Connection): MuxerPing | undefined {
  * handed over, the ping stays outstanding until answered: the late answer settles it, and the next round's
  * ping waits on the same one instead of sending another.
  */
-async function pingMuxer (muxer: MuxerPing, signal: AbortSignal): Promise<number> {
+export async function pingMuxer (muxer: MuxerPing, signal: AbortSignal): Promise<number> {
+  const started = Date.now()
+  const rtt = await pingMuxerOnce(muxer, signal)
+  // Yamux answers a ping made while another is outstanding with that one's time, measured from when the other
+  // was sent: its own keep-alive ping sent as the connection opened, while both ends were busy starting up, came
+  // back as RTTs of tens of milliseconds and made a peer look far away (the scheduler then sent it nothing).
+  // Such an answer is older than this call: ping again, now that none is outstanding
+  if (rtt <= Date.now() - started + 1) return rtt
+  return await pingMuxerOnce(muxer, signal)
+}
+
+async function pingMuxerOnce (muxer: MuxerPing, signal: AbortSignal): Promise<number> {
   const pong = muxer.ping()
   // settled after this caller has gone (a late answer, or the connection closing): nothing is waiting for it
   pong.catch(() => {})
