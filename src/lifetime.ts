@@ -10,3 +10,13 @@ export class Lifetime {
   /** aborted after `ms`, or at stop */
   signal (ms: number): AbortSignal { return AbortSignal.any([this.abort.signal, AbortSignal.timeout(ms)]) }
 }
+
+/** settles as soon as the signal aborts (with its reason), even if `work` ignores it; `work` settles unwatched then */
+export async function raceAbort<T> (work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) throw signal.reason
+  return await new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => { reject(signal.reason) }
+    signal.addEventListener('abort', onAbort, { once: true })
+    work.then(v => { signal.removeEventListener('abort', onAbort); resolve(v) }, e => { signal.removeEventListener('abort', onAbort); reject(e) })
+  })
+}

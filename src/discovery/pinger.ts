@@ -1,4 +1,4 @@
-import { Lifetime } from '../lifetime.js'
+import { Lifetime, raceAbort } from '../lifetime.js'
 import { byteStream } from '@libp2p/utils'
 import { openStream } from '../libp2p/streams.js'
 import type { Node } from '../libp2p/libp2p.js'
@@ -48,6 +48,11 @@ export function createPinger (components: PingerComponents, init: { intervalMs: 
   const maxFailures = init.maxFailures ?? 3
   const timeoutMs = init.timeoutMs ?? Math.min(10_000, Math.max(1000, init.intervalMs))
   let timer: NodeJS.Timeout | undefined
+
+  function rtt (peer: string): number | undefined {
+    const samples = rtts.get(peer)
+    return samples == null ? undefined : Math.min(...samples)
+  }
 
   async function pingNow (peer: string): Promise<number> {
     const conn = libp2p.getConnections().find(c => c.remotePeer.toString() === peer)
@@ -110,8 +115,8 @@ export function createPinger (components: PingerComponents, init: { intervalMs: 
       timer = undefined
       libp2p.removeEventListener('peer:connect', onConnect)
     },
-    rtt: peer => { const samples = rtts.get(peer); return samples == null ? undefined : Math.min(...samples) },
-    settledRtt: peer => { const samples = rtts.get(peer); return samples == null || samples.length < 2 ? undefined : Math.min(...samples) },
+    rtt,
+    settledRtt: peer => (rtts.get(peer)?.length ?? 0) < 2 ? undefined : rtt(peer),
     pingNow
   }
 }
@@ -154,16 +159,7 @@ async function pingMuxerOnce (muxer: MuxerPing, signal: AbortSignal): Promise<nu
   const pong = muxer.ping()
   // settled after this caller has gone (a late answer, or the connection closing): nothing is waiting for it
   pong.catch(() => {})
-  if (signal.aborted) throw signal.reason
-  let onAbort: (() => void) | undefined
-  try {
-    return await Promise.race([pong, new Promise<never>((_resolve, reject) => {
-      onAbort = () => { reject(signal.reason) }
-      signal.addEventListener('abort', onAbort, { once: true })
-    })])
-  } finally {
-    if (onAbort != null) signal.removeEventListener('abort', onAbort)
-  }
+  return await raceAbort(pong, signal)
 }
 
 const PING_PROTOCOL = '/ipfs/ping/1.0.0'

@@ -2,6 +2,7 @@ import { TaskResponse, type TaskRequest } from '../messages/tasks.js'
 import { BoundedCache } from './bounded-cache.js'
 import { HandlerError, NotFoundError, type Handler, type HandlerContext } from './handlers/handler.js'
 import { TaskQueue, type PriorityClass, type QueueItem } from './queue.js'
+import { raceAbort } from '../lifetime.js'
 import type { Ledger } from './ledger.js'
 import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics/metrics.js'
@@ -270,14 +271,4 @@ export class Executor {
       queueMs: 0, runMs: 0, reward: 0n, duplicate: false, dropped: 0, ...extra
     }
   }
-}
-
-/** settles as soon as the signal aborts, even if the handler ignores it */
-async function raceAbort<T> (work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) throw signal.reason
-  return await new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => { reject(signal.reason) }
-    signal.addEventListener('abort', onAbort, { once: true })
-    work.then(v => { signal.removeEventListener('abort', onAbort); resolve(v) }, e => { signal.removeEventListener('abort', onAbort); reject(e) })
-  })
 }
