@@ -1,5 +1,5 @@
 import { BoundedCache } from './bounded-cache.js'
-import type { TaskJournal } from './journal.js'
+import type { JournalEntry, TaskJournal } from './journal.js'
 import type { TaskRecord, TaskSpec } from './types.js'
 
 /** a task taken here that has not ended, as the records see it */
@@ -22,8 +22,8 @@ export interface TaskRecordsInit {
   /** and the bytes of their results (tasks.records_max_bytes) */
   maxBytes: number
   /** the tasks taken here that have not ended: never forgotten by the journal, whatever the bounds */
-  open: () => Iterable<OpenTask>
-  isOpen: (id: string) => boolean
+  active: () => Iterable<OpenTask>
+  isActive: (id: string) => boolean
 }
 
 /** what `load` found in the journal */
@@ -56,7 +56,7 @@ export class TaskRecords {
       maxEntries: init.maxEntries,
       maxBytes: init.maxBytes,
       // an unfinished task stays in the journal whatever the bounds: it is forgotten only once it has ended
-      onEvict: (id: string) => { if (!init.isOpen(id)) init.journal?.forget(id) }
+      onEvict: (id: string) => { if (!init.isActive(id)) init.journal?.forget(id) }
     }
     this.waited = new BoundedCache(limits)
     this.detached = new BoundedCache(limits)
@@ -112,15 +112,12 @@ export class TaskRecords {
   save (task: OpenTask): void {
     const journal = this.init.journal
     if (journal == null || !task.durable) return
-    const { record } = task
-    journal.put({ record, spec: task.resumable && isOpen(record) ? task.spec : undefined })
+    journal.put(entryOf(task))
     if (!journal.bloated) return
     // the file holds mostly superseded lines: rewrite it with the journalled tasks still kept or unfinished
-    const live = new Map<string, { record: TaskRecord, spec?: TaskSpec }>()
+    const live = new Map<string, JournalEntry>()
     for (const r of [...this.waited.values(), ...this.detached.values()]) if (journal.has(r.id)) live.set(r.id, { record: r })
-    for (const t of this.init.open()) {
-      if (t.durable) live.set(t.record.id, { record: t.record, spec: t.resumable && isOpen(t.record) ? t.spec : undefined })
-    }
+    for (const t of this.init.active()) if (t.durable) live.set(t.record.id, entryOf(t))
     journal.rewrite([...live.values()])
   }
 
@@ -138,6 +135,11 @@ export class TaskRecords {
 /** the task has not ended yet */
 export function isOpen (record: TaskRecord): boolean {
   return record.state === 'pending' || record.state === 'running'
+}
+
+/** a task's journal line: its spec too while it is unfinished and resumable (what it takes to run it again) */
+function entryOf (task: OpenTask): JournalEntry {
+  return { record: task.record, spec: task.resumable && isOpen(task.record) ? task.spec : undefined }
 }
 
 /** what a record's results hold, roughly: what it counts against the bytes bound */

@@ -104,8 +104,8 @@ export class Submitter {
       ttlMs: init.resultTtlMs ?? Infinity,
       maxEntries: init.keep ?? 500,
       maxBytes: init.keepBytes ?? 32 * 1024 ** 2,
-      open: () => this.active.values(),
-      isOpen: id => this.active.has(id)
+      active: () => this.active.values(),
+      isActive: id => this.active.has(id)
     })
   }
 

@@ -352,7 +352,7 @@ describe('TaskRecords', () => {
   const spec = { type: 'echo', payload: new Uint8Array([1, 2]) }
   const journalFile = (): string => join(mkdtempSync(join(tmpdir(), 'records-')), 'tasks.jsonl')
   const make = (journal: TaskJournal, open: OpenTask[] = [], bounds = {}): TaskRecords => new TaskRecords({
-    journal, ttlMs: 60_000, maxEntries: 3, maxBytes: 1 << 20, open: () => open, isOpen: id => open.some(t => t.record.id === id), ...bounds
+    journal, ttlMs: 60_000, maxEntries: 3, maxBytes: 1 << 20, active: () => open, isActive: id => open.some(t => t.record.id === id), ...bounds
   })
 
   it('load: ended tasks come back, unfinished wait:false ones are to resume, unfinished waited ones fail as interrupted, expired ones are forgotten', () => {
