@@ -17,17 +17,17 @@ const progress = msg => process.stderr.write(`[${new Date().toISOString().slice(
 const sleep = ms => new Promise(resolve => setTimeout(resolve, ms))
 process.env.TEST_LOG_LEVEL = 'warn'
 
-/** the production defaults the test cluster leaves out: heartbeat 5 s, ping 10 s */
-const production = n => { n.updateConfig(c => { c.node.heartbeat_interval = '5s'; c.network.ping_interval = '10s' }); return n }
+/** the production ping interval (the test cluster pings every 2 s); the heartbeat is given in each node's spec */
+const production = n => { n.updateConfig(c => { c.network.ping_interval = '10s' }); return n }
 
 async function trial (i) {
   const cluster = new Cluster()
   try {
-    const boot = production(cluster.add({ name: `idle-boot-${i}`, role: 'bootstrap', mesh: false }))
+    const boot = production(cluster.add({ name: `idle-boot-${i}`, role: 'bootstrap', mesh: false, heartbeat: '5s' }))
     await boot.start()
-    const relay = production(cluster.add({ name: `idle-relay-${i}`, role: 'relay', bootstrap: [dnsAddr(boot)] }))
+    const relay = production(cluster.add({ name: `idle-relay-${i}`, role: 'relay', bootstrap: [dnsAddr(boot)], heartbeat: '5s' }))
     await relay.start()
-    const workers = Array.from({ length: opts.nodes - 2 }, (_, k) => production(cluster.add({ name: `idle-w${k}-${i}`, role: 'worker', relay: true, bootstrap: [dnsAddr(boot)] })))
+    const workers = Array.from({ length: opts.nodes - 2 }, (_, k) => production(cluster.add({ name: `idle-w${k}-${i}`, role: 'worker', relay: true, bootstrap: [dnsAddr(boot)], heartbeat: '5s' })))
     await Promise.all(workers.map(async w => { await w.start() }))
     progress(`trial ${i + 1}: ${opts.nodes} nodes up; settling ${opts.settle} s`)
     await sleep(opts.settle * 1000)
