@@ -100,7 +100,8 @@ export class P2PNode {
       intervalMs: nc.heartbeatIntervalMs,
       misses: nc.heartbeatMisses,
       expiryMs: nc.memberExpiryMs,
-      infrastructurePeers: new Set(net.infrastructurePeers)
+      infrastructurePeers: new Set(net.infrastructurePeers),
+      allowedPeers: new Set(net.allowedPeers)
     })
     const workerTasks = worker ? createWorkerTasks({ peerId: libp2p.peerId, metrics, logger }, { config, env }) : undefined
     if (workerTasks != null) membership.advertise(workerTasks.executor)

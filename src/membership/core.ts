@@ -54,13 +54,40 @@ export type MembershipEvent =
   | { type: 'gone', peerId: string }
   | { type: 'removed', peerId: string }
 
+/**
+ * What this node believes of a member's own claims (docs/SECURITY.md, "Everything from outside is a claim"). A peer
+ * states its heartbeat interval, miss count and capacity; the node bounds them by its own policy, so a lying peer
+ * (interval and misses 2^32-1, capacity 2^32-1) neither stays listed for good nor draws every task.
+ */
+export interface ClaimLimits {
+  /** the longest silence (interval x misses) after which any member is declared gone */
+  maxWindowMs: number
+  maxMisses: number
+  maxConcurrency: number
+  maxQueue: number
+}
+
+/** this node's policy from its own heartbeat: a member may be four times as slow, and never under a minute */
+export function claimLimits (own: { intervalMs: number, misses: number }): ClaimLimits {
+  return { maxWindowMs: Math.max(60_000, 4 * own.intervalMs * own.misses), maxMisses: 10, maxConcurrency: 1024, maxQueue: 65_536 }
+}
+
+export const DEFAULT_CLAIM_LIMITS: ClaimLimits = claimLimits({ intervalMs: 5000, misses: 3 })
+
+/** a heartbeat's interval and misses as this node takes them: misses at most `maxMisses`, their product at most `maxWindowMs` */
+export function clampLiveness (intervalMs: number, misses: number, limits: ClaimLimits): { intervalMs: number, misses: number } {
+  const m = Math.max(1, Math.min(misses, limits.maxMisses))
+  return { intervalMs: Math.max(1, Math.min(intervalMs, Math.floor(limits.maxWindowMs / m))), misses: m }
+}
+
 export type HeartbeatDecision =
   | { accept: true, member: Member, event?: MembershipEvent }
   | { accept: false, reason: 'stale' }
 
 /** Applies a heartbeat from `peerId` received at `now`. A sequence number not above the last one is a replay. */
-export function applyHeartbeat (prev: Member | undefined, peerId: string, hb: HeartbeatInput, now: number): HeartbeatDecision {
+export function applyHeartbeat (prev: Member | undefined, peerId: string, hb: HeartbeatInput, now: number, limits = DEFAULT_CLAIM_LIMITS): HeartbeatDecision {
   if (prev != null && hb.seq <= prev.seq) return { accept: false, reason: 'stale' }
+  const liveness = clampLiveness(hb.intervalMs, hb.misses, limits)
   const member: Member = {
     peerId,
     name: hb.name,
@@ -74,8 +101,8 @@ export function applyHeartbeat (prev: Member | undefined, peerId: string, hb: He
     load: hb.load,
     healthy: hb.healthy,
     seq: hb.seq,
-    intervalMs: hb.intervalMs,
-    misses: hb.misses,
+    intervalMs: liveness.intervalMs,
+    misses: liveness.misses,
     firstSeen: prev?.firstSeen ?? now,
     lastSeen: now,
     state: { phase: 'alive' }
@@ -86,7 +113,8 @@ export function applyHeartbeat (prev: Member | undefined, peerId: string, hb: He
 }
 
 /** Capability adverts update what a member can do; they do not count as liveness. */
-export function applyCapabilities (prev: Member | undefined, peerId: string, ad: CapabilitiesInput, now: number): Member {
+export function applyCapabilities (prev: Member | undefined, peerId: string, claimed: CapabilitiesInput, now: number, limits = DEFAULT_CLAIM_LIMITS): Member {
+  const ad = { ...claimed, maxConcurrency: Math.min(claimed.maxConcurrency, limits.maxConcurrency), queueCapacity: claimed.queueCapacity == null ? undefined : Math.min(claimed.queueCapacity, limits.maxQueue) }
   if (prev == null) {
     // known only from its advert until its first heartbeat: listed, but already past its deadline
     return {

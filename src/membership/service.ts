@@ -2,7 +2,8 @@ import { TopicValidatorResult, type GossipSub, type Message } from '@libp2p/goss
 import { RPC } from '@libp2p/gossipsub/message'
 import { decodeCapabilities, decodeHeartbeat, sameSender, CapabilityAdvertisement, HeartBeat, type Decoded, type InvalidReason } from '../messages/codec.js'
 import { membershipTopics } from '../messages/topics.js'
-import { applyCapabilities, applyHeartbeat, countByRole, sweep, type HeartbeatInput, type Member, type MembershipEvent } from './core.js'
+import { applyCapabilities, applyHeartbeat, claimLimits, clampLiveness, countByRole, sweep, type ClaimLimits, type HeartbeatInput, type Member, type MembershipEvent } from './core.js'
+import { TokenBuckets } from '../tasks/rate-limit.js'
 import type { Role } from '../config/schema.js'
 import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics/metrics.js'
@@ -20,6 +21,13 @@ export interface MembershipInit {
   expiryMs: number
   /** peers allowed to present themselves as bootstrap or relay (empty or absent: anyone) */
   infrastructurePeers?: Set<string>
+  /** network.allowed_peers: messages authored by anyone else are dropped, whoever forwards them (empty or absent: anyone) */
+  allowedPeers?: Set<string>
+  /** the most members the table holds; a new member past it is refused until one is removed (default 4096) */
+  maxMembers?: number
+  /** new members one connection may bring in: a burst, then this many a second (defaults 64 and 4) */
+  newMemberBurst?: number
+  newMemberRate?: number
 }
 
 /** what a worker's heartbeats and capability adverts say about its tasks (the executor, registered once it exists) */
@@ -91,8 +99,15 @@ class MembershipService implements Membership {
   private beats = 0
   private started = false
   private work?: WorkAdvert
+  private readonly limits: ClaimLimits
+  private readonly maxMembers: number
+  /** new members per forwarding connection: one peer cannot fill the table with made-up members */
+  private readonly newMembers: TokenBuckets
 
   constructor (private readonly components: MembershipComponents, private readonly init: MembershipInit) {
+    this.limits = claimLimits(init)
+    this.maxMembers = init.maxMembers ?? 4096
+    this.newMembers = new TokenBuckets(init.newMemberRate ?? 4, init.newMemberBurst ?? 64, 1024)
 
     this.topic = membershipTopics(init.protocolVersion)
     // sequence numbers start from the wall clock so a restarted node's heartbeats are newer than its old ones
@@ -105,8 +120,8 @@ class MembershipService implements Membership {
     if (this.started) return
     this.started = true
     const { pubsub } = this.components
-    pubsub.topicValidators.set(this.topic.heartbeat, (from, msg) => this.validate(msg, decodeHeartbeat))
-    pubsub.topicValidators.set(this.topic.capabilities, (from, msg) => this.validate(msg, decodeCapabilities))
+    pubsub.topicValidators.set(this.topic.heartbeat, (from, msg) => this.validate(from, msg, decodeHeartbeat))
+    pubsub.topicValidators.set(this.topic.capabilities, (from, msg) => this.validate(from, msg, decodeCapabilities))
     pubsub.addEventListener('message', this.onMessage)
     pubsub.addEventListener('subscription-change', this.onSubscriptionChange)
     pubsub.subscribe(this.topic.heartbeat)
@@ -195,12 +210,37 @@ class MembershipService implements Membership {
     }, 50)
   }
 
-  private validate<T extends HeartBeat | CapabilityAdvertisement> (msg: Message, decode: (d: Uint8Array) => Decoded<T>): TopicValidatorResult {
+  private validate<T extends HeartBeat | CapabilityAdvertisement> (forwarder: PeerId, msg: Message, decode: (d: Uint8Array) => Decoded<T>): TopicValidatorResult {
     if (msg.type !== 'signed') return this.reject('unsigned')
     const result = this.check(msg.from, msg.data, decode)
     if (!result.ok) return TopicValidatorResult.Reject
+    const author = msg.from.toString()
+    if (!this.table.has(author)) {
+      // not the forwarder's fault when it is full or a join wave passes through it: ignored, not punished
+      if (!this.roomFor(author)) return this.ignore('table_full')
+      if (!this.newMembers.take(forwarder.toString())) return this.ignore('new_member_rate')
+    }
     this.decoded.set(msg, result)
     return TopicValidatorResult.Accept
+  }
+
+  private ignore (reason: InvalidReason): TopicValidatorResult {
+    this.components.metrics.invalidMessages.inc({ reason })
+    return TopicValidatorResult.Ignore
+  }
+
+  /** room for a new member: below the bound, or a gone member to drop for it (the longest gone first) */
+  private roomFor (peerId: string): boolean {
+    if (this.table.has(peerId) || this.table.size < this.maxMembers) return true
+    let oldest: Member | undefined
+    for (const m of this.table.values()) {
+      if (m.state.phase === 'gone' && (oldest == null || m.state.since < (oldest.state as { since: number }).since)) oldest = m
+    }
+    if (oldest == null) return false
+    this.table.delete(oldest.peerId)
+    this.signed.delete(oldest.peerId)
+    this.emit({ type: 'removed', peerId: oldest.peerId })
+    return true
   }
 
   /** the checks every membership message passes, whichever way it came; a failure is counted */
@@ -212,6 +252,11 @@ class MembershipService implements Membership {
       return result
     }
     if (!sameSender(result.value.peerId, from)) return this.rejected('wrong_sender')
+    const allowed = this.init.allowedPeers
+    if (allowed != null && allowed.size > 0 && !allowed.has(from.toString()) && !from.equals(this.components.peerId)) {
+      this.components.metrics.accessDenied.inc({ what: 'message_author' })
+      return this.rejected('not_allowed')
+    }
     // with network.infrastructure_peers, only those peers may present themselves as bootstrap or relay
     const trusted = this.init.infrastructurePeers
     if (trusted != null && trusted.size > 0 && result.value.role !== 'worker' && !trusted.has(from.toString())) {
@@ -259,8 +304,10 @@ class MembershipService implements Membership {
         const d = this.check(m.from, m.data, decodeHeartbeat)
         if (!d.ok) { rejected++; continue }
         // already past its deadline by the answering node's clock: not evidence of life
-        if (receivedAt + d.value.intervalMs * d.value.misses < Date.now()) continue
-        const decision = applyHeartbeat(this.table.get(from), from, heartbeatInput(d.value), receivedAt)
+        const liveness = clampLiveness(d.value.intervalMs, d.value.misses, this.limits)
+        if (receivedAt + liveness.intervalMs * liveness.misses < Date.now()) continue
+        if (!this.roomFor(from)) { this.ignore('table_full'); continue }
+        const decision = applyHeartbeat(this.table.get(from), from, heartbeatInput(d.value), receivedAt, this.limits)
         if (!decision.accept) continue // we have this one or a newer one already
         this.keep(m.from, 'heartbeat', m.data, m.seqno, m.signature, receivedAt)
         this.table.set(from, decision.member)
@@ -272,7 +319,8 @@ class MembershipService implements Membership {
         const known = this.signed.get(from)?.capabilities
         if (known != null && bigEndian(known.seqno) >= bigEndian(m.seqno)) continue
         this.keep(m.from, 'capabilities', m.data, m.seqno, m.signature, receivedAt)
-        this.table.set(from, applyCapabilities(this.table.get(from), from, { ...d.value, role: d.value.role as Role }, receivedAt))
+        if (!this.roomFor(from)) { this.ignore('table_full'); continue }
+        this.table.set(from, applyCapabilities(this.table.get(from), from, { ...d.value, role: d.value.role as Role }, receivedAt, this.limits))
         applied++
       }
     }
@@ -306,7 +354,7 @@ class MembershipService implements Membership {
     if (msg.topic === this.topic.heartbeat) {
       const d = (this.decoded.get(msg) ?? decodeHeartbeat(msg.data)) as Decoded<HeartBeat>
       if (!d.ok) return
-      const decision = applyHeartbeat(this.table.get(from), from, heartbeatInput(d.value), now)
+      const decision = applyHeartbeat(this.table.get(from), from, heartbeatInput(d.value), now, this.limits)
       if (!decision.accept) {
         // the very heartbeat we hold already (it came first in a member snapshot) is no replay: not counted
         if (d.value.seq !== this.table.get(from)?.seq) this.components.metrics.invalidMessages.inc({ reason: 'stale' })
@@ -321,7 +369,7 @@ class MembershipService implements Membership {
       if (!d.ok) return
       this.components.metrics.messagesReceived.inc({ topic: 'capabilities' })
       this.keep(msg.from, 'capabilities', msg.data, seqnoBytes(msg.sequenceNumber), msg.signature, now)
-      this.table.set(from, applyCapabilities(this.table.get(from), from, { ...d.value, role: d.value.role as Role }, now))
+      this.table.set(from, applyCapabilities(this.table.get(from), from, { ...d.value, role: d.value.role as Role }, now, this.limits))
     }
   }
 

@@ -14,7 +14,7 @@ export const MAX_BYTES = {
 
 export const MAX_STRING = 256
 
-export type InvalidReason = 'too_large' | 'decode' | 'bad_field' | 'wrong_sender' | 'unsigned' | 'stale' | 'untrusted_role' | 'bad_signature'
+export type InvalidReason = 'too_large' | 'decode' | 'bad_field' | 'wrong_sender' | 'unsigned' | 'stale' | 'untrusted_role' | 'bad_signature' | 'not_allowed' | 'table_full' | 'new_member_rate'
 
 export type Decoded<T> = { ok: true, value: T } | { ok: false, reason: InvalidReason, detail: string }
 

@@ -42,6 +42,7 @@ export function createMetrics (registry: Registry) {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers
     }),
+    workersSetAside: new Counter({ name: 'p2p_task_workers_set_aside_total', help: 'Times the circuit breaker set a worker aside because attempts kept failing to reach it', registers }),
     taskRetries: new Counter({ name: 'p2p_task_retries_total', help: 'Task attempts retried on another worker, by reason', labelNames: ['reason'] as const, registers }),
     taskQueueDepth: new Gauge({ name: 'p2p_task_queue_depth', help: 'Tasks waiting in this worker\'s queue', registers }),
     taskQueueDepthByClass: new Gauge({

@@ -16,6 +16,13 @@ export interface Candidate {
   busyUntil?: number
   /** tasks this submitter sent it lately (a decaying count): spreads tasks that finish before the next pick */
   recent?: number
+  /**
+   * an open connection to it now (or it is this node). A member known only from gossip (its heartbeats may be
+   * signed by a peer that has left, or that made it up) is tried only when no connected worker can take the task.
+   */
+  connected?: boolean
+  /** attempts to it kept failing to open (the circuit breaker): not picked until then */
+  setAsideUntil?: number
 }
 
 export interface PickOptions {
@@ -66,6 +73,7 @@ export function window (c: Pick<Candidate, 'maxConcurrency' | 'queueCapacity'>):
 
 function hasRoom (c: Candidate, now: number): boolean {
   if (c.busyUntil != null && c.busyUntil > now) return false
+  if (c.setAsideUntil != null && c.setAsideUntil > now) return false
   if (c.advertisedLoad >= c.maxConcurrency + c.queueCapacity) return false
   return c.inFlight < window(c)
 }
@@ -84,13 +92,16 @@ function clearlyNearer (a: number | undefined, b: number | undefined): boolean {
  * Picks the worker for one attempt: live, healthy, offering the type (and capability), with room in its queue.
  * Least saturated first (a free slot beats a queue), then a clearly lower RTT, then the smallest share (load or
  * tasks sent lately, per slot), then at random. The submitting node is a candidate like any other: counted the
- * same way, its RTT of 0 does not win every tie. Workers in `exclude` are used only when no other has room.
+ * same way, its RTT of 0 does not win every tie. Workers in `exclude` are used only when no other has room,
+ * and workers with no connection (`connected: false`) only when no connected one has room.
  */
 export function pickWorker (candidates: readonly Candidate[], opts: PickOptions): Candidate | undefined {
   const random = opts.random ?? Math.random
   const able = candidates.filter(c => capable(c, opts.type, opts.capability) && hasRoom(c, opts.now))
-  const fresh = able.filter(c => opts.exclude?.has(c.peerId) !== true)
-  const pool = fresh.length > 0 ? fresh : able
+  const reachable = able.filter(c => c.connected !== false)
+  const near = reachable.length > 0 ? reachable : able
+  const fresh = near.filter(c => opts.exclude?.has(c.peerId) !== true)
+  const pool = fresh.length > 0 ? fresh : near
   if (pool.length === 0) return undefined
   const scored = pool.map(c => ({ c, level: saturation(c), share: share(c), rtt: c.rttMs, r: random() }))
   scored.sort((a, b) => {

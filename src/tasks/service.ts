@@ -119,7 +119,7 @@ export function createTaskSubmission (components: TaskSubmissionComponents, init
   // the records of the tasks this node takes (REPL, CLI, API), on disk: `tasks` answers after a restart
   const journal = new TaskJournal(join(config.node.dataDir, 'tasks.jsonl'))
   const submitterLog = logger.child({ c: 'submitter' })
-  const submitter = new Submitter({ membership: components.membership, network, local: executor, journal, rtt: components.rtt, metrics, logger: submitterLog }, {
+  const submitter = new Submitter({ membership: components.membership, network, local: executor, journal, rtt: components.rtt, connected: peer => libp2p.getConnections(peer).some(c => c.status === 'open'), metrics, logger: submitterLog }, {
     selfPeerId: libp2p.peerId.toString(),
     selfName: config.node.name,
     selfCapabilities: config.node.capabilities,

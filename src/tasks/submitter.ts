@@ -65,6 +65,8 @@ export interface SubmitterComponents {
   /** this node's own executor (workers): a candidate like any other */
   local?: Executor
   rtt: (peer: string) => number | undefined
+  /** an open connection to the peer now (absent: every member counts as connected) */
+  connected?: (peer: PeerId) => boolean
   metrics: Metrics
   logger: Logger
 }
@@ -72,6 +74,9 @@ export interface SubmitterComponents {
 const { Status } = TaskResponse
 const BUSY_BACKOFF_MS = 250
 const UNREACHABLE_BACKOFF_MS = 2000
+/** the circuit breaker: after this many attempts in a row that could not reach a worker it is set aside, for longer each time */
+const BREAKER_FAILURES = 2
+const BREAKER_MAX_MS = 60_000
 const CANDIDATE_CACHE_MS = 100
 const FAILURE_OF: Partial<Record<TaskResponse.Status, AttemptFailure>> = {
   [Status.BUSY]: 'busy', [Status.NOT_FOUND]: 'not_found', [Status.TIMEOUT]: 'worker_timeout', [Status.REJECTED]: 'rejected'
@@ -85,8 +90,12 @@ export class Submitter {
   /** the tasks `tasks` lists and GET /api/tasks/<id> answers, and the journal behind them */
   private readonly records: TaskRecords
   private readonly inFlight = new Map<string, number>()
+  /** workers the circuit breaker set aside, until when */
+  private readonly setAside = new Map<string, number>()
   /** workers that answered busy or could not be reached: skipped until then */
   private readonly busyUntil = new Map<string, number>()
+  /** attempts in a row that could not reach each worker (reset by any answer): the circuit breaker's count */
+  private readonly unreachable = new Map<string, number>()
   /** attempts sent to each worker lately: the tie-break that spreads short tasks */
   private readonly sent = new DecayingCounts()
   private readonly policy: RetryPolicy
@@ -226,6 +235,7 @@ export class Submitter {
       ...c,
       inFlight: this.inFlight.get(c.peerId) ?? 0,
       busyUntil: this.busyUntil.get(c.peerId),
+      setAsideUntil: this.setAside.get(c.peerId),
       recent: this.sent.get(c.peerId, now),
       advertisedLoad: c.peerId === this.init.selfPeerId ? this.deps.local?.load() ?? 0 : c.advertisedLoad
     }))
@@ -243,7 +253,8 @@ export class Submitter {
       queueCapacity: m.queueCapacity,
       inFlight: this.inFlight.get(m.peerId) ?? 0,
       rttMs: this.deps.rtt(m.peerId),
-      busyUntil: this.busyUntil.get(m.peerId)
+      busyUntil: this.busyUntil.get(m.peerId),
+      connected: this.deps.connected?.(this.peerId(m.peerId)) ?? true
     }))
     const local = this.deps.local
     if (local != null) {
@@ -392,6 +403,7 @@ export class Submitter {
         if (signal.aborted) return cancelled(attempt, target)
         if ('response' in outcome) {
           const res = outcome.response
+          this.reached(target)
           if (res.status === Status.OK || res.status === Status.ERROR) return this.result(record, spec, res, attempt, started, target)
           failure = FAILURE_OF[res.status] ?? 'rejected'
           error = res.error
@@ -400,7 +412,7 @@ export class Submitter {
           failure = outcome.failure
           error = outcome.error
           // a worker we cannot reach is likely dead: skip it until its heartbeats say otherwise or are missed
-          if (failure === 'disconnect') this.busyUntil.set(target, Date.now() + UNREACHABLE_BACKOFF_MS)
+          if (failure === 'disconnect') this.notReached(target)
         }
         // a blob missing everywhere will not appear by asking again
         if (failure === 'not_found' && able.every(c => tried.has(c.peerId))) return fail(attempt, `${error} (no worker has it)`)
@@ -413,6 +425,28 @@ export class Submitter {
       this.deps.logger.debug({ id: record.id, attempt, failure, worker: target, error }, 'retrying task')
       if (decision.delayMs > 0) await sleep(decision.delayMs, signal)
     }
+  }
+
+  private reached (worker: string): void {
+    if (this.unreachable.delete(worker)) this.setAside.delete(worker)
+  }
+
+  /**
+   * An attempt that could not reach `worker`: it is skipped for a moment, and after BREAKER_FAILURES in a row set
+   * aside for 2 s, 4 s, … up to a minute (a member that left, or one a peer made up, stops drawing attempts).
+   */
+  private notReached (worker: string): void {
+    const n = (this.unreachable.get(worker) ?? 0) + 1
+    this.unreachable.set(worker, n)
+    const now = Date.now()
+    this.busyUntil.set(worker, now + UNREACHABLE_BACKOFF_MS)
+    if (n >= BREAKER_FAILURES) {
+      this.setAside.set(worker, now + Math.min(BREAKER_MAX_MS, UNREACHABLE_BACKOFF_MS * 2 ** (n - BREAKER_FAILURES)))
+      this.deps.metrics.workersSetAside.inc()
+      this.deps.logger.info({ worker, failures: n }, 'worker set aside: attempts keep failing to reach it')
+    }
+    // bounded: a member table's worth of entries
+    if (this.unreachable.size > 4096) { this.unreachable.clear(); this.setAside.clear() }
   }
 
   private readonly peerIds = new Map<string, PeerId>()

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { applyCapabilities, applyHeartbeat, countByRole, goneAt, sweep, type HeartbeatInput, type Member } from '../../src/membership/core.js'
+import { applyCapabilities, applyHeartbeat, claimLimits, clampLiveness, countByRole, goneAt, sweep, type HeartbeatInput, type Member } from '../../src/membership/core.js'
 
 const hb = (seq: bigint, over: Partial<HeartbeatInput> = {}): HeartbeatInput => ({
   name: 'w', role: 'worker', version: '1', seq, intervalMs: 1000, misses: 3, load: 0, healthy: true, capabilities: ['compute'], addresses: [], ...over
@@ -67,5 +67,32 @@ describe('applyCapabilities and counts', () => {
   })
   it('counts alive members by role', () => {
     expect(countByRole([alive('a', 0), alive('b', 0, { role: 'relay' }), alive('c', 0, { state: { phase: 'gone', since: 1 } })])).toEqual({ bootstrap: 0, relay: 1, worker: 1 })
+  })
+})
+
+describe('a member\'s claims are bounded by this node\'s policy', () => {
+  const MAX = 2 ** 32 - 1
+  const limits = claimLimits({ intervalMs: 5000, misses: 3 })
+  it('the policy: a minute of silence, or four times this node\'s own window when that is longer', () => {
+    expect(limits.maxWindowMs).toBe(60_000)
+    expect(claimLimits({ intervalMs: 30_000, misses: 3 }).maxWindowMs).toBe(360_000)
+  })
+  it.each([
+    ['an honest claim is kept', 1000, 3, 1000, 3],
+    ['misses past the bound', 1000, MAX, 1000, 10],
+    ['an interval that would outlast the window', MAX, 3, 20_000, 3],
+    ['both at the most a field holds', MAX, MAX, 6000, 10]
+  ])('%s', (_n, intervalMs, misses, wantInterval, wantMisses) => {
+    expect(clampLiveness(intervalMs, misses, limits)).toEqual({ intervalMs: wantInterval, misses: wantMisses })
+  })
+  it('a ghost that claims 2^32-1 is gone a window after its last heartbeat, not never', () => {
+    const d = applyHeartbeat(undefined, 'g', hb(1n, { intervalMs: MAX, misses: MAX }), 0, limits)
+    if (!d.accept) throw new Error('refused')
+    expect(goneAt(d.member)).toBe(60_000)
+    expect(sweep([d.member], 60_001, 10_000).events).toEqual([{ type: 'gone', peerId: 'g' }])
+  })
+  it('capacity claims are clamped', () => {
+    const m = applyCapabilities(undefined, 'g', { name: 'g', role: 'worker', capabilities: [], taskTypes: ['echo'], maxConcurrency: MAX, queueCapacity: MAX }, 0, limits)
+    expect([m.maxConcurrency, m.queueCapacity]).toEqual([1024, 65_536])
   })
 })

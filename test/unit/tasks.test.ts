@@ -86,7 +86,12 @@ describe('pickWorker', () => {
     ['not a worker that answered busy recently', [worker('a', { busyUntil: 1500 }), worker('b', { advertisedLoad: 3 })], { type: 'echo', now }, 'b'],
     ['a busy mark that has passed', [worker('a', { busyUntil: 900 })], { type: 'echo', now }, 'a'],
     ['an untried worker before a tried one', [worker('a'), worker('b', { advertisedLoad: 3 })], { type: 'echo', now, exclude: new Set(['a']) }, 'b'],
-    ['a tried worker when nothing else is left', [worker('a')], { type: 'echo', now, exclude: new Set(['a']) }, 'a']
+    ['a tried worker when nothing else is left', [worker('a')], { type: 'echo', now, exclude: new Set(['a']) }, 'a'],
+    ['a connected worker before one known only from gossip, whatever it claims', [worker('ghost', { connected: false, maxConcurrency: 1024, queueCapacity: 65_536 }), worker('b', { connected: true, advertisedLoad: 3 })], { type: 'echo', now }, 'b'],
+    ['a connected worker even when tried already', [worker('ghost', { connected: false }), worker('b', { connected: true })], { type: 'echo', now, exclude: new Set(['b']) }, 'b'],
+    ['one with no connection when no connected one has room', [worker('far', { connected: false }), worker('b', { connected: true, busyUntil: 1500 })], { type: 'echo', now }, 'far'],
+    ['never a worker the circuit breaker set aside', [worker('a', { setAsideUntil: 5000 })], { type: 'echo', now }, undefined],
+    ['a set-aside that has passed', [worker('a', { setAsideUntil: 900 })], { type: 'echo', now }, 'a']
   ]
   it.each(cases)('picks %s', (_n, cands, opts, expected) => {
     expect(pickWorker(cands, { ...opts, random: () => 0.5 })?.peerId).toBe(expected)
