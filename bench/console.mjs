@@ -48,7 +48,7 @@ try {
   const base = w1.status.metricsUrl
   await pWaitFor(async () => (await w1.peers()).filter(p => p.state === 'alive').length === 3, { interval: 200, timeout: 60_000 })
   if (opts.rate > 0) {
-    load = setInterval(() => { void fetch(`${base}/api/tasks`, { method: 'POST', body: JSON.stringify({ type: 'echo', payload: 'bench', wait: false }) }).catch(() => {}) }, 1000 / opts.rate)
+    load = setInterval(() => { void fetch(`${base}/api/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ type: 'echo', payload: 'bench', wait: false }) }).catch(() => {}) }, 1000 / opts.rate)
   }
 
   // page weight, as a browser gets it (gzip) and unpacked

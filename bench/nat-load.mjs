@@ -6,7 +6,7 @@ const url = `http://127.0.0.1:${port}/api/tasks`
 const payload = Buffer.alloc(bytes, 'x').toString('base64')
 async function one (body) {
   const t0 = performance.now()
-  const r = await (await fetch(url, { method: 'POST', body: JSON.stringify({ type: 'echo', capability, timeout: '30s', ...body }) })).json()
+  const r = await (await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ type: 'echo', capability, timeout: '30s', ...body }) })).json()
   return { ms: performance.now() - t0, ok: r.state === 'done' && r.results?.[0]?.ok === true, worker: r.results?.[0]?.workerName, attempts: r.results?.[0]?.attempts }
 }
 const first = await one({ payload: 'first' })

@@ -90,7 +90,7 @@ try {
     for (const w of workers) {
       const f = (await w.request('failover').catch(() => []))[0]
       if (f?.running !== true) continue
-      const res = await fetch(`${(await w.request('status')).metricsUrl}/api/failover/prog/handoff`, { method: 'POST' })
+      const res = await fetch(`${(await w.request('status')).metricsUrl}/api/failover/prog/handoff`, { method: 'POST', headers: { 'content-type': 'application/json' } })
       churn.handoffs.push({ from: w.spec.name, status: res.status })
       progress(`handoff from ${w.spec.name}: HTTP ${res.status}`)
       return

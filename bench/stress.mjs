@@ -80,7 +80,7 @@ const submit = async i => {
   const t0 = performance.now()
   inflight++
   try {
-    const r = await fetch(`${apiUrl}/api/tasks`, { method: 'POST', body: JSON.stringify(body), headers: token != null ? { authorization: `Bearer ${token}` } : {}, signal: AbortSignal.timeout(120_000) })
+    const r = await fetch(`${apiUrl}/api/tasks`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token != null ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body), signal: AbortSignal.timeout(120_000) })
     const j = await r.json()
     if (r.status === 422) outcomes.rejected++
     else if (j.state === 'done' && (body.type !== 'echo' || j.results[0].output === body.payload)) { outcomes.ok++; lat.push(performance.now() - t0) } else outcomes.failed++

@@ -194,7 +194,7 @@ try {
     const api = (await workers[0].request('status')).metricsUrl
     const through = {}
     await Promise.all(Array.from({ length: opts.spread }, async (_, i) => {
-      const body = await fetch(`${api}/api/tasks`, { method: 'POST', body: JSON.stringify({ type: 'echo', payload: `spread ${i}` }) }).then(r => r.json(), () => null)
+      const body = await fetch(`${api}/api/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ type: 'echo', payload: `spread ${i}` }) }).then(r => r.json(), () => null)
       const w = body?.results?.[0]?.workerName ?? 'failed'
       through[w] = (through[w] ?? 0) + 1
     }))

@@ -32,14 +32,14 @@ export async function runDaemon (config: NodeConfig, logger: Logger, opts: Daemo
       logger: logger.child({ c: 'http' }),
       registry: node.metrics.registry,
       health: () => node.health(),
-      api: { status: commands.status, peers: commands.peers, capabilities: commands.capabilities, tasks: commands.tasks, failover: async () => await commands.failover([]), topology: commands.topology, history: () => node.history.samples(), ...(opts.logs != null ? { logs: (args: string[]) => opts.logs!.read(args[0]) } : {}) },
+      api: { status: async args => withoutPid(await commands.status(args)), peers: commands.peers, capabilities: commands.capabilities, tasks: commands.tasks, failover: async () => await commands.failover([]), topology: commands.topology, history: () => node.history.samples(), ...(opts.logs != null ? { logs: (args: string[]) => opts.logs!.read(args[0]) } : {}) },
       tasks: createTaskApi({ submitter: node.submitter }),
       handoff: async service => await commands.failover(['handoff', service]) as string,
       events: node.events,
       console: loadConsole(consoleDir(import.meta.url)),
       onDenied: reason => { node.metrics.accessDenied.inc({ what: `api_${reason}` }) },
       onSlowReader: () => { node.metrics.eventClientsDropped.inc() }
-    }, { host: config.metrics.host, port: config.metrics.port, apiToken: config.metrics.apiToken, ...taskBodyLimit(config.tasks.maxPayload) })
+    }, { host: config.metrics.host, port: config.metrics.port, apiToken: config.metrics.apiToken, allowedHosts: config.metrics.allowedHosts, ...taskBodyLimit(config.tasks.maxPayload) })
     : undefined
   const control = new ControlServer({ commands, logger: logger.child({ c: 'control' }) }, { path: config.control.socket })
 
@@ -112,4 +112,11 @@ export function taskBodyLimit (maxPayload: number): { maxBodyBytes: number, maxB
     maxBodyBytes: Math.ceil(maxPayload * 4 / 3) + 4 + 16384,
     maxBodyReason: `the limit follows tasks.max_payload (${formatByteSize(maxPayload)}): a payload of that size as base64, plus 16 KiB for the other fields`
   }
+}
+
+/** the status as HTTP serves it: the process id is for the local launcher (over the control socket), not for the network */
+function withoutPid (status: unknown): unknown {
+  if (typeof status !== 'object' || status == null) return status
+  const { pid: _pid, ...rest } = status as Record<string, unknown>
+  return rest
 }

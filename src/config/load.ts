@@ -215,7 +215,7 @@ function normalize (c: RawConfig, opts: ParseOptions, secrets: Secrets = {}): No
       circuitDurationMs: c.relay.circuit_duration,
       circuitDataBytes: c.relay.circuit_data
     },
-    metrics: { enabled: c.metrics.enabled, host: c.metrics.host, port: c.metrics.port, apiToken: secrets.apiToken, historyIntervalMs: c.metrics.history_interval },
+    metrics: { enabled: c.metrics.enabled, host: c.metrics.host, port: c.metrics.port, apiToken: secrets.apiToken, allowedHosts: c.metrics.allowed_hosts, historyIntervalMs: c.metrics.history_interval },
     control: { socket: abs(c.control.socket ?? `${dataDir}/control.sock`) },
     tasks: {
       maxConcurrency: c.tasks.max_concurrency ?? Math.max(2, 2 * cpus),

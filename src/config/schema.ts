@@ -80,8 +80,12 @@ export const metricsSchema = z.strictObject({
   enabled: z.boolean().default(true),
   host: z.string().min(1).default('0.0.0.0'),
   port: port.default(9090),
-  // a file holding the bearer token that POST /api/* requires; without it those accept only loopback clients
+  // a file holding the token every endpoint but /metrics, /healthz and /readyz requires; without it reads are open
+  // and writes accept only loopback clients
   api_token_file: optionalPath,
+  // host names the HTTP Host header may carry besides IP addresses and localhost (DNS rebinding): e.g. the name of
+  // an ingress or of the Service a client reaches the node by
+  allowed_hosts: z.array(z.string().regex(/^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$/, 'a host name (letters, digits, dots and dashes)')).max(64).default([]),
   // how often the node samples its own history (GET /api/history, the console's charts); 180 samples are kept
   history_interval: duration({ min: 1000, max: 600_000 }).default(10_000)
 })

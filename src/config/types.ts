@@ -38,8 +38,8 @@ export interface NodeConfig {
   }
   /** the relay role's limits (0: none) */
   relay: { maxReservations: number, reservationTtlMs: number, maxCircuits: number, circuitDurationMs: number, circuitDataBytes: number }
-  /** apiToken: the bearer token POST /api/* requires (contents of api_token_file) */
-  metrics: { enabled: boolean, host: string, port: number, apiToken?: string, historyIntervalMs: number }
+  /** apiToken: the token every endpoint but /metrics, /healthz and /readyz requires (contents of api_token_file) */
+  metrics: { enabled: boolean, host: string, port: number, apiToken?: string, allowedHosts: string[], historyIntervalMs: number }
   control: { socket: string }
   tasks: {
     maxConcurrency: number

@@ -1,10 +1,10 @@
-import { createHash, timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { formatByteSize } from '../config/schema.js'
 import { httpStatusOf } from '../errors.js'
 import type { CommandHandler, TaskApi } from './commands.js'
 import { CONSOLE_HEADERS, type ConsoleFile } from './console.js'
 import type { EventHub } from './events.js'
+import { authOf, crossSiteRead, crossSiteWrite, hostAllowed, jsonWrite, OPEN_PATHS, SESSION_COOKIE, sessionValue } from './http-guard.js'
 import type { Logger } from '../logger.js'
 import type { Registry } from 'prom-client'
 
@@ -25,7 +25,7 @@ export interface HttpComponents {
   console?: Map<string, ConsoleFile>
   /** a task-events reader cut off for falling behind */
   onSlowReader?: () => void
-  /** a refused request, by reason: `no_token`, `bad_token`, `not_local` */
+  /** a refused request, by reason: `no_token`, `bad_token`, `not_local`, `bad_host`, `cross_site`, `not_json`, `too_many_streams` */
   onDenied?: (reason: string) => void
 }
 
@@ -36,18 +36,37 @@ export interface HttpInit {
   maxBodyBytes?: number
   /** where that limit comes from, for the 413 answer (e.g. the config key it follows) */
   maxBodyReason?: string
-  /** the bearer token every POST needs; without one, POSTs are accepted only from loopback clients */
+  /**
+   * the token every endpoint but /metrics, /healthz and /readyz needs (a bearer header, or the console's session
+   * cookie); without one, reads are open and writes are accepted only from loopback clients
+   */
   apiToken?: string
+  /** names besides IP literals and localhost that the Host header may carry (metrics.allowed_hosts) */
+  allowedHosts?: string[]
 }
 
 /** a task-events reader with more unsent bytes than this is cut off */
 const MAX_PENDING_SSE = 1024 ** 2
+/** open HTTP connections at most; past this a new one is closed at once */
+export const MAX_HTTP_CONNECTIONS = 256
+/** open event streams (node and task events) at most, and from one client address */
+export const MAX_SSE_STREAMS = 64
+export const MAX_SSE_PER_CLIENT = 8
+/** a client has this long to send its request headers, and this long for the whole request */
+const HEADERS_TIMEOUT_MS = 10_000
+const REQUEST_TIMEOUT_MS = 30_000
 
 /** /metrics (Prometheus text), /healthz (process alive), /readyz (joined the network), GET /api/<command>. */
 export class HttpServer {
   private server?: Server
+  private readonly allowedHosts: ReadonlySet<string>
+  /** open event streams by client address */
+  private readonly streams = new Map<string, number>()
+  private streamCount = 0
 
-  constructor (private readonly c: HttpComponents, private readonly init: HttpInit) {}
+  constructor (private readonly c: HttpComponents, private readonly init: HttpInit) {
+    this.allowedHosts = new Set((init.allowedHosts ?? []).map(h => h.toLowerCase()))
+  }
 
   get port (): number {
     const addr = this.server?.address()
@@ -55,8 +74,9 @@ export class HttpServer {
   }
 
   async start (): Promise<void> {
-    const server = createServer((req, res) => { void this.route(req, res) })
+    const server = createServer({ headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 1000 }, (req, res) => { void this.route(req, res) })
     server.keepAliveTimeout = 5000
+    server.maxConnections = MAX_HTTP_CONNECTIONS
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
       server.listen(this.init.port, this.init.host, () => { server.off('error', reject); resolve() })
@@ -74,8 +94,15 @@ export class HttpServer {
   }
 
   private async route (req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://localhost')
+    let url: URL
     try {
+      if (req.url?.startsWith('/') !== true || req.url.startsWith('//')) throw new Error('not a path')
+      url = new URL(req.url, 'http://localhost')
+    } catch {
+      return this.send(res, 400, 'text/plain', 'malformed request target\n')
+    }
+    try {
+      if (!this.admit(req, res, url)) return
       if ((req.method === 'POST' || req.method === 'DELETE') && !this.mayWrite(req, res)) return
       if (url.pathname === '/api/tasks' && req.method === 'POST' && this.c.tasks != null) return await this.postTask(req, res)
       const handoff = /^\/api\/failover\/([A-Za-z0-9._-]{1,64})\/handoff$/.exec(url.pathname)
@@ -135,7 +162,7 @@ export class HttpServer {
   private stream (req: IncomingMessage, res: ServerResponse, url: URL): void {
     // how long a browser waits before reconnecting, and a first line so proxies pass the stream on at once
     let off = (): void => {}
-    openSse(req, res, 'retry: 2000\n: connected\n\n', () => { off() })
+    if (!this.openSse(req, res, 'retry: 2000\n: connected\n\n', () => { off() })) return
     const raw = req.headers['last-event-id'] ?? url.searchParams.get('last_event_id') ?? undefined
     const last = raw != null && /^\d{1,15}$/.test(String(raw)) ? Number(raw) : undefined
     off = this.c.events!.subscribe({ write: chunk => { res.write(chunk) }, pending: () => res.writableLength, close: () => { res.destroy() } }, last)
@@ -158,7 +185,7 @@ export class HttpServer {
       res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`)
     }
     let stop: (() => void) | undefined
-    openSse(req, res, ': following\n\n', () => { if (!pendingEnd) stop?.() })
+    if (!this.openSse(req, res, ': following\n\n', () => { if (!pendingEnd) stop?.() })) return
     stop = this.c.tasks!.follow(id, {
       output: o => { write('output', o) },
       end: record => { pendingEnd = true; write('end', record); res.end() }
@@ -167,27 +194,94 @@ export class HttpServer {
   }
 
   /**
-   * Writes (POST) need the bearer token when one is configured, else a loopback client: the read-only
-   * endpoints stay open to a scraper, submitting work or moving a service does not.
+   * Who may call what, before any route runs: the Host must name this node (DNS rebinding); with a token, every
+   * endpoint but /metrics, /healthz and /readyz needs it (the console logs in once with `/?token=…`, which sets a
+   * session cookie); a page on another site may neither read the API nor write. Answers the refusal itself.
    */
-  private mayWrite (req: IncomingMessage, res: ServerResponse): boolean {
+  private admit (req: IncomingMessage, res: ServerResponse, url: URL): boolean {
+    const path = url.pathname
+    if (!hostAllowed(req.headers.host, this.allowedHosts)) {
+      return this.deny(req, res, 403, 'bad_host', `Host ${JSON.stringify(String(req.headers.host).slice(0, 100))} is not a name of this node (an IP address, localhost, or one in metrics.allowed_hosts)`)
+    }
     const token = this.init.apiToken
-    const deny = (status: number, reason: string, error: string, headers: Record<string, string> = {}): false => {
-      this.c.onDenied?.(reason)
-      this.c.logger.warn({ reason, remote: req.socket.remoteAddress, path: req.url }, 'API write refused')
-      this.send(res, status, 'application/json', JSON.stringify({ error }) + '\n', headers)
+    if (token != null && path === '/' && url.searchParams.has('token') && (req.method === 'GET' || req.method === 'HEAD')) {
+      if (authOf({ authorization: `Bearer ${url.searchParams.get('token')}` }, token) !== 'bearer') {
+        this.c.onDenied?.('bad_token')
+        this.login(res, 'That is not this node\'s token.')
+        return false
+      }
+      // the token leaves the address bar at once; the cookie is for this site's own requests only
+      res.writeHead(303, { location: '/', 'set-cookie': `${SESSION_COOKIE}=${sessionValue(token)}; Path=/; HttpOnly; SameSite=Strict`, 'content-length': 0, 'cache-control': 'no-store' })
+      res.end()
       return false
     }
-    if (token != null) {
-      const given = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1]
-      if (given == null) return deny(401, 'no_token', 'this endpoint needs "Authorization: Bearer <token>" (metrics.api_token_file)', { 'www-authenticate': 'Bearer' })
-      const a = createHash('sha256').update(given).digest()
-      const b = createHash('sha256').update(token).digest()
-      return timingSafeEqual(a, b) ? true : deny(401, 'bad_token', 'wrong bearer token', { 'www-authenticate': 'Bearer error="invalid_token"' })
+    if (token != null && !OPEN_PATHS.has(path)) {
+      const auth = authOf(req.headers, token)
+      if (auth === 'none' || auth === 'bad') {
+        const reason = auth === 'none' ? 'no_token' : 'bad_token'
+        if (!path.startsWith('/api/') && (req.method === 'GET' || req.method === 'HEAD')) {
+          this.c.onDenied?.(reason)
+          this.login(res, auth === 'bad' ? 'The session has ended or the token changed.' : undefined)
+          return false
+        }
+        return auth === 'none'
+          ? this.deny(req, res, 401, reason, 'this endpoint needs "Authorization: Bearer <token>" (metrics.api_token_file)', { 'www-authenticate': 'Bearer' })
+          : this.deny(req, res, 401, reason, 'wrong bearer token', { 'www-authenticate': 'Bearer error="invalid_token"' })
+      }
     }
+    const write = req.method === 'POST' || req.method === 'DELETE'
+    const crossSite = write ? crossSiteWrite(req.headers) : crossSiteRead(req.headers, path)
+    if (crossSite != null) return this.deny(req, res, 403, 'cross_site', `refused: a request from another site (${crossSite})`)
+    if (!jsonWrite(req.method, req.headers)) return this.deny(req, res, 415, 'not_json', 'a POST needs "Content-Type: application/json"')
+    return true
+  }
+
+  /** Without a token, writes (POST, DELETE) are accepted from loopback clients only. */
+  private mayWrite (req: IncomingMessage, res: ServerResponse): boolean {
+    if (this.init.apiToken != null) return true
     const remote = req.socket.remoteAddress ?? ''
     if (remote === '127.0.0.1' || remote === '::1' || remote === '::ffff:127.0.0.1' || remote.startsWith('127.')) return true
-    return deny(403, 'not_local', 'writes are accepted only from this host unless metrics.api_token_file is set')
+    return this.deny(req, res, 403, 'not_local', 'writes are accepted only from this host unless metrics.api_token_file is set')
+  }
+
+  private deny (req: IncomingMessage, res: ServerResponse, status: number, reason: string, error: string, headers: Record<string, string> = {}): false {
+    this.c.onDenied?.(reason)
+    this.c.logger.warn({ reason, remote: req.socket.remoteAddress, path: req.url?.slice(0, 200), method: req.method }, 'API request refused')
+    this.send(res, status, 'application/json', JSON.stringify({ error }) + '\n', headers)
+    return false
+  }
+
+  /** the console's login: one field, sent as `/?token=…` (a GET, so the page never posts a form) */
+  private login (res: ServerResponse, error?: string): void {
+    const note = error != null ? `<p role="alert">${error}</p>` : ''
+    const body = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>p2p-node: token needed</title></head><body><h1>This node needs its API token</h1>${note}<p>The token is in the file <code>metrics.api_token_file</code> names.</p><form method="get" action="/"><label>Token <input name="token" type="password" autocomplete="off" required></label> <button type="submit">Open the console</button></form></body></html>\n`
+    // the console's policy, but this page's one form goes to this node
+    const csp = CONSOLE_HEADERS['content-security-policy'].replace("form-action 'none'", "form-action 'self'")
+    this.send(res, 401, 'text/html; charset=utf-8', body, { ...CONSOLE_HEADERS, 'content-security-policy': csp, 'cache-control': 'no-store' })
+  }
+
+  /**
+   * Starts a Server-Sent Events response (see openSse) when the caps allow another stream: MAX_SSE_STREAMS in all,
+   * MAX_SSE_PER_CLIENT from one address. False (answered 429) when they do not.
+   */
+  private openSse (req: IncomingMessage, res: ServerResponse, first: string, onClose: () => void): boolean {
+    const client = req.socket.remoteAddress ?? ''
+    const mine = this.streams.get(client) ?? 0
+    if (this.streamCount >= MAX_SSE_STREAMS || mine >= MAX_SSE_PER_CLIENT) {
+      this.c.onDenied?.('too_many_streams')
+      this.send(res, 429, 'application/json', JSON.stringify({ error: `too many event streams open (at most ${MAX_SSE_STREAMS}, ${MAX_SSE_PER_CLIENT} from one client)` }) + '\n', { 'retry-after': '5' })
+      return false
+    }
+    this.streamCount++
+    this.streams.set(client, mine + 1)
+    openSse(req, res, first, () => {
+      this.streamCount--
+      const n = (this.streams.get(client) ?? 1) - 1
+      if (n <= 0) this.streams.delete(client)
+      else this.streams.set(client, n)
+      onClose()
+    })
+    return true
   }
 
   private async postTask (req: IncomingMessage, res: ServerResponse): Promise<void> {

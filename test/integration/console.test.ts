@@ -13,6 +13,11 @@ import { Cluster, dnsAddr, keygen, ROOT, waitAllSeeAll, type TestNode } from '..
 
 const SHOTS = join(ROOT, 'test-results', 'console')
 const DOCS = join(ROOT, 'docs', 'console')
+/** tasks on `n` whose payload came from the attacker's page */
+async function evilTasks (n: TestNode): Promise<number> {
+  return ((await n.request('tasks')) as any[]).filter(t => JSON.stringify(t).includes('from evil')).length
+}
+
 const XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
 
 
@@ -71,7 +76,7 @@ describe.skipIf(CHROMIUM == null)('web console in Chromium (real processes; skip
     await pWaitFor(async () => (await failoverOf(w[0])).running === true, { interval: 200, timeout: 30_000 })
     // a steady trickle of tasks through w1 while the page is looked at
     const api = `${w[0].status!.metricsUrl!}/api/tasks`
-    load = setInterval(() => { void fetch(api, { method: 'POST', body: JSON.stringify({ type: 'echo', payload: 'tick', wait: false }) }).catch(() => {}) }, 100)
+    load = setInterval(() => { void fetch(api, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ type: 'echo', payload: 'tick', wait: false }) }).catch(() => {}) }, 100)
     browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] })
   })
   afterAll(async () => {
@@ -197,43 +202,82 @@ describe.skipIf(CHROMIUM == null)('web console in Chromium (real processes; skip
     await page.close()
   })
 
-  it('actions without the token are refused when one is set; with it they go through', async () => {
-    // a task through the form on w2, which has a token (the handoff button goes through the same path)
+  it('with a token the console asks for it first: a wrong one is refused, the right one opens it and actions go through', async () => {
+    const denied = async (what: string): Promise<number> => await w[1].metric(`p2p_access_denied_total{what="${what}"}`)
+    const [noneBefore, badBefore] = [await denied('api_no_token'), await denied('api_bad_token')]
+    // no session: the login page, not the console (nothing of the node is served)
     const page = await open(w[1], 'tasks')
-    const submit = async (payload: string): Promise<void> => {
-      await page.$eval('form.submit textarea[name=payload]', el => { (el as HTMLTextAreaElement).value = '' })
-      await page.type('form.submit textarea[name=payload]', payload)
-      await page.click('form.submit button[type=submit]')
-    }
-    await page.type('form.submit input[name=type]', 'echo')
+    await page.waitForSelector('form input[name=token]', { timeout: 10_000 })
+    expect(await page.$('[data-testid=status]')).toBeNull()
+    expect(await denied('api_no_token')).toBeGreaterThan(noneBefore)
+    expect((await fetch(`${w[1].status!.metricsUrl!}/api/status`)).status).toBe(401)
+    // a wrong token: the login again, saying so
+    await page.type('form input[name=token]', 'wrong')
+    await Promise.all([page.waitForNavigation(), page.click('form button[type=submit]')])
+    await page.waitForSelector('p[role=alert]', { timeout: 10_000 })
+    expect(await denied('api_bad_token')).toBeGreaterThan(badBefore)
+    // the right one: the token leaves the address bar, a session cookie (HttpOnly: no script reads it) stays
+    await page.type('form input[name=token]', token)
+    await Promise.all([page.waitForNavigation(), page.click('form button[type=submit]')])
+    expect(page.url()).toBe(`${w[1].status!.metricsUrl!}/`)
+    expect(await page.evaluate(() => document.cookie)).toBe('')
+    await page.goto(url(w[1], 'tasks'))
     const submitted = async (): Promise<number> => await w[1].metric('p2p_tasks_submitted_total')
     const before = await submitted()
-    await submit('no token')
-    await page.waitForSelector('[data-testid=token-form]', { timeout: 10_000 })
-    expect(await w[1].metric('p2p_access_denied_total{what="api_no_token"}')).toBeGreaterThanOrEqual(1)
-    // a wrong token is refused too
-    await page.type('[data-testid=token-form] input[name=token]', 'wrong')
-    await page.click('[data-testid=token-form] button[type=submit]')
-    await page.waitForSelector('[data-testid=token-form]', { hidden: true, timeout: 10_000 })
-    await submit('wrong token')
-    await page.waitForSelector('[data-testid=token-form]', { timeout: 10_000 })
-    expect(await w[1].metric('p2p_access_denied_total{what="api_bad_token"}')).toBeGreaterThanOrEqual(1)
-    expect(await submitted()).toBe(before)
-    // the right one, kept for the tab: the same form now works
-    await page.type('[data-testid=token-form] input[name=token]', token)
-    await page.click('[data-testid=token-form] button[type=submit]')
-    await page.waitForSelector('[data-testid=token-form]', { hidden: true, timeout: 10_000 })
-    await submit('with the token')
+    await page.waitForSelector('form.submit input[name=type]', { timeout: 10_000 })
+    await page.type('form.submit input[name=type]', 'echo')
+    await page.type('form.submit textarea[name=payload]', 'with the token')
+    await page.click('form.submit button[type=submit]')
     await page.waitForFunction(() => document.querySelector('[data-testid=task-detail][data-state=done] [data-testid=task-output]')?.textContent === 'with the token', { timeout: 30_000 })
     expect(await submitted()).toBe(before + 1)
-    expect(await page.evaluate(() => sessionStorage.getItem('p2p-console-token'))).toBe(token)
-    // reads stay open without it: a fresh tab sees the members
-    const other = await open(w[1], 'network')
-    await other.waitForFunction(() => document.querySelectorAll('[data-testid=members] tbody tr').length >= 3, { timeout: 15_000 })
-    expect(await other.evaluate(() => sessionStorage.getItem('p2p-console-token'))).toBeNull()
-    await other.close()
+    // the live view works through the cookie too: members listed from the event stream and the reads
+    await page.goto(url(w[1], 'network'))
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=members] tbody tr').length >= 3, { timeout: 15_000 })
+    // another browser profile has no session: the login again
+    const incognito = await browser.createBrowserContext()
+    const other = await incognito.newPage()
+    await other.goto(url(w[1], 'network'))
+    await other.waitForSelector('form input[name=token]', { timeout: 10_000 })
+    await incognito.close()
     await page.close()
     expect(pageErrors).toEqual([])
+  })
+
+  it('a page from another origin can neither act on the node nor read it (fetch, form POST, script tag)', async () => {
+    // the attacker's page, served from another port of this host: it tries what a browser lets any page try
+    const target = w[0].status!.metricsUrl!
+    const html = `<!doctype html><html><body>
+      <form id="f" method="post" action="${target}/api/failover/demo/handoff" enctype="text/plain" target="sink"><input name='{"a":"' value='b"}'></form>
+      <iframe name="sink"></iframe>
+      <script>
+        window.results = {}
+        fetch('${target}/api/tasks', { method: 'POST', mode: 'no-cors', body: JSON.stringify({ type: 'echo', payload: 'from evil' }) })
+          .then(() => { window.results.post = 'sent' }, e => { window.results.post = String(e) })
+        fetch('${target}/api/status').then(r => r.text()).then(t => { window.results.read = t }, e => { window.results.read = 'refused: ' + e })
+        const s = document.createElement('script'); s.src = '${target}/api/logs'; s.onerror = () => { window.results.script = 'error' }; s.onload = () => { window.results.script = 'loaded' }; document.body.appendChild(s)
+        document.getElementById('f').submit()
+      </script></body></html>`
+    const { createServer } = await import('node:http')
+    const evil = createServer((_req, res) => { res.writeHead(200, { 'content-type': 'text/html' }); res.end(html) })
+    await new Promise<void>(resolve => evil.listen(0, '127.0.0.1', resolve))
+    const port = (evil.address() as { port: number }).port
+    const refusedBefore = await w[0].metric('p2p_access_denied_total{what="api_cross_site"}')
+    const active = (await failoverOf(w[0])).active
+    const page = await browser.newPage()
+    try {
+      await page.goto(`http://127.0.0.1:${port}/`)
+      await page.waitForFunction(() => { const r = (window as any).results; return r?.post != null && r?.read != null && r?.script != null }, { timeout: 15_000 })
+      const results = await page.evaluate(() => (window as any).results)
+      // the browser sent them (no-cors, form, script): the node refused each one
+      await pWaitFor(async () => await w[0].metric('p2p_access_denied_total{what="api_cross_site"}') - refusedBefore >= 4, { interval: 200, timeout: 10_000 })
+      expect(results.read).toMatch(/^refused/)
+      expect(results.script).toBe('error')
+      expect(await evilTasks(w[0])).toBe(0)
+      expect((await failoverOf(w[0])).active).toBe(active)
+    } finally {
+      await page.close()
+      evil.close()
+    }
   })
 
   it.skipIf(FIREFOX == null)('the same page in Firefox: members listed live, a task through the form, its XSS output as text (skipped without /usr/bin/firefox-esr, which scripts/ensure-deps.sh installs as root)', async () => {

@@ -14,7 +14,7 @@ async function postTask (host: Host, apiPort: number, dir: string, body: Record<
   const file = join(dir, `body-${posts++}.json`)
   writeFileSync(file, JSON.stringify(body))
   const script = `const b = require('node:fs').readFileSync(${JSON.stringify(file)}, 'utf8');
-    fetch('http://127.0.0.1:${apiPort}/api/tasks', { method: 'POST', body: b }).then(r => r.text()).then(t => process.stdout.write(t), e => process.stdout.write(JSON.stringify({ error: e.message })))`
+    fetch('http://127.0.0.1:${apiPort}/api/tasks', { method: 'POST', headers: { 'content-type': 'application/json' }, body: b }).then(r => r.text()).then(t => process.stdout.write(t), e => process.stdout.write(JSON.stringify({ error: e.message })))`
   const child = spawn('ip', ['netns', 'exec', host.ns, process.execPath, '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] })
   let out = ''
   child.stdout.on('data', d => { out += d })

@@ -66,10 +66,11 @@ describe('access control: private network, allowlists, rate limit, API token (re
     expect(results.map(r => r.results[0].output).sort()).toEqual(Array.from({ length: 20 }, (_, i) => `burst-${i}`).sort())
   })
 
-  it('HTTP API: reads stay open; POSTs need the bearer token', async () => {
+  it('HTTP API with a token: /metrics stays open; reads and POSTs need the bearer token', async () => {
     const url = b.status!.metricsUrl!
     expect((await fetch(`${url}/metrics`)).status).toBe(200)
-    expect((await fetch(`${url}/api/status`)).status).toBe(200)
+    expect((await fetch(`${url}/api/status`)).status).toBe(401)
+    expect((await fetch(`${url}/api/status`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200)
     const post = async (headers: Record<string, string>, path = '/api/tasks'): Promise<Response> =>
       await fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ type: 'echo', payload: 'x', capability: 'a' }) })
     const none = await post({})
@@ -82,7 +83,7 @@ describe('access control: private network, allowlists, rate limit, API token (re
     const handoff = await post({ authorization: `Bearer ${token}` }, '/api/failover/nothing/handoff')
     expect(handoff.status).toBe(404)
     expect((await handoff.json()).error).toMatch(/no failover service "nothing"/)
-    expect(await b.metric('p2p_access_denied_total{what="api_no_token"}')).toBe(1)
+    expect(await b.metric('p2p_access_denied_total{what="api_no_token"}')).toBe(2)
     expect(await b.metric('p2p_access_denied_total{what="api_bad_token"}')).toBe(1)
   })
 

@@ -102,7 +102,7 @@ describe('tasks users can steer', () => {
   })
   afterAll(async () => { await cluster.teardown() })
 
-  const post = async (body: unknown, node = api): Promise<any> => await (await fetch(`${node}/api/tasks`, { method: 'POST', body: JSON.stringify(body) })).json()
+  const post = async (body: unknown, node = api): Promise<any> => await (await fetch(`${node}/api/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).json()
   const del = async (id: string): Promise<{ status: number, body: any }> => {
     const res = await fetch(`${api}/api/tasks/${id}`, { method: 'DELETE' })
     return { status: res.status, body: await res.json() }
@@ -285,7 +285,7 @@ describe('tasks users can steer', () => {
       ids.push(r.id)
     }
     // and one whose caller waits (the REPL, wait: true): it cannot be resumed, so it must come back failed, not vanish
-    const waited = fetch(`${api}/api/tasks`, { method: 'POST', body: JSON.stringify({ type: 'gated', payload: 'w', wait: true }) }).catch(() => undefined)
+    const waited = fetch(`${api}/api/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ type: 'gated', payload: 'w', wait: true }) }).catch(() => undefined)
     await pWaitFor(async () => (await boot.request('tasks') as any[]).some(t => t.type === 'gated' && t.state === 'running'), { interval: 20, timeout: 10_000 })
     const waitedId = (await boot.request('tasks') as any[]).find(t => t.type === 'gated' && t.state === 'running').id
     boot.kill('SIGKILL')

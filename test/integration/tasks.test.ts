@@ -142,7 +142,7 @@ describe('distributed tasks', () => {
     }
     const live = read({}, f => f.some(x => x.event === 'task' && x.data.state === 'done' && x.data.type === 'echo'))
     await new Promise(resolve => setTimeout(resolve, 300))
-    const r = await (await fetch(`${metricsUrl}/api/tasks`, { method: 'POST', body: JSON.stringify({ type: 'echo', payload: 'streamed' }) })).json()
+    const r = await (await fetch(`${metricsUrl}/api/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ type: 'echo', payload: 'streamed' }) })).json()
     const frames = await live
     const mine = frames.filter(f => f.event === 'task' && f.data.id === r.id)
     expect(mine.map(f => f.data.state)).toEqual(['pending', 'running', 'done'])
@@ -168,7 +168,7 @@ describe('distributed tasks', () => {
 
   it('the HTTP API takes a task and answers with its result or its id to poll', async () => {
     const { metricsUrl } = await boot.request('status') as any
-    const post = async (body: unknown): Promise<Response> => await fetch(`${metricsUrl}/api/tasks`, { method: 'POST', body: JSON.stringify(body) })
+    const post = async (body: unknown): Promise<Response> => await fetch(`${metricsUrl}/api/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
     const now = await post({ type: 'echo', payload: 'over http' })
     expect(now.status).toBe(200)
     expect((await now.json()).results[0].output).toBe('over http')

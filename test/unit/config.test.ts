@@ -42,7 +42,7 @@ network:
     expect(c.node.dataDir).toBe('/cfg/data/worker-pod-1')
     expect(c.node.identityFile).toBe('/cfg/data/worker-pod-1/peer.key')
     expect(c.control.socket).toBe('/cfg/data/worker-pod-1/control.sock')
-    expect(c.metrics).toEqual({ enabled: true, host: '0.0.0.0', port: 9090, historyIntervalMs: 10_000 })
+    expect(c.metrics).toEqual({ enabled: true, host: '0.0.0.0', port: 9090, allowedHosts: [], historyIntervalMs: 10_000 })
   })
 
   it('interpolates ${VAR} and ${VAR:-default}, re-typing unquoted values', () => {

@@ -1,4 +1,5 @@
-// Talking to the node: reads (open), writes (bearer token when the node has one, kept for this tab only),
+// Talking to the node: reads and writes, with the session cookie the login set when the node has a token (or a
+// bearer token typed into the page, kept for this tab only),
 // and the one event stream per tab that keeps the page live.
 import type { Capabilities, FailoverStatus, Peer, Sample, Status, TaskSummary, Topology } from './types'
 
@@ -25,8 +26,8 @@ export function setToken (value: string | undefined): void {
 
 /** a POST (or a DELETE); a 401 asks for the token (store.needToken) and throws */
 export async function write<T> (path: string, body?: unknown, method: 'POST' | 'DELETE' = 'POST'): Promise<T> {
-  const headers: Record<string, string> = { accept: 'application/json' }
-  if (body !== undefined) headers['content-type'] = 'application/json'
+  // JSON even without a body: the node refuses a POST that is not (a page elsewhere cannot send one blind)
+  const headers: Record<string, string> = { accept: 'application/json', 'content-type': 'application/json' }
   const t = token()
   if (t != null) headers.authorization = `Bearer ${t}`
   const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) })
