@@ -41,7 +41,7 @@ try {
   await boot.start()
   const workers = [300, 200, 100].map((priority, i) => cluster.add({
     name: `bc-w${i + 1}`, role: 'worker', capabilities: ['compute'], bootstrap: [dnsAddr(boot)], heartbeat: '1s',
-    extra: { failover: { services: [{ name: 'demo', priority, group_size: 3, command: ['sh', '-c', "trap 'exit 0' TERM; while :; do sleep 1 & wait $!; done"] }] } }
+    extra: { failover: { services: [{ name: 'demo', priority, group_size: 3, open_group: true, command: ['sh', '-c', "trap 'exit 0' TERM; while :; do sleep 1 & wait $!; done"] }] } }
   }))
   for (const w of workers) await w.start()
   const w1 = workers[0]

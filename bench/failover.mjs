@@ -25,7 +25,7 @@ try {
   const workers = names.map((name, i) => cluster.add({
     name, role: 'worker', bootstrap: [dnsAddr(boot)], heartbeat: '500ms',
     // defaults for everything that decides timing; preemption off, so every trial starts from a settled group
-    extra: { failover: { services: [{ name: 'bench', command: stampingProgram(log), priority: 300 - i * 100, group_size: 3, preempt: false, env: { WHO: name } }] } }
+    extra: { failover: { services: [{ name: 'bench', command: stampingProgram(log), priority: 300 - i * 100, group_size: 3, open_group: true, preempt: false, env: { WHO: name } }] } }
   }))
   await Promise.all(workers.map(async w => { await w.start() }))
   const holder = () => readStamps(log).filter(s => s.ms > Date.now() - 100).at(-1)?.who

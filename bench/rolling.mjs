@@ -74,7 +74,7 @@ if (opts.k8s === true) {
   await boot.start()
   const workers = Array.from({ length: opts.workers }, (_, i) => cluster.add({
     name: `roll-w${i}`, role: 'worker', capabilities: ['compute'], bootstrap: [dnsAddr(boot)],
-    extra: { failover: { services: [{ name: 'prog', priority: 100 * (opts.workers - i), group_size: opts.workers, heartbeat_interval: '100ms', lease: '1s', preempt_delay: '1s', env: { WHO: `roll-w${i}` }, command: stampingProgram(log) }] } }
+    extra: { failover: { services: [{ name: 'prog', priority: 100 * (opts.workers - i), group_size: opts.workers, open_group: true, heartbeat_interval: '100ms', lease: '1s', preempt_delay: '1s', env: { WHO: `roll-w${i}` }, command: stampingProgram(log) }] } }
   }))
   await Promise.all(workers.map(async n => { await n.start() }))
   await waitAllSeeAll([boot, ...workers])

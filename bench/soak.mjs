@@ -42,7 +42,7 @@ try {
   const log = join(cluster.dir, 'failover.log')
   const workers = [1, 2, 3].map(i => cluster.add({
     name: `soak-w${i}`, role: 'worker', capabilities: ['compute'], relay: true, bootstrap: [dnsAddr(boot)], heartbeat: '1s',
-    extra: { failover: { services: [{ name: 'prog', priority: 400 - 100 * i, group_size: 3, env: { WHO: `soak-w${i}` }, command: stampingProgram(log) }] } }
+    extra: { failover: { services: [{ name: 'prog', priority: 400 - 100 * i, group_size: 3, open_group: true, env: { WHO: `soak-w${i}` }, command: stampingProgram(log) }] } }
   }))
   await Promise.all([relay, ...workers].map(async n => { await n.start() }))
   // tasks go through the bootstrap, which is never restarted

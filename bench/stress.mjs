@@ -54,7 +54,7 @@ if (K8S) {
   failoverLog = join(cluster.dir, 'failover.log')
   const workers = Array.from({ length: WORKERS }, (_, i) => cluster.add({
     name: `st-w${i}`, role: 'worker', capabilities: ['compute'], bootstrap: [dnsAddr(boot)], heartbeat: '1s',
-    extra: { failover: { services: [{ name: 'stress', command: stampingProgram(failoverLog), priority: 100 - i, group_size: WORKERS, preempt_delay: '3s', env: { WHO: `st-w${i}` } }] } }
+    extra: { failover: { services: [{ name: 'stress', command: stampingProgram(failoverLog), priority: 100 - i, group_size: WORKERS, open_group: true, preempt_delay: '3s', env: { WHO: `st-w${i}` } }] } }
   }))
   await Promise.all(workers.map(async w => { await w.start() }))
   apiUrl = (await boot.request('status')).metricsUrl

@@ -22,6 +22,10 @@ const noRepl = process.argv.includes('--no-repl')
 const logDir = join(root, '.local', 'logs')
 mkdirSync(logDir, { recursive: true })
 
+// the nodes' shared private-network key: made once, kept in .local/ (the failover demo is closed to other processes)
+const { ensureSwarmKey } = await import('../dist/cli/keygen.js')
+if (ensureSwarmKey(join(root, '.local', 'swarm.key'))) console.error('made the local network\'s private key: .local/swarm.key')
+
 const configOf = name => join(root, 'config', 'local', `${name}.yaml`)
 const socketOf = name => join(root, '.local', 'data', name, 'control.sock')
 

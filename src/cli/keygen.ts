@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
-import { join, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { generateKeyPair, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { UsageError } from '../errors.js'
@@ -20,7 +20,23 @@ export async function keygen (dir: string, force = false): Promise<KeygenResult>
   mkdirSync(out, { recursive: true, mode: 0o700 })
   const key = await generateKeyPair('Ed25519')
   writeFileSync(files.identityFile, privateKeyToProtobuf(key), { mode: 0o600 })
-  writeFileSync(files.swarmKeyFile, `/key/swarm/psk/1.0.0/\n/base16/\n${randomBytes(32).toString('hex')}\n`, { mode: 0o600 })
+  writeFileSync(files.swarmKeyFile, swarmKey(), { mode: 0o600 })
   writeFileSync(files.tokenFile, `${randomBytes(32).toString('base64url')}\n`, { mode: 0o600 })
   return { peerId: peerIdFromPrivateKey(key).toString(), ...files }
+}
+
+/** a new private-network key in the format network.psk_file reads */
+function swarmKey (): string {
+  return `/key/swarm/psk/1.0.0/\n/base16/\n${randomBytes(32).toString('hex')}\n`
+}
+
+/**
+ * Makes the swarm key at `path` (0600, its folder 0700) unless one is there: the local network's nodes share it,
+ * so that a failover group on loopback is closed to every other process of this machine. True when it was made.
+ */
+export function ensureSwarmKey (path: string): boolean {
+  if (existsSync(path)) return false
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
+  writeFileSync(path, swarmKey(), { mode: 0o600, flag: 'wx' })
+  return true
 }

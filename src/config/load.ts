@@ -123,7 +123,13 @@ export function parseConfig (text: string, opts: ParseOptions = {}): NodeConfig 
     }))
   }
   const secrets = readSecrets(result.data, opts, lineOf)
-  return { ...normalize(result.data, opts, secrets), ...(warnings.length > 0 ? { warnings } : {}) }
+  const c = result.data
+  if (c.node.role === 'worker' && c.network.psk_file == null) {
+    for (const s of c.failover.services.filter(s => s.open_group && s.members.length === 0)) {
+      warnings.push(`failover service "${s.name}" is an open group (open_group: true, no members, no psk_file): any peer that reaches this node can claim or stop it`)
+    }
+  }
+  return { ...normalize(c, opts, secrets), ...(warnings.length > 0 ? { warnings } : {}) }
 }
 
 interface Secrets { psk?: Uint8Array, apiToken?: string }
@@ -192,7 +198,8 @@ function normalize (c: RawConfig, opts: ParseOptions, secrets: Secrets = {}): No
       heartbeatMisses: c.node.heartbeat_misses,
       memberExpiryMs: c.node.member_expiry,
       dataDir,
-      identityFile: abs(c.node.identity_file ?? `${dataDir}/peer.key`)
+      identityFile: abs(c.node.identity_file ?? `${dataDir}/peer.key`),
+      passEnv: c.node.pass_env
     },
     network: {
       protocolVersion: c.network.protocol_version,
@@ -220,8 +227,14 @@ function normalize (c: RawConfig, opts: ParseOptions, secrets: Secrets = {}): No
     tasks: {
       maxConcurrency: c.tasks.max_concurrency ?? Math.max(2, 2 * cpus),
       maxQueue: c.tasks.max_queue,
+      maxQueueBytes: c.tasks.max_queue_bytes,
       maxPayload: c.tasks.max_payload,
       defaultTimeoutMs: c.tasks.default_timeout,
+      maxTimeoutMs: c.tasks.max_timeout,
+      maxReward: c.tasks.max_reward,
+      storageMaxBytes: c.tasks.storage_max_bytes,
+      maxPending: c.tasks.max_pending,
+      maxPendingBytes: c.tasks.max_pending_bytes,
       maxRetries: c.tasks.max_retries,
       dedupTtlMs: c.tasks.dedup_ttl,
       dedupMaxEntries: c.tasks.dedup_max_entries,
@@ -261,6 +274,7 @@ function normalize (c: RawConfig, opts: ParseOptions, secrets: Secrets = {}): No
           stopTimeoutMs: f.stop_timeout,
           env: f.env,
           members: f.members,
+          openGroup: f.open_group,
           cwd: opts.file != null ? dirname(opts.file) : undefined,
           healthCheck: f.health_check != null
             ? { argv: argvOf(f.health_check.command), intervalMs: f.health_check.interval, timeoutMs: f.health_check.timeout, rise: f.health_check.rise, fall: f.health_check.fall }

@@ -54,7 +54,10 @@ export const nodeSchema = z.strictObject({
   heartbeat_misses: z.int().min(1).max(1000).default(3),
   member_expiry: duration({ min: 0 }).default(60_000),
   data_dir: z.string().min(1).optional(),
-  identity_file: z.string().min(1).optional()
+  identity_file: z.string().min(1).optional(),
+  // environment variables handlers, hooks, health checks and supervised programs get from the node's own,
+  // besides the few every program needs (PATH, HOME, LANG, TZ, ...): names, or a prefix ending in *
+  pass_env: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*\*?$/, 'a variable name, or a prefix ending in *')).max(256).default([])
 })
 
 export const networkSchema = z.strictObject({
@@ -154,8 +157,20 @@ export const handlerSchema = z.strictObject({
 export const tasksSchema = z.strictObject({
   max_concurrency: z.int().min(1).max(1024).optional(),
   max_queue: z.int().min(0).max(1_000_000).default(1000),
+  // the payload bytes the queue may hold at once (past it: BUSY), whatever max_queue allows
+  max_queue_bytes: byteSize({ min: 1024, max: 16 * 1024 ** 3 }).default(64 * 1024 ** 2),
   max_payload: byteSize({ min: 1, max: 16 * 1024 ** 2 }).default(1024 ** 2),
   default_timeout: duration({ min: 10 }).default(30_000),
+  // the longest timeout this worker grants a task another peer sends (a longer request is cut to it)
+  max_timeout: duration({ min: 10, max: 86_400_000 }).default(3_600_000),
+  // the highest reward that orders the queue and is credited to the ledger; a larger claim counts as this
+  max_reward: z.int().min(0).max(Number.MAX_SAFE_INTEGER).default(1_000_000),
+  // bytes the storage capability keeps in data_dir/storage (past it: storage.put is refused)
+  storage_max_bytes: byteSize({ min: 0, max: 1024 ** 4 }).default(1024 ** 3),
+  // tasks this node has taken (REPL, CLI, API, handlers) and not finished, and their payload bytes: past
+  // either a new one is refused (HTTP 429, the CLI's BUSY) instead of queued without limit
+  max_pending: z.int().min(1).max(10_000_000).default(10_000),
+  max_pending_bytes: byteSize({ min: 1024, max: 64 * 1024 ** 3 }).default(256 * 1024 ** 2),
   max_retries: z.int().min(0).max(100).default(3),
   dedup_ttl: duration({ min: 0 }).default(600_000),
   // the deduplication cache is also bounded by count and by the bytes of the answers it keeps (oldest go first)
@@ -237,6 +252,9 @@ export const failoverServiceSchema = z.strictObject({
   env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).default({}),
   // if set, the only peers whose beats (and state files) count for this service; must hold group_size ids or fewer
   members: z.array(peerIdString).max(64).default([]),
+  // without members: beats from any peer that reaches this node count. Allowed only in a private network
+  // (network.psk_file), or with this opt-in, which logs a warning at start
+  open_group: z.boolean().default(false),
   health_check: healthCheckSchema.optional(),
   hooks: hooksSchema.default(() => hooksSchema.parse({})),
   restart: restartSchema.default(() => restartSchema.parse({})),
@@ -285,6 +303,17 @@ export const configSchema = z.strictObject({
 }).superRefine((c, ctx) => {
   if (c.network.require_relay && (c.node.role !== 'worker' || !c.network.enable_relay)) {
     ctx.addIssue({ code: 'custom', path: ['network', 'require_relay'], message: 'needs node.role: worker and network.enable_relay: true (only workers reserve relay slots)' })
+  }
+  // a group anyone can join is a service anyone can claim or stop (docs/SECURITY.md, "Failover")
+  if (c.node.role === 'worker' && c.network.psk_file == null) {
+    c.failover.services.forEach((s, i) => {
+      if (s.members.length > 0 || s.open_group) return
+      ctx.addIssue({
+        code: 'custom',
+        path: ['failover', 'services', i, 'members'],
+        message: `service "${s.name}" has no members, so any peer that reaches this node could claim or stop it: list the members' peer ids, set network.psk_file (a private network), or set open_group: true to accept that`
+      })
+    })
   }
 })
 

@@ -107,7 +107,10 @@ export function fromSeed (seed: Seed, raw: Record<string, unknown>, ctx: SeedCon
         name: seed.config_metadata.name,
         command: seed.execution.instructions,
         priority: me.priority,
-        group_size: seed.ddns.length
+        group_size: seed.ddns.length,
+        // the seed names its members by address, not by key: the group is open unless the file adds a
+        // network.psk_file beside the seed keys (the start warns about it)
+        open_group: true
       }]
     }
   }

@@ -19,6 +19,8 @@ export interface NodeConfig {
     memberExpiryMs: number
     dataDir: string
     identityFile: string
+    /** node.pass_env: more of the node's environment for the programs it starts (names, or prefixes ending in *) */
+    passEnv: string[]
   }
   network: {
     protocolVersion: string
@@ -44,8 +46,19 @@ export interface NodeConfig {
   tasks: {
     maxConcurrency: number
     maxQueue: number
+    /** payload bytes the worker's queue holds at most */
+    maxQueueBytes: number
     maxPayload: number
     defaultTimeoutMs: number
+    /** the longest timeout granted to another peer's task */
+    maxTimeoutMs: number
+    /** rewards above this count as this (queue order, ledger) */
+    maxReward: number
+    /** bytes the storage capability keeps at most */
+    storageMaxBytes: number
+    /** tasks taken here and not finished, and their payload bytes, at most */
+    maxPending: number
+    maxPendingBytes: number
     maxRetries: number
     dedupTtlMs: number
     dedupMaxEntries: number
@@ -105,6 +118,8 @@ export interface FailoverServiceConfig {
   env: Record<string, string>
   /** peers allowed in the group (empty: any) */
   members: string[]
+  /** no members listed outside a private network, by choice (open_group: true): warned about at start */
+  openGroup: boolean
   /** where the program, hooks and health check run (the config file's directory) */
   cwd?: string
   healthCheck?: { argv: string[], intervalMs: number, timeoutMs: number, rise: number, fall: number }

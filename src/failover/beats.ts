@@ -154,7 +154,9 @@ export function createFailoverBeats (components: FailoverBeatsComponents, init: 
       const withState = [...services.values()].filter(s => s.state != null)
       if (withState.length === 0 || serving) return
       serving = true
-      await streams.handle(protocol, serveSnapshots(Math.max(...withState.map(s => s.state!.maxBytes)), onSnapshot, reason => { metrics.invalidMessages.inc({ reason }) }),
+      // a sender that is a member of no service with state is cut off before a byte of its snapshot is read
+      const mayPush = (from: string): boolean => withState.some(s => s.allowed.size === 0 || s.allowed.has(from))
+      await streams.handle(protocol, serveSnapshots(Math.max(...withState.map(s => s.state!.maxBytes)), mayPush, onSnapshot, reason => { metrics.invalidMessages.inc({ reason }) }),
         { maxInboundStreams: 4, runOnLimitedConnection: true })
     },
     async stop () {
@@ -229,11 +231,16 @@ export function snapshotDecoder (maxBytes: number): (chunk: Uint8Array | Uint8Ar
 }
 
 /**
- * Serves the state protocol: reads one snapshot (at most `maxBytes` of data), hands it to `deliver`, then
- * closes. Anything malformed is counted through `onInvalid` and the stream dropped; the node carries on.
+ * Serves the state protocol: refuses a sender `mayPush` does not know, reads one snapshot (at most `maxBytes` of
+ * data), hands it to `deliver`, then closes. Anything malformed is counted through `onInvalid` and the stream dropped; the node carries on.
  */
-function serveSnapshots (maxBytes: number, deliver: (from: string, service: string, snap: Snapshot) => void, onInvalid: (reason: string) => void) {
+export function serveSnapshots (maxBytes: number, mayPush: (from: string) => boolean, deliver: (from: string, service: string, snap: Snapshot) => void, onInvalid: (reason: string) => void) {
   return (stream: Stream, connection: Connection): void => {
+    if (!mayPush(connection.remotePeer.toString())) {
+      onInvalid('state_not_member')
+      stream.abort(new Error('not a member of any service with a state file'))
+      return
+    }
     const decode = snapshotDecoder(maxBytes)
     let done = false
     const timer = setTimeout(() => { if (!done) { done = true; onInvalid('state_timeout'); stream.abort(new Error('no snapshot in time')) } }, 30_000)

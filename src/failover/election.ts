@@ -61,9 +61,12 @@ export function defaultQuorum (groupSize: number): number {
   return Math.floor(groupSize / 2) + 1
 }
 
-/** the state of a member that starts (or restarts) at `now`: quiet for one lease, since it remembers nothing */
-export function initialState (now: number, cfg: Pick<ElectionConfig, 'leaseMs'>): ElectionState {
-  return { phase: { phase: 'standby' }, maxTerm: 0, honoured: {}, quietUntil: now + cfg.leaseMs }
+/**
+ * The state of a member that starts (or restarts) at `now`: quiet for one lease, since it remembers no votes or
+ * leases; `maxTerm` is the highest term it saw before (kept on disk: terms never go backwards).
+ */
+export function initialState (now: number, cfg: Pick<ElectionConfig, 'leaseMs'>, maxTerm = 0): ElectionState {
+  return { phase: { phase: 'standby' }, maxTerm, honoured: {}, quietUntil: now + cfg.leaseMs }
 }
 
 /** who should hold the service: priority, then the smaller id (every member computes the same) */

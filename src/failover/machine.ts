@@ -100,10 +100,21 @@ export function nextServiceState (state: ServiceState, event: ServiceEvent, now:
   }
 }
 
+/** the highest term a beat may carry: far below 2^53, where numbers stop counting by one */
+export const MAX_TERM = 2 ** 48
+/** how far above the highest term this member has seen a beat's term may be: a term grows by one per election */
+export const MAX_TERM_JUMP = 1_000_000
+
 function onBeat (b: Builder, v: Omit<MemberView, 'lastBeatAt'>): Builder {
   const s = b.s
   // replays and reordered beats say nothing new
   if ((s.received[v.id] ?? -1) >= v.seq) return b.emit({ type: 'count', metric: 'stale' })
+  // a term no election could have reached: a broken or hostile member; believing it would push every term past
+  // what can be counted (a member that has seen no term yet takes any term below the ceiling)
+  const seen = s.election.maxTerm
+  if (!Number.isSafeInteger(v.term) || v.term > MAX_TERM || (seen > 0 && v.term > seen + MAX_TERM_JUMP)) {
+    return b.emit({ type: 'count', metric: 'stale', label: 'term_jump' })
+  }
   const view: MemberView = { ...v, lastBeatAt: b.now }
   b.set({ received: { ...s.received, [v.id]: v.seq }, views: { ...s.views, [v.id]: view }, election: observe(s.election, view, b.cfg) })
   if (s.phase.name === 'left') return b

@@ -120,9 +120,9 @@ export type Effect =
 export interface Step { state: ServiceState, effects: Effect[] }
 
 /** a member that starts at `now`; `seq`: its first beat's seq, above any an earlier run of it sent */
-export function initialServiceState (now: number, cfg: MachineConfig, seq: number): ServiceState {
+export function initialServiceState (now: number, cfg: MachineConfig, seq: number, maxTerm = 0): ServiceState {
   return {
-    phase: { name: 'standby' }, election: initialState(now, cfg), views: {}, received: {}, sentAt: new Map(), seq,
+    phase: { name: 'standby' }, election: initialState(now, cfg, maxTerm), views: {}, received: {}, sentAt: new Map(), seq,
     checkHealthy: true, programUp: false, leaving: false, deadline: 0, exits: [], lastAnswer: -Infinity
   }
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
+import { readFileSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+import { writeAtomic } from '../files.js'
 import type { FailoverServiceConfig } from '../config/types.js'
 
 export interface Snapshot { term: number, version: number, sha256: Uint8Array, data: Uint8Array }
@@ -11,14 +12,6 @@ export const newer = (a: { term: number, version: number }, b?: { term: number, 
 
 const sha256 = (data: Uint8Array): Uint8Array => new Uint8Array(createHash('sha256').update(data).digest())
 const same = (a?: Uint8Array, b?: Uint8Array): boolean => a != null && b != null && Buffer.from(a).equals(Buffer.from(b))
-
-/** writes a file so that a reader (or a crash) sees the old or the new content, never a mix */
-function writeAtomic (path: string, data: Uint8Array): void {
-  mkdirSync(dirname(path), { recursive: true })
-  const tmp = `${path}.p2p-tmp-${process.pid}`
-  writeFileSync(tmp, data)
-  renameSync(tmp, path)
-}
 
 /**
  * One service's state file on one member: the newest snapshot received from an active (kept under the data
@@ -44,6 +37,11 @@ export class StateStore {
   }
 
   get path (): string { return this.cfg.path }
+
+  /** the highest term of a snapshot this member holds or produced: an election here starts above it */
+  get heldTerm (): number {
+    return Math.max(this.received?.term ?? 0, this.produced?.term ?? 0)
+  }
 
   private saveMeta (): void {
     const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
@@ -71,7 +69,8 @@ export class StateStore {
   restore (term: number): Snapshot | undefined {
     const r = this.received
     const restored = r != null && newer(r, this.produced) ? r : undefined
-    if (restored != null) writeAtomic(this.cfg.path, restored.data)
+    // the program's file keeps the mode it had (a validator's key-adjacent state stays 0600)
+    if (restored != null) writeAtomic(this.cfg.path, restored.data, modeOf(this.cfg.path) ?? 0o600)
     // from now on this member produces the state; its versions start over in its own term
     const current = restored?.sha256 ?? this.produced?.sha256 ?? new Uint8Array()
     this.produced = { term, version: 0, sha256: current }
@@ -106,6 +105,10 @@ export class StateStore {
       return same(hash, this.produced.sha256) ? { term: this.produced.term, version: this.produced.version, sha256: hash, data } : undefined
     } catch { return undefined }
   }
+}
+
+function modeOf (path: string): number | undefined {
+  try { return statSync(path).mode & 0o777 } catch { return undefined }
 }
 
 /** pause between two tries of the final push to a member it did not reach */

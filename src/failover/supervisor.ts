@@ -7,6 +7,7 @@ import {
   type Effect, type FailoverStatus, type MachineConfig, type ServiceEvent, type ServiceState
 } from './service-state.js'
 import { Timeline, type Holding } from './timeline.js'
+import { TermStore } from './term-store.js'
 import { StateReplicator, StateStore, type Snapshot } from './state-sync.js'
 import { WatchdogClient } from './watchdog-client.js'
 import type { FailoverBeats, ServiceChannel } from './beats.js'
@@ -60,6 +61,7 @@ export class FailoverSupervisor {
   private readonly channel: ServiceChannel
   private readonly hooks: HookRunner
   private readonly replicator?: StateReplicator
+  private readonly terms?: TermStore
   private health?: HealthMonitor
   private watchdog?: Watchdog
   private tick?: NodeJS.Timeout
@@ -81,18 +83,22 @@ export class FailoverSupervisor {
     if (cfg.members.length > 0 && !cfg.members.includes(init.self)) {
       throw new ConfigError([{ path: `failover.services.${cfg.name}.members`, message: `this node's peer id ${init.self} is not in the list` }])
     }
-    this.s = { ...initialServiceState(this.clock.now(), this.m, Date.now() * 1000), checkHealthy: cfg.healthCheck == null || cfg.dryRun }
     const { logger, metrics } = components
+    const store = cfg.state != null && init.dataDir != null ? new StateStore(cfg.state, init.dataDir, cfg.name) : undefined
+    this.terms = init.dataDir != null ? new TermStore(init.dataDir, cfg.name) : undefined
+    // an election here starts above every term this member saw, or holds a state snapshot of, before it stopped
+    const seen = Math.max(this.terms?.term ?? 0, store?.heldTerm ?? 0)
+    this.s = { ...initialServiceState(this.clock.now(), this.m, Date.now() * 1000, seen), checkHealthy: cfg.healthCheck == null || cfg.dryRun }
+    if (seen > 0) logger.info({ service: cfg.name, term: seen }, 'highest term seen before the restart')
     this.hooks = new HookRunner({ logger, metrics }, { service: cfg, env: (event, term) => this.envFor(event, term) })
-    const hasState = cfg.state != null && init.dataDir != null
     this.channel = components.beats.add(cfg.name, {
       members: cfg.members,
       onBeat: view => { this.dispatch({ type: 'beat', view }) },
-      state: hasState ? { maxBytes: cfg.state!.maxBytes, onSnapshot: (from, snap) => { this.receiveState(from, snap) } } : undefined
+      state: store != null ? { maxBytes: cfg.state!.maxBytes, onSnapshot: (from, snap) => { this.receiveState(from, snap) } } : undefined
     })
-    if (hasState) {
+    if (store != null) {
       this.replicator = new StateReplicator({
-        store: new StateStore(cfg.state!, init.dataDir!, cfg.name), push: this.channel.push, metrics, logger,
+        store, push: this.channel.push, metrics, logger,
         live: () => liveIds(this.s, this.clock.now(), this.m),
         // the final state goes to every member that may take over: one whose beats are late still counts
         recent: () => liveIds(this.s, this.clock.now(), this.m, cfg.leaseMs + cfg.intervalMs * cfg.misses)
@@ -173,6 +179,8 @@ export class FailoverSupervisor {
       for (let e = this.events.shift(); e != null; e = this.events.shift()) {
         const { state, effects } = nextServiceState(this.s, e, this.clock.now(), this.m)
         this.s = state
+        // on disk before this member acts in (or votes for) a higher term
+        this.terms?.raise(state.election.maxTerm)
         for (const effect of effects) this.carryOut(effect)
       }
     } finally {
@@ -218,7 +226,7 @@ export class FailoverSupervisor {
       case 'push-final': void this.pushFinal().then(() => { this.dispatch({ type: 'pushed' }) }); break
       case 'log': logger[e.level](e.fields ?? {}, e.msg); break
       case 'count':
-        if (e.metric === 'stale') metrics.invalidMessages.inc({ reason: 'stale' })
+        if (e.metric === 'stale') metrics.invalidMessages.inc({ reason: e.label ?? 'stale' })
         else if (e.metric === 'restart') metrics.failoverRestarts.inc({ service })
         else metrics.failoverTransitions.inc({ service, reason: e.label ?? 'other' })
     }

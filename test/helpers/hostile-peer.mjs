@@ -19,7 +19,7 @@ import { loadOrCreateIdentity } from '../../dist/libp2p/identity.js'
 import { buildLibp2p } from '../../dist/libp2p/libp2p.js'
 
 const opts = JSON.parse(process.argv[2])
-const config = parseConfig(`node: { role: worker, name: hostile, listen_host: 127.0.0.1, listen_port: 0, data_dir: ${JSON.stringify(opts.dataDir)} }\nnetwork: { protocol_version: ${opts.pv}, enable_mdns: false, enable_relay: false }\nfailover: { services: [{ name: ${opts.service}, command: 'true', priority: 0, group_size: 3 }] }\n`, { file: `${opts.dataDir}/hostile.yaml` })
+const config = parseConfig(`node: { role: worker, name: hostile, listen_host: 127.0.0.1, listen_port: 0, data_dir: ${JSON.stringify(opts.dataDir)} }\nnetwork: { protocol_version: ${opts.pv}, enable_mdns: false, enable_relay: false }\nfailover: { services: [{ name: ${opts.service}, command: 'true', priority: 0, group_size: 3, open_group: true }] }\n`, { file: `${opts.dataDir}/hostile.yaml` })
 const { key } = await loadOrCreateIdentity(`${opts.dataDir}/peer.key`)
 const libp2p = await buildLibp2p(config, key, new Registry())
 await libp2p.start()

@@ -62,7 +62,7 @@ describe.skipIf(CHROMIUM == null)('web console in Chromium (real processes; skip
       extra: {
         failover: {
           services: [{
-            name: 'demo', priority, group_size: 3, heartbeat_interval: '200ms', preempt_delay: '5s',
+            name: 'demo', priority, group_size: 3, open_group: true, heartbeat_interval: '200ms', preempt_delay: '5s',
             command: ['sh', '-c', "trap 'exit 0' TERM; while :; do sleep 1 & wait $!; done"]
           }]
         }

@@ -59,7 +59,7 @@ describe('failover: health checks, hooks, restart policy, state file, dry run (r
         failover: {
           services: [{
             // hooks and checks spawn processes on a 2-core box shared by four nodes: a 1 s lease leaves room
-            name: 'prog', priority, group_size: 3, heartbeat_interval: '100ms', misses: 3, lease: '1s', preempt_delay: '1s', stop_timeout: '2s',
+            name: 'prog', priority, group_size: 3, open_group: true, heartbeat_interval: '100ms', misses: 3, lease: '1s', preempt_delay: '1s', stop_timeout: '2s',
             command: PROGRAM,
             env: { WHO: name as string, DIR: dir, STATE: join(dir, `state-${name as string}`) },
             health_check: { command: `test ! -e "$DIR/sick-$WHO"`, interval: '100ms', timeout: '1s', rise: 2, fall: 2 },
@@ -72,7 +72,7 @@ describe('failover: health checks, hooks, restart policy, state file, dry run (r
             restart: { max_restarts: 2, window: '3s', delay: '100ms' },
             state: { path: join(dir, `state-${name as string}`), interval: '100ms' }
           }, {
-            name: 'dry', priority, group_size: 3, heartbeat_interval: '100ms', dry_run: true,
+            name: 'dry', priority, group_size: 3, open_group: true, heartbeat_interval: '100ms', dry_run: true,
             command: ['sh', '-c', `touch ${join(dir, 'dry-ran')}`],
             hooks: { before_active: `touch ${join(dir, 'dry-hook-ran')}` }
           }]

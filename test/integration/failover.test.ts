@@ -31,7 +31,7 @@ describe('failover supervisor: exactly one active (real processes)', () => {
       extra: {
         failover: {
           services: [{
-            name: 'prog', priority, group_size: 3, heartbeat_interval: '100ms', misses: 3, preempt_delay: '1s', stop_timeout: '1s',
+            name: 'prog', priority, group_size: 3, open_group: true, heartbeat_interval: '100ms', misses: 3, preempt_delay: '1s', stop_timeout: '1s',
             command: stampingProgram(log),
             env: { WHO: name }
           }]

@@ -21,9 +21,29 @@ const MODELS: Record<string, any> = {
 // custom resources have no upstream schema here; their shape is checked below
 const CUSTOM = new Set(['monitoring.coreos.com/v1/ServiceMonitor'])
 
-function render (overlay: string): any[] {
-  const out = execFileSync('kubectl', ['kustomize', join(ROOT, 'k8s/overlays', overlay)], { encoding: 'utf8' })
+function render (overlay: string, dir = 'k8s/overlays'): any[] {
+  const out = execFileSync('kubectl', ['kustomize', join(ROOT, dir, overlay)], { encoding: 'utf8' })
   return parseAllDocuments(out).map(d => d.toJS())
+}
+
+/** the files of the Secret p2p-network-secrets where components/private-network mounts them */
+const SECRET_FILES: Record<string, Buffer> = {
+  '/app/secrets/swarm.key': Buffer.from(`/key/swarm/psk/1.0.0/\n/base16/\n${'ab'.repeat(32)}\n`),
+  '/app/secrets/api.token': Buffer.from('a-token-of-more-than-16-characters\n')
+}
+const readSecret = (path: string): Buffer => {
+  if (SECRET_FILES[path] == null) throw Object.assign(new Error('missing'), { code: 'ENOENT' })
+  return SECRET_FILES[path]
+}
+
+/** a pod's config as the pod reads it: `env` (what its manifest sets, and the kubelet fills in) and the mounted Secret */
+function podConfig (yaml: string, env: Record<string, string>): ReturnType<typeof parseConfig> {
+  return parseConfig(yaml, { env, file: '/app/config.yaml', readFile: readSecret })
+}
+
+/** the plain `value` env entries of a workload's p2p-node container */
+function envOf (workload: any): Record<string, string> {
+  return Object.fromEntries(workload.spec.template.spec.containers[0].env.filter((e: any) => e.value != null).map((e: any) => [e.name, e.value]))
 }
 
 const hasKubectl = (() => { try { execFileSync('kubectl', ['version', '--client'], { stdio: 'ignore' }); return true } catch { return false } })()
@@ -66,7 +86,7 @@ describe.skipIf(!hasKubectl)('Kubernetes manifests (kubectl kustomize, offline; 
           expect(c.livenessProbe.httpGet.path).toBe('/healthz')
           expect(Number(pod.metadata.annotations['prometheus.io/port'])).toBe(ports.get('metrics'))
           const cmName = pod.spec.volumes.find((v: any) => v.name === 'config').configMap.name
-          const cfg = parseConfig(configs.get(cmName)!, { env: { POD_NAME: 'pod-0', POD_IP: '10.0.0.5' }, file: '/app/config.yaml' })
+          const cfg = podConfig(configs.get(cmName)!, { ...envOf(w), POD_NAME: 'pod-0', POD_IP: '10.0.0.5' })
           expect(cfg.node.listenPort).toBe(ports.get('p2p'))
           expect(cfg.metrics.port).toBe(ports.get('metrics'))
           expect(c.args).toEqual(['start', '--config', '/app/config.yaml'])
@@ -80,7 +100,8 @@ describe.skipIf(!hasKubectl)('Kubernetes manifests (kubectl kustomize, offline; 
       it('every ConfigMap config passes our loader, and names Services that exist', () => {
         const services = new Set(byKind('Service').map(s => `${s.metadata.name}.${s.metadata.namespace}.svc.cluster.local`))
         for (const cm of byKind('ConfigMap').filter(c => c.data['config.yaml'] != null)) {
-          const cfg = parseConfig(cm.data['config.yaml'], { env: { POD_NAME: 'pod-0', POD_IP: '10.0.0.5', P2P_DATA_DIR: '/data' }, file: '/app/config.yaml' })
+          const user = workloads.find(w => w.spec.template.spec.volumes.find((v: any) => v.name === 'config').configMap.name === cm.metadata.name)
+          const cfg = podConfig(cm.data['config.yaml'], { ...envOf(user), POD_NAME: 'pod-0', POD_IP: '10.0.0.5', P2P_DATA_DIR: '/data' })
           expect(cfg.node.dataDir).toBe('/data')
           expect(cfg.node.announce).toEqual(['/ip4/10.0.0.5/tcp/4001'])
           expect(cfg.network.enableMdns).toBe(false)
@@ -123,7 +144,7 @@ describe.skipIf(!hasKubectl)('Kubernetes manifests (kubectl kustomize, offline; 
         expect(Number((env.get('P2P_FAILOVER_GROUP_SIZE') as any)?.value)).toBe(sts.spec.replicas)
         expect((env.get('P2P_POD_INDEX') as any)?.valueFrom.fieldRef.fieldPath).toBe("metadata.labels['apps.kubernetes.io/pod-index']")
         const cm = byKind('ConfigMap').find(c => c.metadata.name === sts.spec.template.spec.volumes.find((v: any) => v.name === 'config').configMap.name)
-        const priorities = [0, 1, 2].map(i => parseConfig(cm.data['config.yaml'], { env: { POD_NAME: `p2p-worker-${i}`, POD_IP: '10.0.0.5', P2P_POD_INDEX: String(i), P2P_FAILOVER_GROUP_SIZE: String(sts.spec.replicas) }, file: '/app/config.yaml' }).failover.services[0])
+        const priorities = [0, 1, 2].map(i => podConfig(cm.data['config.yaml'], { ...envOf(sts), POD_NAME: `p2p-worker-${i}`, POD_IP: '10.0.0.5', P2P_POD_INDEX: String(i) }).failover.services[0])
         expect(priorities.map(p => p.priority)).toEqual([-0, -1, -2])
         expect(priorities[0].groupSize).toBe(sts.spec.replicas)
       })
@@ -188,7 +209,7 @@ describe.skipIf(!hasKubectl)('Kubernetes manifests (kubectl kustomize, offline; 
           const ref = e.valueFrom?.configMapKeyRef
           if (ref != null) env[e.name] = configMaps.get(ref.name)![ref.key]
         }
-        const cfg = parseConfig(configMaps.get(spec.volumes.find((v: any) => v.name === 'config').configMap.name)!['config.yaml'], { env, file: '/app/config.yaml' })
+        const cfg = podConfig(configMaps.get(spec.volumes.find((v: any) => v.name === 'config').configMap.name)!['config.yaml'], env)
         const role = w.spec.template.metadata.labels['app.kubernetes.io/component']
         expect(cfg.node.announce, role).toEqual(want[role])
         expect(cfg.network.bootstrap, role).toContain('/dns4/bootstrap.cluster-b.example.com/tcp/4001')
@@ -213,11 +234,8 @@ describe.skipIf(!hasKubectl)('Kubernetes manifests (kubectl kustomize, offline; 
     expect(sm.spec.endpoints[0]).toMatchObject({ port: 'metrics', path: '/metrics' })
   })
 
-  it('production runs a private network with an API token from the Secret; dev runs without', () => {
-    const swarmKey = Buffer.from(`/key/swarm/psk/1.0.0/\n/base16/\n${'ab'.repeat(32)}\n`)
-    const token = Buffer.from('a-token-of-more-than-16-characters\n')
-    const files: Record<string, Buffer> = { '/app/secrets/swarm.key': swarmKey, '/app/secrets/api.token': token }
-    for (const [overlay, secured] of [['production', true], ['dev', false]] as const) {
+  it('every overlay runs a private network with an API token from the Secret; the base alone refuses to start its workers', () => {
+    for (const overlay of ['production', 'dev', 'multi-cluster']) {
       const objects = render(overlay)
       const configs = new Map(objects.filter(o => o.kind === 'ConfigMap').map(o => [o.metadata.name, o.data['config.yaml']]))
       const workloads = objects.filter(o => o.kind === 'Deployment' || o.kind === 'StatefulSet')
@@ -225,19 +243,20 @@ describe.skipIf(!hasKubectl)('Kubernetes manifests (kubectl kustomize, offline; 
       for (const wl of workloads) {
         const spec = wl.spec.template.spec
         const c = spec.containers.find((x: any) => x.name === 'p2p-node')
-        const env = Object.fromEntries(c.env.filter((e: any) => e.value != null).map((e: any) => [e.name, e.value]))
+        const env = envOf(wl)
         const mounted = c.volumeMounts.some((m: any) => m.mountPath === '/app/secrets' && m.readOnly === true)
         const volume = spec.volumes.find((v: any) => v.secret?.secretName === 'p2p-network-secrets')
-        expect({ name: wl.metadata.name, mounted, volume: volume != null, psk: env.P2P_PSK_FILE != null }).toEqual({ name: wl.metadata.name, mounted: secured, volume: secured, psk: secured })
-        // the pod's config, read the way the pod reads it
-        const cfg = parseConfig(configs.get(spec.volumes.find((v: any) => v.name === 'config').configMap.name)!, {
-          env: { POD_NAME: 'pod-0', POD_IP: '10.0.0.5', P2P_POD_INDEX: '0', P2P_DATA_DIR: '/data', ...env },
-          file: '/app/config.yaml',
-          readFile: path => { if (files[path] == null) throw Object.assign(new Error('missing'), { code: 'ENOENT' }); return files[path] }
-        })
-        expect(cfg.network.psk != null).toBe(secured)
-        expect(cfg.metrics.apiToken).toBe(secured ? 'a-token-of-more-than-16-characters' : undefined)
+        expect({ overlay, name: wl.metadata.name, mounted, volume: volume != null, psk: env.P2P_PSK_FILE != null }).toEqual({ overlay, name: wl.metadata.name, mounted: true, volume: true, psk: true })
+        const cfg = podConfig(configs.get(spec.volumes.find((v: any) => v.name === 'config').configMap.name)!, { POD_NAME: 'pod-0', POD_IP: '10.0.0.5', P2P_POD_INDEX: '0', P2P_DATA_DIR: '/data', ...env })
+        expect(cfg.network.psk != null).toBe(true)
+        expect(cfg.metrics.apiToken).toBe('a-token-of-more-than-16-characters')
       }
     }
+    // without the component the failover group would be open to any pod that reaches a worker: the worker says so
+    const base = render('base', 'k8s')
+    const sts = base.find(o => o.kind === 'StatefulSet')
+    const cm = base.find(o => o.kind === 'ConfigMap' && o.metadata.name === sts.spec.template.spec.volumes.find((v: any) => v.name === 'config').configMap.name)
+    expect(() => podConfig(cm.data['config.yaml'], { ...envOf(sts), POD_NAME: 'p2p-worker-0', POD_IP: '10.0.0.5', P2P_POD_INDEX: '0' }))
+      .toThrow(/failover\.services\.0\.members: service "singleton" has no members/)
   })
 })

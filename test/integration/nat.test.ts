@@ -187,7 +187,7 @@ describe.skipIf(!canUseNat())('a failover group with members behind NAT (skipped
     const add = (name: string, role: 'bootstrap' | 'relay' | 'worker', host: Host, priority?: number): TestNode => {
       const extra = priority == null
         ? {}
-        : { failover: { services: [{ name: 'prog', priority, group_size: 3, preempt_delay: '2s', stop_timeout: '1s', command: stampingProgram(log), env: { WHO: name } }] } }
+        : { failover: { services: [{ name: 'prog', priority, group_size: 3, open_group: true, preempt_delay: '2s', stop_timeout: '1s', command: stampingProgram(log), env: { WHO: name } }] } }
       return addLabNode(cluster, lab, host, { name, role, bootstrap: [`/ip4/${bootHost.ip}/tcp/4001`], extra })
     }
     await add('boot', 'bootstrap', bootHost).start()
@@ -259,7 +259,7 @@ describe.skipIf(!canUseNat())('two clusters joined through a shared relay, one b
         : {
             failover: {
               services: [{
-                name: 'prog', priority, group_size: 3, preempt_delay: '2s', stop_timeout: '1s',
+                name: 'prog', priority, group_size: 3, open_group: true, preempt_delay: '2s', stop_timeout: '1s',
                 command: ['sh', '-c', `echo "start $WHO $(cat "$STATE" 2>/dev/null)" >> ${join(dir, 'starts')}; i=0; trap 'exit 0' TERM; while :; do i=$((i+1)); echo "$WHO $(date +%s%3N) $P2P_FAILOVER_TERM" >> ${log()}; echo "$WHO $P2P_FAILOVER_TERM $i" > "$STATE"; sleep 0.02; done`],
                 env: { WHO: name, STATE: join(dir, `state-${name}`) },
                 state: { path: join(dir, `state-${name}`), interval: '200ms' }

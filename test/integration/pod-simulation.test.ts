@@ -1,12 +1,12 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import pWaitFor from 'p-wait-for'
 import { afterAll, describe, expect, it } from 'vitest'
 import { parseAllDocuments } from 'yaml'
 import { ControlClient } from '../../src/control/client.js'
-import { LAUNCHER, ROOT } from '../../src/testing/cluster.js'
+import { keygen, LAUNCHER, ROOT } from '../../src/testing/cluster.js'
 import { canUseNetns, Hosts, type Host } from '../../src/testing/netns.js'
 
 interface Pod { name: string, role: string, host: Host, workload: any, dataDir: string, proc?: ChildProcess, log: string }
@@ -61,6 +61,9 @@ describe.skipIf(!canUseNetns() || !hasKubectl)('the rendered pods, simulated in 
       writeFileSync(join(nsDir, 'hosts'), hostsFile.join('\n') + '\n')
     }
 
+    // the Secret p2p-network-secrets (components/private-network), mounted at /app/secrets in every pod
+    const secrets = keygen(join(dir, 'secrets'))
+    const mounted = (value: string): string => value.startsWith('/app/secrets/') ? join(dirname(secrets.swarmKeyFile), basename(value)) : value
     for (const p of pods) {
       const spec = p.workload.spec.template.spec
       const c = spec.containers[0]
@@ -71,7 +74,7 @@ describe.skipIf(!canUseNetns() || !hasKubectl)('the rendered pods, simulated in 
       writeFileSync(configFile, configMaps.get(cmName)!['config.yaml'])
       const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: p.dataDir }
       for (const e of c.env) {
-        if (e.value != null) env[e.name] = e.value
+        if (e.value != null) env[e.name] = mounted(e.value)
         else if (e.valueFrom?.fieldRef?.fieldPath === 'metadata.name') env[e.name] = p.name
         else if (e.valueFrom?.fieldRef?.fieldPath === 'status.podIP') env[e.name] = p.host.ip
         else if (e.valueFrom?.fieldRef?.fieldPath?.includes('pod-index')) env[e.name] = p.name.split('-').at(-1)!

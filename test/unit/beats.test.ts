@@ -52,3 +52,22 @@ describe('failover beats (the wire)', () => {
     expect(h.calls.filter(c => c.startsWith('unsubscribe'))).toEqual([])
   })
 })
+
+describe('the state stream: who may push a snapshot', () => {
+  const fakeStream = () => {
+    const calls: string[] = []
+    return { calls, stream: { abort: (err: Error) => { calls.push(`abort: ${err.message}`) }, addEventListener: (e: string) => { calls.push(`listen ${e}`) }, close: async () => {} } }
+  }
+  it('a sender that is no member is cut off before a byte is read; a member is read', async () => {
+    const { serveSnapshots } = await import('../../src/failover/beats.js')
+    const invalid: string[] = []
+    const serve = serveSnapshots(1024, from => from === 'member', () => {}, reason => { invalid.push(reason) })
+    const outsider = fakeStream()
+    serve(outsider.stream as any, { remotePeer: { toString: () => 'outsider' } } as any)
+    expect(outsider.calls).toEqual(['abort: not a member of any service with a state file'])
+    expect(invalid).toEqual(['state_not_member'])
+    const member = fakeStream()
+    serve(member.stream as any, { remotePeer: { toString: () => 'member' } } as any)
+    expect(member.calls).toEqual(['listen message', 'listen close'])
+  })
+})

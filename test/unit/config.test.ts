@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -8,6 +8,7 @@ import { interpolate } from '../../src/config/interpolate.js'
 import { ConfigError } from '../../src/errors.js'
 import { formatByteSize } from '../../src/config/schema.js'
 import { taskBodyLimit } from '../../src/cli/daemon.js'
+import { ensureSwarmKey } from '../../src/cli/keygen.js'
 import { withoutLocalAddresses } from '../../src/libp2p/libp2p.js'
 import { dialBackCandidates } from '../../src/discovery/reachability.js'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -168,6 +169,8 @@ describe('dial-back candidates (reachability)', () => {
 describe('example configs', () => {
   const root = fileURLToPath(new URL('../..', import.meta.url))
   const files = ['config', 'config/local'].flatMap(d => readdirSync(join(root, d)).filter(f => f.endsWith('.yaml')).map(f => join(root, d, f)))
+  // the local network's private key, as ./start.sh makes it on its first run
+  beforeAll(() => { ensureSwarmKey(join(root, '.local', 'swarm.key')) })
 
   it('every example in config/ loads as it is (the seed-format one as member node-a)', () => {
     expect(files.length).toBeGreaterThanOrEqual(10)

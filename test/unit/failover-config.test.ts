@@ -25,7 +25,34 @@ failover:
       command: ./run.sh
       priority: 10
       group_size: 3
-${extra}`
+${extra}
+      open_group: true`
+
+describe('who may join a failover group', () => {
+  const bare = `node: { role: worker }
+failover:
+  services:
+    - name: svc
+      command: ./run.sh
+      priority: 10
+      group_size: 3
+`
+  it('a service without members outside a private network is refused, naming the key and its line', () => {
+    expect(errorOf(bare).message).toBe('/cfg/node.yaml:4: failover.services.0.members: service "svc" has no members, so any peer that reaches this node could claim or stop it: list the members\' peer ids, set network.psk_file (a private network), or set open_group: true to accept that')
+  })
+  it('members, a private network, or the open_group opt-in (which warns) make it valid', () => {
+    const id = '12D3KooWSjnGG9ZyZUuQkbsmZmy48UxrV9H1ySthmYw9g2YUyFqx'
+    expect(parseConfig(`${bare}      members: [${id}]\n`, { file: '/cfg/node.yaml' }).warnings).toBeUndefined()
+    const dir = mkdtempSync(join(tmpdir(), 'psk-'))
+    writeFileSync(join(dir, 'swarm.key'), `/key/swarm/psk/1.0.0/\n/base16/\n${'ab'.repeat(32)}\n`, { mode: 0o600 })
+    expect(parseConfig(`${bare}network: { psk_file: ${join(dir, 'swarm.key')} }\n`, { file: '/cfg/node.yaml' }).warnings).toBeUndefined()
+    rmSync(dir, { recursive: true })
+    expect(parseConfig(`${bare}      open_group: true\n`, { file: '/cfg/node.yaml' }).warnings).toEqual(['failover service "svc" is an open group (open_group: true, no members, no psk_file): any peer that reaches this node can claim or stop it'])
+  })
+  it('only a worker runs services: other roles are not held to it', () => {
+    expect(() => parseConfig(bare.replace('role: worker', 'role: bootstrap'), { file: '/cfg/node.yaml' })).not.toThrow()
+  })
+})
 
 describe('failover service options', () => {
   it('defaults: restart policy, no health check, no hooks, no state, not dry-run; the program runs from the config dir', () => {
@@ -143,7 +170,11 @@ execution:
     expect(c.network.bootstrap).toEqual(['/ip4/10.0.0.1/tcp/4001', '/ip4/10.0.0.3/tcp/4002'])
     expect(c.failover.services).toHaveLength(1)
     expect(c.failover.services[0]).toMatchObject({ name: 'validator', argv: ['sh', '-c', './start-validator.sh --ledger /data'], priority: 50, groupSize: 3, quorum: 2, cwd: '/cfg' })
-    expect(c.warnings).toEqual(['seed format: `config_metadata.owner` is not used and was ignored'])
+    expect(c.warnings).toEqual([
+      'seed format: `config_metadata.owner` is not used and was ignored',
+      // the seed names members by address: open, and said so at start
+      'failover service "validator" is an open group (open_group: true, no members, no psk_file): any peer that reaches this node can claim or stop it'
+    ])
   })
 
   it('P2P_FAILOVER_SELF picks the entry (several members on one host); native sections beside it win', () => {

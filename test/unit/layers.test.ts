@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest'
 // root (p2p-node.ts) is imported by the command line alone; no import cycle anywhere, type imports included.
 const SRC = join(dirname(fileURLToPath(import.meta.url)), '../../src')
 const LAYERS: Array<[number, RegExp]> = [
-  [0, /^(errors|logger|version|backoff|ring|lifetime)\.ts$|^(config|messages|metrics)\//],
+  [0, /^(errors|logger|version|backoff|ring|lifetime|files)\.ts$|^(config|messages|metrics)\//],
   [1, /^libp2p\//],
   [2, /^(membership|discovery|tasks|failover)\//],
   [3, /^control\//],

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { activated, defaultQuorum, stood } from '../../src/failover/election.js'
-import { nextServiceState } from '../../src/failover/machine.js'
+import { MAX_TERM, MAX_TERM_JUMP, nextServiceState } from '../../src/failover/machine.js'
 import {
   holds, initialServiceState, machineConfig, nextWake, settled, snapshotRefusal,
   type Effect, type MachineConfig, type ServiceEvent, type ServicePhase, type ServiceState, type Step
@@ -10,7 +10,7 @@ import type { IncomingBeat } from '../../src/failover/beats.js'
 
 const service = (over: Partial<FailoverServiceConfig> = {}): FailoverServiceConfig => ({
   name: 'svc', argv: ['prog'], priority: 100, groupSize: 3, quorum: 2, intervalMs: 100, misses: 3, leaseMs: 600, marginMs: 100,
-  preempt: true, preemptDelayMs: 1000, stopTimeoutMs: 500, env: {}, members: [],
+  preempt: true, preemptDelayMs: 1000, stopTimeoutMs: 500, env: {}, members: [], openGroup: false,
   hooks: { before_active: [], after_active: [], before_passive: [], after_passive: [] },
   restart: { maxRestarts: 2, windowMs: 10_000, delayMs: 100 }, dryRun: false, ...over
 })
@@ -377,4 +377,27 @@ describe('service machine simulation: lossy, delayed links, partitions, crashes,
       }
     })
   }
+})
+
+describe('terms: bounded on the wire, never backwards across a restart', () => {
+  const seen = (s: ServiceState): number => s.election.maxTerm
+  it.each([
+    ['a term one above', 1, 2, true],
+    ['a big but possible jump', 5, 5 + MAX_TERM_JUMP, true],
+    ['a jump no run of elections reaches', 5, 6 + MAX_TERM_JUMP, false],
+    ['a member that has seen no term takes one from the running group', 0, 123_456_789, true],
+    ['above the ceiling, even for a member that has seen none', 0, MAX_TERM + 1, false],
+    ['past what a number counts by one', 0, 2 ** 62, false]
+  ])('%s', (_n, known, term, believed) => {
+    const s = { ...ready(), election: { ...ready().election, maxTerm: known } }
+    const step = run(s, { type: 'beat', view: beat('b', { seq: 2, term, state: 'active' }) })
+    expect(seen(step.state)).toBe(believed ? term : known)
+    expect(types(step.effects).includes('count:term_jump')).toBe(!believed)
+  })
+  it('a member restarted with the highest term it saw stands above it', () => {
+    const s = initialServiceState(-10_000, C, 0, 41)
+    const restarted = { ...s, views: { b: { ...beat('b'), lastBeatAt: 1000 }, c: { ...beat('c'), lastBeatAt: 1000 } }, received: { b: 1, c: 1 } }
+    const step = run(restarted, { type: 'tick' })
+    expect(step.state.phase).toEqual({ name: 'candidate', term: 42 })
+  })
 })
