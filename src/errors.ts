@@ -38,6 +38,8 @@ export class NotActiveError extends named('NotActiveError') {}
 export class NoCapableWorkerError extends named('NoCapableWorkerError') {}
 /** A task whose payload is over tasks.max_payload. */
 export class PayloadTooLargeError extends named('PayloadTooLargeError') {}
+/** This node holds as many unfinished tasks (or payload bytes) as tasks.max_pending allows: try again later. */
+export class TooManyTasksError extends named('TooManyTasksError') {}
 /** No task with that id is known here (never taken here, or no longer kept). */
 export class UnknownTaskError extends named('UnknownTaskError') {}
 /** The task has already ended (done, failed or cancelled): nothing left to cancel. */
@@ -67,6 +69,7 @@ const OUTCOMES: Record<string, { exit: number, http: number }> = {
   TaskEndedError: { exit: 1, http: 409 },
   NoCapableWorkerError: { exit: 2, http: 422 },
   PayloadTooLargeError: { exit: 2, http: 413 },
+  TooManyTasksError: { exit: 1, http: 429 },
   NotRunningError: { exit: 1, http: 503 }
 }
 const outcomeOf = (err: unknown): { exit: number, http: number } | undefined => {

@@ -1,4 +1,6 @@
+import { childEnv } from '../config/child-env.js'
 import { UsageError } from '../errors.js'
+import { chmodSync, mkdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { formatByteSize } from '../config/schema.js'
 import { createTaskApi } from '../control/commands.js'
@@ -25,7 +27,9 @@ export interface DaemonOptions {
  */
 export async function runDaemon (config: NodeConfig, logger: Logger, opts: DaemonOptions): Promise<number> {
   for (const w of config.warnings ?? []) logger.warn({ file: config.file }, w)
-  const node = await P2PNode.create(config, logger, { env: process.env })
+  privateDataDir(config.node.dataDir, logger)
+  // the programs it starts get an allowlisted environment, not the node's whole one (docs/SECURITY.md, "Local")
+  const node = await P2PNode.create(config, logger, { env: childEnv(process.env, config.node.passEnv) })
   const commands = node.commands
   const http = config.metrics.enabled
     ? new HttpServer({
@@ -119,4 +123,20 @@ function withoutPid (status: unknown): unknown {
   if (typeof status !== 'object' || status == null) return status
   const { pid: _pid, ...rest } = status as Record<string, unknown>
   return rest
+}
+
+/**
+ * The data dir holds the node's key, its journal, state files and blobs: private to its user (0700). Made so when
+ * new; an existing one that others may read is tightened, or warned about when it is not ours to change.
+ */
+function privateDataDir (dir: string, logger: Logger): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 })
+  const mode = statSync(dir).mode & 0o777
+  if ((mode & 0o077) === 0) return
+  try {
+    chmodSync(dir, mode & 0o700)
+    logger.info({ dir, was: mode.toString(8) }, 'data dir made private (0700)')
+  } catch (err: any) {
+    logger.warn({ dir, mode: mode.toString(8), err: err.message }, 'the data dir is readable by others and cannot be changed')
+  }
 }

@@ -95,8 +95,21 @@ export function formatTask (r: TaskRecord): string {
   return [head, ...lines].join('\n')
 }
 
+/**
+ * Text from the network made safe for a terminal: control characters (an escape sequence in a task's output can
+ * clear the screen, set the title or hide what follows) shown as `\x1b`-style escapes; newlines and tabs kept.
+ */
+export function printable (text: string): string {
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, c => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
+}
+
 /** one event of a command that streams (a followed task's output): the line to print, or undefined to print nothing */
 export function formatEvent (e: unknown): string | undefined {
+  const line = eventLine(e)
+  return line == null ? undefined : printable(line)
+}
+
+function eventLine (e: unknown): string | undefined {
   const ev = e as { output?: TaskOutput, accepted?: { id: string } }
   if (ev.accepted != null) return `task ${ev.accepted.id} accepted; following its output (task cancel ${ev.accepted.id} stops it)`
   if (ev.output == null) return undefined
@@ -141,6 +154,10 @@ export function toJson (value: unknown): string {
 /** Formats a command's result for a person, or as JSON. */
 export function formatResult (command: string, result: unknown, opts: { json?: boolean, wide?: boolean } = {}): string {
   if (opts.json === true) return toJson(result)
+  return printable(humanResult(command, result, opts))
+}
+
+function humanResult (command: string, result: unknown, opts: { wide?: boolean }): string {
   switch (command) {
     case 'peers': return formatPeers(result as PeerView[], { wide: opts.wide })
     case 'status': return formatStatus(result as StatusView)

@@ -1,5 +1,6 @@
-import { chmod, mkdir, unlink } from 'node:fs/promises'
-import { createServer, type Server, type Socket } from 'node:net'
+import { chmod, lstat, mkdir, unlink } from 'node:fs/promises'
+import { connect, createServer, type Server, type Socket } from 'node:net'
+import { InstallationError } from '../errors.js'
 import { dirname } from 'node:path'
 import type { CommandHandler } from './commands.js'
 import type { Logger } from '../logger.js'
@@ -29,9 +30,8 @@ export class ControlServer {
   }
 
   async start (): Promise<void> {
-    await mkdir(dirname(this.path), { recursive: true })
-    // a socket file left by a killed daemon: the CLI checked that nothing answers on it before starting us
-    await unlink(this.path).catch(() => {})
+    await mkdir(dirname(this.path), { recursive: true, mode: 0o700 })
+    await removeStaleSocket(this.path)
     const server = createServer(socket => { this.serve(socket) })
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
@@ -100,4 +100,24 @@ export class ControlServer {
   private reply (socket: Socket, res: ControlResponse): void {
     if (!socket.destroyed) socket.write(JSON.stringify(res, (_k, v) => typeof v === 'bigint' ? v.toString() : v) + '\n')
   }
+}
+
+/**
+ * Removes what a killed daemon left at `path`: a socket nothing answers on. Anything else there (a file, a link,
+ * a folder, or a socket a live daemon answers on) is not ours to remove: InstallationError, naming it.
+ */
+export async function removeStaleSocket (path: string): Promise<void> {
+  let st
+  try { st = await lstat(path) } catch (err: any) {
+    if (err.code === 'ENOENT') return
+    throw err
+  }
+  if (!st.isSocket()) throw new InstallationError(`${path} exists and is not a socket: refusing to replace it (control.socket names the control socket)`)
+  const answers = await new Promise<boolean>(resolve => {
+    const s = connect(path)
+    s.once('connect', () => { s.destroy(); resolve(true) })
+    s.once('error', () => { resolve(false) })
+  })
+  if (answers) throw new InstallationError(`a daemon already answers on ${path}`)
+  await unlink(path)
 }

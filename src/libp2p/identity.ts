@@ -23,7 +23,7 @@ export async function loadOrCreateIdentity (file: string): Promise<{ key: Privat
     }
   }
   const key = await generateKeyPair('Ed25519')
-  await mkdir(dirname(file), { recursive: true })
+  await mkdir(dirname(file), { recursive: true, mode: 0o700 })
   // write then rename, so a crash never leaves a half-written key behind
   const tmp = `${file}.${process.pid}.tmp`
   await writeFile(tmp, privateKeyToProtobuf(key), { mode: 0o600 })

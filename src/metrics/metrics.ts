@@ -42,6 +42,9 @@ export function createMetrics (registry: Registry) {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers
     }),
+    journalErrors: new Counter({ name: 'p2p_task_journal_errors_total', help: 'Task journal writes that failed (a full or read-only disk): those tasks run with their records in memory only', registers }),
+    tasksRefused: new Counter({ name: 'p2p_tasks_refused_total', help: 'Tasks this node refused to take (REPL, CLI, API), by reason', labelNames: ['reason'] as const, registers }),
+    taskStreamsPaused: new Counter({ name: 'p2p_task_streams_paused_total', help: 'Inbound task streams paused because their submitter was not reading its answers (its unread answers passed the bound)', registers }),
     workersSetAside: new Counter({ name: 'p2p_task_workers_set_aside_total', help: 'Times the circuit breaker set a worker aside because attempts kept failing to reach it', registers }),
     taskRetries: new Counter({ name: 'p2p_task_retries_total', help: 'Task attempts retried on another worker, by reason', labelNames: ['reason'] as const, registers }),
     taskQueueDepth: new Gauge({ name: 'p2p_task_queue_depth', help: 'Tasks waiting in this worker\'s queue', registers }),

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { TaskResponse, type TaskRequest } from '../messages/tasks.js'
 import { BoundedCache } from './bounded-cache.js'
 import { HandlerError, NotFoundError, type Handler, type HandlerContext } from './handlers/handler.js'
@@ -13,7 +14,13 @@ export interface ExecutorInit {
   selfPeerIdBytes: Uint8Array
   maxConcurrency: number
   maxQueue: number
+  /** payload bytes the queue holds at most (default: no bound beyond maxQueue x maxPayload) */
+  maxQueueBytes?: number
   maxPayload: number
+  /** the longest timeout granted to a task (default: 1 hour); a task asks for its own, up to this */
+  maxTimeoutMs?: number
+  /** rewards above this order the queue and are credited as this (default 1,000,000) */
+  maxReward?: number
   dedupTtlMs: number
   /** the dedup cache's other bounds (defaults 10,000 ids, 32 MiB of answers) */
   dedupMaxEntries?: number
@@ -29,6 +36,8 @@ export interface ExecutorComponents {
 
 interface Job extends QueueItem {
   req: TaskRequest
+  /** the key of its dedup entry and of `jobs`: its submitter and id */
+  key: string
   handler: Handler
   enqueuedAt: number
   deadline: number
@@ -56,6 +65,20 @@ const encoder = new TextEncoder()
 const noProgress = (): void => {}
 /** bytes a remembered answer costs beyond its result: the response object, the promise, the map entry */
 const ENTRY_OVERHEAD = 500
+/** a task id: what the HTTP API's /api/tasks/<id> takes (and what P2P_TASK_ID carries to a handler) */
+export const TASK_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
+/** the longest timer Node keeps: a longer setTimeout fires at once */
+const MAX_TIMER_MS = 2 ** 31 - 1
+
+/** what a request asks for, as a digest: the same id with another request is not a retry */
+function digestOf (req: TaskRequest): string {
+  const h = createHash('sha256').update(req.type).update('\u0000').update(req.payload)
+  for (const [k, v] of [...req.params].sort(([a], [b]) => a < b ? -1 : 1)) h.update(`\u0000${k}=${v}`)
+  return h.digest('base64')
+}
+
+/** a remembered answer (or the attempt still running) and the request it answered */
+interface Seen { digest: string, answer: Promise<TaskResponse> }
 
 /**
  * Runs tasks on a worker: a bounded queue ordered by reward then age, at most `maxConcurrency` at once, and
@@ -65,9 +88,13 @@ const ENTRY_OVERHEAD = 500
 export class Executor {
   private readonly handlers = new Map<string, Handler>()
   private readonly queue: TaskQueue<Job>
-  private readonly seen: BoundedCache<Promise<TaskResponse>>
-  /** queued and running tasks by id: what a cancel can reach */
+  /** answers by submitter and id: a retry gets the first answer; another peer's id is another task */
+  private readonly seen: BoundedCache<Seen>
+  /** queued and running tasks by submitter and id: what a cancel can reach */
   private readonly jobs = new Map<string, Job>()
+  /** payload bytes in the queue, all told and per submitter */
+  private queuedBytes = 0
+  private readonly queuedBy = new Map<string, { count: number, bytes: number }>()
   private readonly stopping = new AbortController()
   private running = 0
 
@@ -79,7 +106,7 @@ export class Executor {
     this.queue = new TaskQueue(init.maxQueue)
     deps.metrics.sources.dedup = () => this.dedupStats()
     deps.metrics.sources.queueByClass = () => this.queue.depthByClass()
-    this.seen = new BoundedCache({ ttlMs: init.dedupTtlMs, maxEntries: init.dedupMaxEntries ?? 10_000, maxBytes: init.dedupMaxBytes ?? 32 * 1024 ** 2 })
+    this.seen = new BoundedCache<Seen>({ ttlMs: init.dedupTtlMs, maxEntries: init.dedupMaxEntries ?? 10_000, maxBytes: init.dedupMaxBytes ?? 32 * 1024 ** 2 })
   }
 
   submitThrough (submit: HandlerContext['submit']): void { this.submit = submit }
@@ -100,7 +127,10 @@ export class Executor {
 
   stop (): void {
     this.stopping.abort(new Error('node stopping'))
-    for (const job of this.queue.removeWhere(() => true)) job.resolve(this.response(job.req, Status.BUSY, { error: 'worker is stopping' }))
+    for (const job of this.queue.removeWhere(() => true)) {
+      this.dequeued(job)
+      job.resolve(this.response(job.req, Status.BUSY, { error: 'worker is stopping' }))
+    }
     this.jobs.clear()
   }
 
@@ -113,13 +143,14 @@ export class Executor {
    * CANCELLED, goes back on the request that started it.
    */
   cancel (id: string, submitter: string): CancelOutcome {
-    const job = this.jobs.get(id)
+    const job = this.jobs.get(keyOf(submitter, id))
     let outcome: CancelOutcome
-    if (job == null) outcome = 'unknown'
-    else if (job.submitter !== submitter) outcome = 'refused'
+    // another peer's task of the same id is another task: not found from here
+    if (job == null) outcome = this.anyJob(id) ? 'refused' : 'unknown'
     else if (this.queue.removeWhere(j => j === job).length > 0) {
       outcome = 'queued'
-      this.jobs.delete(id)
+      this.dequeued(job)
+      this.jobs.delete(job.key)
       this.deps.metrics.tasksExecuted.inc({ type: job.req.type, outcome: 'cancelled' })
       job.resolve(this.response(job.req, Status.CANCELLED, { error: 'cancelled while queued', queueMs: Date.now() - job.enqueuedAt }))
       this.gauges()
@@ -141,36 +172,87 @@ export class Executor {
     if (req.payload.byteLength > this.init.maxPayload) {
       return this.response(req, Status.REJECTED, { error: `payload of ${req.payload.byteLength} bytes is over this worker's limit of ${this.init.maxPayload}` })
     }
-    if (req.id === '' || req.id.length > 128) return this.response(req, Status.REJECTED, { error: 'task id must be 1-128 characters' })
-    const earlier = this.seen.get(req.id, now)
+    if (!TASK_ID.test(req.id)) return this.response(req, Status.REJECTED, { error: 'a task id is 1-128 letters, digits, ".", "_" and "-", starting with a letter or digit' })
+    const submitter = opts.submitter ?? this.init.selfPeerId
+    const key = keyOf(submitter, req.id)
+    const digest = digestOf(req)
+    const earlier = this.seen.get(key, now)
     if (earlier != null) {
+      if (earlier.digest !== digest) return this.response(req, Status.REJECTED, { error: `task id ${req.id} was used for another request (another type, payload or params)` })
       this.deps.metrics.taskDuplicates.inc()
-      return { ...(await earlier), duplicate: true }
+      return { ...(await earlier.answer), duplicate: true }
     }
     if (this.stopping.signal.aborted) return this.response(req, Status.BUSY, { error: 'worker is stopping' })
-    if (this.queue.full && this.running >= this.init.maxConcurrency) {
+    const refusal = this.room(req, submitter)
+    if (refusal != null) {
       this.deps.metrics.tasksExecuted.inc({ type: req.type, outcome: 'busy' })
-      return this.response(req, Status.BUSY, { error: 'queue full' })
+      return this.response(req, Status.BUSY, { error: refusal })
     }
-    const timeout = Math.min(req.timeoutMs > 0 ? req.timeoutMs : this.init.defaultTimeoutMs, handler.timeoutMs ?? Infinity)
-    const submitter = opts.submitter ?? this.init.selfPeerId
+    // the submitter asks for a timeout; this worker grants at most its own maximum (and what a timer can hold)
+    const asked = req.timeoutMs > 0 ? req.timeoutMs : this.init.defaultTimeoutMs
+    const timeout = Math.min(asked, this.init.maxTimeoutMs ?? 3_600_000, handler.timeoutMs ?? Infinity, MAX_TIMER_MS)
+    // the reward orders the queue and is credited: a claim past this worker's policy counts as its maximum
+    const reward = Math.min(Number(req.reward), this.init.maxReward ?? 1_000_000)
     const promise = new Promise<TaskResponse>(resolve => {
-      const job: Job = { req, handler, reward: Number(req.reward), submitter, enqueuedAt: now, deadline: now + timeout, cancel: new AbortController(), onProgress: opts.onProgress, resolve }
-      this.jobs.set(req.id, job)
+      const job: Job = { req, key, handler, reward, submitter, enqueuedAt: now, deadline: now + timeout, cancel: new AbortController(), onProgress: opts.onProgress, resolve }
+      this.jobs.set(key, job)
       this.queue.push(job)
+      this.enqueued(job)
     })
-    void promise.then(() => { this.jobs.delete(req.id) })
-    this.seen.set(req.id, promise, now)
+    void promise.then(() => { this.jobs.delete(key) })
+    this.seen.set(key, { digest, answer: promise }, now)
     // what the answer holds counts against dedup_max_bytes (plus a rough per-entry overhead)
-    void promise.then(res => { this.seen.weigh(req.id, res.result.byteLength + res.error.length + ENTRY_OVERHEAD, Date.now()) })
+    void promise.then(res => { this.seen.weigh(key, res.result.byteLength + res.error.length + ENTRY_OVERHEAD, Date.now()) })
     this.gauges()
     this.pump()
     return await promise
   }
 
+  /**
+   * Why a new task from `submitter` cannot wait here now, or undefined when it can: the queue is full (by count or
+   * by payload bytes), or it is half full and this submitter holds half of it already (its share).
+   */
+  private room (req: TaskRequest, submitter: string): string | undefined {
+    if (this.running < this.init.maxConcurrency && this.queue.size === 0) return undefined
+    const maxBytes = this.init.maxQueueBytes ?? Infinity
+    if (this.queue.full) return 'queue full'
+    if (this.queuedBytes + req.payload.byteLength > maxBytes) return `queue full (${this.queuedBytes} payload bytes waiting; tasks.max_queue_bytes)`
+    const mine = this.queuedBy.get(submitter)
+    const busy = this.queue.size * 2 >= this.queue.capacity || this.queuedBytes * 2 >= maxBytes
+    if (busy && mine != null && (mine.count * 2 > this.queue.size || mine.bytes * 2 > this.queuedBytes) && this.queuedBy.size > 1) {
+      return 'queue half full and half of it is yours: wait for your tasks to run'
+    }
+    return undefined
+  }
+
+  private enqueued (job: Job): void {
+    const n = job.req.payload.byteLength
+    this.queuedBytes += n
+    const mine = this.queuedBy.get(job.submitter) ?? { count: 0, bytes: 0 }
+    mine.count++
+    mine.bytes += n
+    this.queuedBy.set(job.submitter, mine)
+  }
+
+  private dequeued (job: Job): void {
+    const n = job.req.payload.byteLength
+    this.queuedBytes -= n
+    const mine = this.queuedBy.get(job.submitter)
+    if (mine == null) return
+    mine.count--
+    mine.bytes -= n
+    if (mine.count <= 0) this.queuedBy.delete(job.submitter)
+  }
+
+  private anyJob (id: string): boolean {
+    for (const job of this.jobs.values()) if (job.req.id === id) return true
+    return false
+  }
+
   private pump (): void {
     while (this.running < this.init.maxConcurrency && this.queue.size > 0) {
       const job = this.queue.pop()!
+      this.dequeued(job)
       this.running++
       this.gauges()
       void this.run(job).then(res => {
@@ -214,12 +296,12 @@ export class Executor {
       }
       this.counter(req.type, 'ok').inc()
       this.runHistogram(req.type).observe(runMs / 1000)
-      const reward = Number(req.reward)
+      const reward = job.reward
       if (reward > 0) {
         this.deps.ledger.credit(req.type, reward)
         m.rewardsEarned.inc({ type: req.type }, reward)
       }
-      return this.response(req, Status.OK, { result: result as Uint8Array<ArrayBuffer>, queueMs, runMs, reward: req.reward })
+      return this.response(req, Status.OK, { result: result as Uint8Array<ArrayBuffer>, queueMs, runMs, reward: BigInt(reward) })
     } catch (err: any) {
       const runMs = Date.now() - started
       if (signal.aborted && signal.reason instanceof CancelledError) {
@@ -272,3 +354,5 @@ export class Executor {
     }
   }
 }
+
+const keyOf = (submitter: string, id: string): string => `${submitter}\u0000${id}`

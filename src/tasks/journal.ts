@@ -55,7 +55,7 @@ export class TaskJournal {
       }
     }
     this.written = Buffer.byteLength(text)
-    mkdirSync(dirname(this.file), { recursive: true })
+    mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 })
     this.fd = openSync(this.file, 'a', 0o600)
     // a line torn by a crash: end it, or the next line would be glued to it and lost with it
     if (text !== '' && !text.endsWith('\n')) this.write('\n')

@@ -1,4 +1,3 @@
-import { InstallationError } from '../errors.js'
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 
@@ -13,17 +12,30 @@ export class Ledger {
 
   constructor (private readonly file: string, private readonly flushMs = 1000) {}
 
-  async load (): Promise<void> {
+  /**
+   * Reads the ledger back. A file that is not a ledger (empty, torn, edited by hand) does not stop the worker:
+   * it is moved aside to `<file>.corrupt-<time>` (nothing is lost) and the ledger starts empty; the path of the
+   * copy is returned, for the caller to warn about.
+   */
+  async load (): Promise<{ keptAside?: string }> {
+    let text: string
     try {
-      const parsed = JSON.parse(await readFile(this.file, 'utf8'))
-      if (typeof parsed === 'object' && parsed != null) {
-        for (const [type, e] of Object.entries(parsed as Record<string, any>)) {
-          if (Number.isFinite(e?.tasks) && Number.isFinite(e?.credits)) this.entries[type] = { tasks: e.tasks, credits: e.credits }
-        }
-      }
+      text = await readFile(this.file, 'utf8')
     } catch (err: any) {
-      if (err.code !== 'ENOENT') throw new InstallationError(`cannot read the reward ledger ${this.file}: ${err.message}`)
+      if (err.code === 'ENOENT') return {}
+      throw err
     }
+    let parsed: unknown
+    try { parsed = JSON.parse(text) } catch {}
+    if (typeof parsed !== 'object' || parsed == null || Array.isArray(parsed)) {
+      const aside = `${this.file}.corrupt-${Date.now()}`
+      await rename(this.file, aside)
+      return { keptAside: aside }
+    }
+    for (const [type, e] of Object.entries(parsed as Record<string, any>)) {
+      if (Number.isFinite(e?.tasks) && Number.isFinite(e?.credits)) this.entries[type] = { tasks: e.tasks, credits: e.credits }
+    }
+    return {}
   }
 
   credit (type: string, reward: number): void {
@@ -51,8 +63,8 @@ export class Ledger {
     this.dirty = false
     const tmp = `${this.file}.tmp`
     this.writing = (async () => {
-      await mkdir(dirname(this.file), { recursive: true })
-      await writeFile(tmp, JSON.stringify(this.entries, null, 2))
+      await mkdir(dirname(this.file), { recursive: true, mode: 0o700 })
+      await writeFile(tmp, JSON.stringify(this.entries, null, 2), { mode: 0o600 })
       await rename(tmp, this.file)
     })()
     await this.writing

@@ -1,6 +1,6 @@
 import { LengthPrefixedDecoder } from '@libp2p/utils'
 import { encode } from 'it-length-prefixed'
-import type { Uint8ArrayList } from 'uint8arraylist'
+import { Uint8ArrayList } from 'uint8arraylist'
 import { TaskRequest, TaskResponse } from '../messages/tasks.js'
 import { openStream } from '../libp2p/streams.js'
 import { TokenBuckets } from './rate-limit.js'
@@ -10,19 +10,40 @@ import type { Metrics } from '../metrics/metrics.js'
 import type { Node } from '../libp2p/libp2p.js'
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
 
+/** how much of an arriving chunk the frame decoder takes at a time */
+const STEP = 64 * 1024
+
+/**
+ * Length-prefixed frames of at most `maxFrame` bytes from a stream's chunks. A chunk is fed to the decoder a
+ * piece at a time, frames taken out in between: a stream that delivers several frames in one chunk (a fast
+ * sender; a stream read after a pause) is not mistaken for an oversized one. The decoder's buffer never holds
+ * more than one frame and one piece. Throws on a frame over `maxFrame`.
+ */
+function frameDecoder (maxFrame: number): (chunk: Uint8Array | Uint8ArrayList) => Uint8ArrayList[] {
+  const decoder = new LengthPrefixedDecoder({ maxDataLength: maxFrame, maxBufferSize: maxFrame + STEP + 16 })
+  return chunk => {
+    const out: Uint8ArrayList[] = []
+    const list = chunk instanceof Uint8ArrayList ? chunk : new Uint8ArrayList(chunk)
+    for (let at = 0; at < list.byteLength; at += STEP) {
+      for (const f of decoder.decode(list.sublist(at, Math.min(at + STEP, list.byteLength)))) out.push(f instanceof Uint8ArrayList ? f : new Uint8ArrayList(f))
+    }
+    return out
+  }
+}
+
 /**
  * The worker's reader of one task stream: bytes as they arrive -> the complete requests in them. Throws on a
- * malformed frame (length over `maxFrame`, buffer over twice that, bad protobuf); the stream is then dropped.
+ * malformed frame (length over `maxFrame`, bad protobuf); the stream is then dropped.
  */
 export function taskRequestDecoder (maxFrame: number): (chunk: Uint8Array | Uint8ArrayList) => TaskRequest[] {
-  const decoder = new LengthPrefixedDecoder({ maxDataLength: maxFrame, maxBufferSize: maxFrame * 2 })
-  return chunk => [...decoder.decode(chunk)].map(f => TaskRequest.decode(f, { limits: { params: 16 } }))
+  const frames = frameDecoder(maxFrame)
+  return chunk => frames(chunk).map(f => TaskRequest.decode(f, { limits: { params: 16 } }))
 }
 
 /** the submitter's reader of a worker's answers on one task stream; throws on a malformed frame */
 export function taskResponseDecoder (maxFrame: number): (chunk: Uint8Array | Uint8ArrayList) => TaskResponse[] {
-  const decoder = new LengthPrefixedDecoder({ maxDataLength: maxFrame, maxBufferSize: maxFrame * 2 })
-  return chunk => [...decoder.decode(chunk)].map(f => TaskResponse.decode(f))
+  const frames = frameDecoder(maxFrame)
+  return chunk => frames(chunk).map(f => TaskResponse.decode(f))
 }
 
 /** the task stream protocol of a network */
@@ -77,10 +98,18 @@ const MAX_PENDING_PROGRESS = 32
 /** Serializes writes on a stream and waits for drain when its buffer is full (backpressure). */
 class Writer {
   private chain: Promise<void> = Promise.resolve()
-  /** frames queued behind a full stream buffer */
+  /** frames queued behind a full stream buffer, and their bytes */
   private pending = 0
-  /** `maxFrame`: the largest frame (it-length-prefixed refuses frames over 4 MiB unless told otherwise) */
-  constructor (private readonly stream: Stream, private readonly maxFrame: number) {}
+  private pendingBytes = 0
+  /**
+   * `maxFrame`: the largest frame (it-length-prefixed refuses frames over 4 MiB unless told otherwise);
+   * `onBacklog`: told when the bytes waiting to be written pass `maxPendingBytes` (true) and when they are back
+   * under half of it (false)
+   */
+  constructor (private readonly stream: Stream, private readonly maxFrame: number, private readonly maxPendingBytes = Infinity, private readonly onBacklog?: (behind: boolean) => void) {}
+
+  get backlog (): number { return this.pendingBytes }
+
   write (frame: Uint8Array): Promise<void> {
     let data: Uint8ArrayList | Uint8Array
     try {
@@ -88,11 +117,19 @@ class Writer {
     } catch (err: any) {
       return Promise.reject(new AttemptError('rejected', `frame of ${frame.byteLength} bytes: ${err.message}`))
     }
+    const size = data.byteLength
     this.pending++
+    this.pendingBytes += size
+    if (this.pendingBytes > this.maxPendingBytes && this.pendingBytes - size <= this.maxPendingBytes) this.onBacklog?.(true)
     this.chain = this.chain.then(async () => {
       if (this.stream.status !== 'open') throw new AttemptError('disconnect', 'stream closed')
       if (!this.stream.send(data)) await this.stream.onDrain()
-    }).finally(() => { this.pending-- })
+    }).finally(() => {
+      this.pending--
+      const before = this.pendingBytes
+      this.pendingBytes -= size
+      if (before > this.maxPendingBytes / 2 && this.pendingBytes <= this.maxPendingBytes / 2) this.onBacklog?.(false)
+    })
     return this.chain
   }
 
@@ -193,6 +230,8 @@ export class TaskNetwork {
   private readonly channels = new Map<string, Promise<Channel>>()
   private readonly inbound = new Set<Stream>()
   private readonly maxFrame: number
+  /** answer bytes one inbound stream may have unsent before its requests are no longer read */
+  private readonly maxPendingAnswers: number
 
   private readonly libp2p: TaskNetworkComponents['libp2p']
   private readonly executor?: Executor
@@ -205,6 +244,7 @@ export class TaskNetwork {
     ({ libp2p: this.libp2p, executor: this.executor, metrics: this.metrics, logger: this.logger } = components)
     this.init = { maxInboundStreams: 8, rateLimit: 0, rateBurst: 1, ...init }
     this.maxFrame = init.maxPayload + FRAME_OVERHEAD
+    this.maxPendingAnswers = Math.max(8 * 1024 ** 2, 2 * this.maxFrame)
   }
 
   async start (): Promise<void> {
@@ -337,7 +377,22 @@ export class TaskNetwork {
       return
     }
     this.inbound.add(stream)
-    const writer = new Writer(stream, this.maxFrame)
+    // room for the largest request while paused; a submitter that sends past it is cut off (the stream reset)
+    stream.maxReadBufferLength = Math.max(stream.maxReadBufferLength, 2 * this.maxFrame)
+    // a submitter that sends requests and never reads the answers: once its unread answers pass the bound, its
+    // requests are not read either (Yamux stops its window), so what it can make this worker hold stays bounded
+    let paused = false
+    const writer = new Writer(stream, this.maxFrame, this.maxPendingAnswers, behind => {
+      if (behind === paused || stream.status !== 'open') return
+      paused = behind
+      if (behind) {
+        this.metrics.taskStreamsPaused.inc()
+        this.logger.debug({ peer, bytes: writer.backlog }, 'a submitter is not reading its answers: its stream is paused')
+        stream.pause()
+      } else {
+        stream.resume()
+      }
+    })
     const decode = taskRequestDecoder(this.maxFrame)
     const submitter = connection.remotePeer.toMultihash().bytes
     stream.addEventListener('message', evt => {

@@ -24,6 +24,8 @@ export interface TaskRecordsInit {
   /** the tasks taken here that have not ended: never forgotten by the journal, whatever the bounds */
   active: () => Iterable<OpenTask>
   isActive: (id: string) => boolean
+  /** a journal write failed (a full disk): the task goes on, its record in memory only */
+  onWriteError?: (err: Error) => void
 }
 
 /** what `load` found in the journal */
@@ -112,6 +114,15 @@ export class TaskRecords {
   save (task: OpenTask): void {
     const journal = this.init.journal
     if (journal == null || !task.durable) return
+    try {
+      this.write(journal, task)
+    } catch (err: any) {
+      // never a reason for a task to stay pending: it runs and ends in memory, and the failure is told
+      this.init.onWriteError?.(err)
+    }
+  }
+
+  private write (journal: TaskJournal, task: OpenTask): void {
     journal.put(entryOf(task))
     if (!journal.bloated) return
     // the file holds mostly superseded lines: rewrite it with the journalled tasks still kept or unfinished

@@ -41,7 +41,7 @@ export function buildHandlers (config: NodeConfig, compute: () => ComputeHandler
   const caps = new Set(config.node.capabilities)
   const handlers: Handler[] = [echoHandler]
   if (caps.has('compute')) handlers.push(compute())
-  if (caps.has('storage')) handlers.push(...storageHandlers(config.node.dataDir, config.tasks.storageReplicas))
+  if (caps.has('storage')) handlers.push(...storageHandlers(config.node.dataDir, config.tasks.storageReplicas, config.tasks.storageMaxBytes))
   return handlers
 }
 
@@ -68,7 +68,10 @@ export function createWorkerTasks (components: WorkerTasksComponents, init: Task
     selfPeerIdBytes: components.peerId.toMultihash().bytes,
     maxConcurrency: config.tasks.maxConcurrency,
     maxQueue: config.tasks.maxQueue,
+    maxQueueBytes: config.tasks.maxQueueBytes,
     maxPayload: config.tasks.maxPayload,
+    maxTimeoutMs: config.tasks.maxTimeoutMs,
+    maxReward: config.tasks.maxReward,
     dedupTtlMs: config.tasks.dedupTtlMs,
     dedupMaxEntries: config.tasks.dedupMaxEntries,
     dedupMaxBytes: config.tasks.dedupMaxBytes,
@@ -77,7 +80,10 @@ export function createWorkerTasks (components: WorkerTasksComponents, init: Task
   return {
     executor,
     ledger,
-    async start () { await ledger.load() },
+    async start () {
+      const { keptAside } = await ledger.load()
+      if (keptAside != null) components.logger.warn({ file: keptAside }, 'the reward ledger was not readable: kept aside, starting an empty one')
+    },
     async stop () {
       executor.stop()
       await compute?.close()
@@ -128,7 +134,9 @@ export function createTaskSubmission (components: TaskSubmissionComponents, init
     maxRetries: config.tasks.maxRetries,
     keep: config.tasks.recordsMax,
     keepBytes: config.tasks.recordsMaxBytes,
-    resultTtlMs: config.tasks.resultTtlMs
+    resultTtlMs: config.tasks.resultTtlMs,
+    maxPending: config.tasks.maxPending,
+    maxPendingBytes: config.tasks.maxPendingBytes
   })
   // handlers submit tasks too (storage replication)
   executor?.submitThrough(async spec => {

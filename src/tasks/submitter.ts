@@ -3,8 +3,9 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { TaskResponse, type TaskRequest } from '../messages/tasks.js'
 import { AttemptError, type TaskNetwork } from './network.js'
 import { nextAttempt, type RetryPolicy } from './retry.js'
+import { answerProblem } from './verify.js'
 import { broadcastTargets, capable, DecayingCounts, pickWorker, type Candidate } from './scheduler.js'
-import { NoCapableWorkerError, PayloadTooLargeError, TaskEndedError, UnknownTaskError } from '../errors.js'
+import { NoCapableWorkerError, PayloadTooLargeError, TaskEndedError, TooManyTasksError, UnknownTaskError } from '../errors.js'
 import { type AttemptFailure, type TaskRecord, type TaskResult, type TaskResultView, type TaskSpec } from './types.js'
 import { Followers, type TaskFollower } from './followers.js'
 import { isOpen, TaskRecords } from './records.js'
@@ -28,6 +29,9 @@ export interface SubmitterInit {
   keepBytes?: number
   /** and for at most this long after they were accepted (tasks.result_ttl; default: no limit) */
   resultTtlMs?: number
+  /** unfinished tasks taken here, and their payload bytes, at most (tasks.max_pending, max_pending_bytes) */
+  maxPending?: number
+  maxPendingBytes?: number
 }
 
 /** how a task reached this node: durable ones (REPL, CLI, API) are journalled; resumable ones are run again after a restart */
@@ -103,6 +107,8 @@ export class Submitter {
   private readonly waiters: Array<() => void> = []
   private readonly listeners = new Set<(record: TaskRecord) => void>()
   private readonly active = new Map<string, Active>()
+  /** payload bytes of the tasks in `active` */
+  private pendingBytes = 0
   /** tasks read back from the journal that `resume` runs again */
   private toResume: Array<{ record: TaskRecord, spec: TaskSpec }> = []
 
@@ -114,7 +120,11 @@ export class Submitter {
       maxEntries: init.keep ?? 500,
       maxBytes: init.keepBytes ?? 32 * 1024 ** 2,
       active: () => this.active.values(),
-      isActive: id => this.active.has(id)
+      isActive: id => this.active.has(id),
+      onWriteError: err => {
+        deps.metrics.journalErrors.inc()
+        deps.logger.warn({ err: err.message }, 'the task journal could not be written: the task goes on, its record in memory only')
+      }
     })
   }
 
@@ -168,6 +178,7 @@ export class Submitter {
       followers: new Followers()
     }
     this.active.set(record.id, a)
+    this.pendingBytes += spec.payload.byteLength
     if (opts.resumable === true) record.detached = true
     this.records.add(record)
     this.records.save(a)
@@ -300,6 +311,12 @@ export class Submitter {
     }
     const id = spec.id ?? randomUUID()
     if (this.active.has(id)) throw new TaskEndedError(`task ${id} is already running here`)
+    const max = this.init.maxPending ?? Infinity
+    const maxBytes = this.init.maxPendingBytes ?? Infinity
+    if (this.active.size >= max || this.pendingBytes + spec.payload.byteLength > maxBytes) {
+      this.deps.metrics.tasksRefused.inc({ reason: 'too_many_pending' })
+      throw new TooManyTasksError(`this node has ${this.active.size} unfinished tasks holding ${this.pendingBytes} payload bytes (tasks.max_pending ${max}, max_pending_bytes ${maxBytes}): try again when some have finished`)
+    }
     const record: TaskRecord = { id, type: spec.type, state: 'pending', submittedAt: Date.now(), broadcast: spec.broadcast === true, attempts: 0, results: [] }
     this.track(record, spec, opts)
     this.deps.metrics.tasksSubmitted.inc({ type: spec.type })
@@ -321,6 +338,7 @@ export class Submitter {
       }
       this.records.save(a)
       this.active.delete(record.id)
+      this.pendingBytes -= spec.payload.byteLength
       this.records.ended(record)
       a.followers.end(record)
       a.settle()
@@ -404,9 +422,19 @@ export class Submitter {
         if ('response' in outcome) {
           const res = outcome.response
           this.reached(target)
-          if (res.status === Status.OK || res.status === Status.ERROR) return this.result(record, spec, res, attempt, started, target)
-          failure = FAILURE_OF[res.status] ?? 'rejected'
-          error = res.error
+          const problem = res.status === Status.OK ? answerProblem(spec.type, spec.payload, res.result) : undefined
+          if (problem != null) {
+            // a lying or broken worker: not the caller's answer; the next worker is asked
+            this.deps.metrics.invalidMessages.inc({ reason: 'task_answer' })
+            this.deps.logger.warn({ id: record.id, worker: target, type: spec.type }, problem)
+            failure = 'rejected'
+            error = problem
+          } else if (res.status === Status.OK || res.status === Status.ERROR) {
+            return this.result(record, spec, res, attempt, started, target)
+          } else {
+            failure = FAILURE_OF[res.status] ?? 'rejected'
+            error = res.error
+          }
           if (res.status === Status.BUSY) this.busyUntil.set(target, Date.now() + BUSY_BACKOFF_MS)
         } else {
           failure = outcome.failure

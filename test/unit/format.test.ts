@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { formatFailover, formatTopology } from '../../src/cli/format.js'
+import { formatEvent, formatFailover, formatResult, formatTopology, printable } from '../../src/cli/format.js'
 import type { FailoverStatus } from '../../src/failover/service-state.js'
 
 const A = '12D3KooWAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'
@@ -32,5 +32,21 @@ describe('REPL output', () => {
       '  10:00:03 none: reason 3',
       '  10:00:04 12D3KooW…BBBBBB term 4: reason 4'
     ])
+  })
+})
+
+describe('network text on the terminal', () => {
+  const hostile = 'ok\u001b[2J\u001b]0;owned\u0007 done\u009b31m'
+  it('control characters are shown, not obeyed; newlines and tabs stay', () => {
+    expect(printable(`a\tb\nc${hostile}`)).toBe('a\tb\ncok\\x1b[2J\\x1b]0;owned\\x07 done\\x9b31m')
+  })
+  it('a task\'s output and error, and a followed task\'s output, go through it', () => {
+    const record = { id: 't1', type: 'echo', state: 'done', broadcast: false, attempts: 1, submittedAt: 0, results: [{ id: 't1', type: 'echo', ok: true, worker: '12D3KooWabcdefgh', workerName: 'w\u001b[31m', attempts: 1, durationMs: 1, reward: 0, output: hostile }] }
+    const text = formatResult('task', record)
+    expect(text).not.toMatch(/[\u001b\u0007\u009b]/)
+    expect(text).toContain('ok\\x1b[2J')
+    expect(formatEvent({ output: { worker: 'w', text: hostile, dropped: 0 } })).toBe('[w] ok\\x1b[2J\\x1b]0;owned\\x07 done\\x9b31m')
+    // JSON stays JSON: a reader that parses it gets the text as sent
+    expect(JSON.parse(formatResult('task', record, { json: true })).results[0].output).toBe(hostile)
   })
 })

@@ -195,6 +195,18 @@ describe('Ledger', () => {
     await again.load()
     expect(again.total()).toEqual({ tasks: 3, credits: 9 })
   })
+  it.each([['empty', ''], ['torn', '{"compute": {"tas'], ['not a ledger', '[1,2]']])('a %s file is kept aside, not fatal; the ledger starts empty', async (_n, text) => {
+    const file = join(mkdtempSync(join(tmpdir(), 'ledger-')), 'rewards.json')
+    writeFileSync(file, text)
+    const l = new Ledger(file)
+    const { keptAside } = await l.load()
+    expect(keptAside).toMatch(/rewards\.json\.corrupt-\d+$/)
+    expect(readFileSync(keptAside!, 'utf8')).toBe(text)
+    expect(l.total()).toEqual({ tasks: 0, credits: 0 })
+    l.credit('echo', 1)
+    await l.flush()
+    expect(statSync(file).mode & 0o777).toBe(0o600)
+  })
 })
 
 describe('Executor', () => {
@@ -277,7 +289,65 @@ describe('Executor', () => {
     await Promise.all(all)
     expect(order.slice(0, 3)).toEqual(['first', 'f0', 'single'])
   })
+  it('a task id is its submitter\'s: the same id from another peer is another task; the same id with another request is refused', async () => {
+    const ex = make([{ type: 'slow', run: async ctx => ctx.payload }], { maxConcurrency: 4, maxQueue: 4 })
+    const evil = await ex.execute(req('demo-1', { payload: new TextEncoder().encode('EVIL') }), Date.now(), { submitter: 'mallory' })
+    const good = await ex.execute(req('demo-1', { payload: new TextEncoder().encode('GOOD') }), Date.now(), { submitter: 'alice' })
+    expect(new TextDecoder().decode(evil.result)).toBe('EVIL')
+    expect(good).toMatchObject({ status: TaskResponse.Status.OK, duplicate: false })
+    expect(new TextDecoder().decode(good.result)).toBe('GOOD')
+    expect(await ex.execute(req('demo-1', { payload: new TextEncoder().encode('OTHER') }), Date.now(), { submitter: 'alice' }))
+      .toMatchObject({ status: TaskResponse.Status.REJECTED, error: 'task id demo-1 was used for another request (another type, payload or params)' })
+    expect(await ex.execute(req('demo-1', { params: new Map([['x', '1']]), payload: new TextEncoder().encode('GOOD') }), Date.now(), { submitter: 'alice' }))
+      .toMatchObject({ status: TaskResponse.Status.REJECTED })
+    // mallory cannot cancel alice's task of that id either
+    expect(ex.cancel('demo-1', 'mallory')).toBe('unknown')
+  })
+  it.each(['', '-leading-dash', 'a/b', '../x', '$(id)', 'x'.repeat(129), 'sp ace'])('refuses the task id %j', async id => {
+    const ex = make([{ type: 'slow', run: async () => new Uint8Array() }])
+    expect((await ex.execute(req(id))).status).toBe(TaskResponse.Status.REJECTED)
+  })
+  it('a reward past max_reward orders the queue and is credited as max_reward', async () => {
+    const g = gate()
+    const order: string[] = []
+    const ex = make([{ type: 'slow', run: async ctx => { order.push(ctx.id); if (ctx.id === 'first') await g.p; return new Uint8Array() } }], { maxQueue: 10, maxReward: 10 })
+    const all = [ex.execute(req('first'), Date.now(), { submitter: 'a' })]
+    all.push(ex.execute(req('honest', { reward: 10n }), Date.now(), { submitter: 'a' }))
+    const greedy = ex.execute(req('greedy', { reward: 2n ** 64n - 1n }), Date.now(), { submitter: 'b' })
+    all.push(greedy)
+    g.open()
+    await Promise.all(all)
+    // the claim of 2^64-1 counts as 10: it waits its turn behind the task queued before it
+    expect(order).toEqual(['first', 'honest', 'greedy'])
+    expect((await greedy).reward).toBe(10n)
+  })
+  it('grants a remote task at most max_timeout, whatever it asks for', async () => {
+    const ex = make([{ type: 'hang', run: async () => await new Promise<Uint8Array>(() => {}) }], { maxTimeoutMs: 40 })
+    const started = Date.now()
+    expect(await ex.execute(req('h', { type: 'hang', timeoutMs: 2 ** 32 - 1 }))).toMatchObject({ status: TaskResponse.Status.TIMEOUT, error: 'timed out after 40ms' })
+    expect(Date.now() - started).toBeLessThan(5000)
+  })
+  it('the queue is bounded by payload bytes, and under pressure no submitter holds more than half of it', async () => {
+    const g = gate()
+    const ex = make([{ type: 'slow', run: async () => { await g.p; return new Uint8Array() } }], { maxQueue: 4, maxQueueBytes: 250, maxPayload: 200 })
+    const p = (n: number): Uint8Array => new Uint8Array(n)
+    const all = [ex.execute(req('run', { payload: p(100) }), Date.now(), { submitter: 'flood' })]
+    all.push(ex.execute(req('q1', { payload: p(100) }), Date.now(), { submitter: 'flood' }))
+    all.push(ex.execute(req('o1', { payload: p(10) }), Date.now(), { submitter: 'other' }))
+    // half the queue's slots taken, and flood holds more than half of what waits
+    const share = await ex.execute(req('q2', { payload: p(10) }), Date.now(), { submitter: 'flood' })
+    expect(share).toMatchObject({ status: TaskResponse.Status.BUSY, error: 'queue half full and half of it is yours: wait for your tasks to run' })
+    all.push(ex.execute(req('o2', { payload: p(10) }), Date.now(), { submitter: 'other' }))
+    // 120 payload bytes wait: one more of 140 is past the 250-byte bound
+    const bytes = await ex.execute(req('o3', { payload: p(140) }), Date.now(), { submitter: 'third' })
+    expect(bytes.status).toBe(TaskResponse.Status.BUSY)
+    expect(bytes.error).toMatch(/tasks\.max_queue_bytes/)
+    expect(ex.queueDepth()['0']).toBe(3)
+    g.open()
+    expect((await Promise.all(all)).map(r => r.status)).toEqual(Array(4).fill(TaskResponse.Status.OK))
+  })
   it('hands a followed task\'s progress to its sink, and none to an unfollowed one', async () => {
+
     const ex = make([{ type: 'slow', run: async ctx => { ctx.progress('line 1\n'); ctx.progress(new Uint8Array([65])); return new Uint8Array([ctx.followed ? 1 : 0]) } }])
     const got: string[] = []
     const followed = await ex.execute(req('a'), Date.now(), { onProgress: d => { got.push(new TextDecoder().decode(d)) } })
@@ -435,5 +505,24 @@ describe('TaskRecords', () => {
     expect(entries.map(e => e.record.id).sort()).toEqual(['churn', 'later'])
     expect([...entries.find(e => e.record.id === 'later')!.spec!.payload]).toEqual([1, 2])
     expect(entries.find(e => e.record.id === 'churn')!.spec).toBeUndefined()
+  })
+})
+
+describe('storage quota (tasks.storage_max_bytes)', () => {
+  it('a put past the quota is refused; the same blob again costs nothing; a replica counts too', async () => {
+    const { storageHandlers } = await import('../../src/tasks/handlers/storage.js')
+    const dir = mkdtempSync(join(tmpdir(), 'blobs-'))
+    const [put, replicate] = storageHandlers(dir, 2, 100)
+    const ctx = (payload: Uint8Array): any => ({ id: 't', payload, params: {}, signal: new AbortController().signal, progress: () => {}, followed: false, selfPeerId: 'me', submit: async () => ({ ok: false }) })
+    const a = new Uint8Array(60).fill(1)
+    expect(JSON.parse(new TextDecoder().decode(await put.run(ctx(a))))).toMatchObject({ size: 60 })
+    await put.run(ctx(a))
+    await expect(put.run(ctx(new Uint8Array(60).fill(2)))).rejects.toThrow(/storage full: 60 of 100 bytes used \(tasks\.storage_max_bytes\)/)
+    await expect(replicate.run(ctx(new Uint8Array(50).fill(3)))).rejects.toThrow(/storage full/)
+    await replicate.run(ctx(new Uint8Array(40).fill(4)))
+    // a node restarted counts what the folder holds
+    const [again] = storageHandlers(dir, 2, 100)
+    await expect(again.run(ctx(new Uint8Array(1).fill(5)))).rejects.toThrow(/100 of 100 bytes used/)
+    expect(statSync(join(dir, 'blobs')).mode & 0o777).toBe(0o700)
   })
 })
