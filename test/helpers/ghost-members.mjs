@@ -3,6 +3,7 @@
 // publishes for each a heartbeat and a capability advert that claim the most a field can hold (interval and
 // misses 2^32-1, max_concurrency and queue_capacity 2^32-1, every task type), then stops them all: members
 // that look the best there is and can never be reached again.
+// (`psk`: a swarm key file, to attack a private network as an insider)
 // Usage: node ghost-members.mjs '<json: { targets, pv, count, types, dataDir }>'; prints a JSON summary.
 import { multiaddr } from '@multiformats/multiaddr'
 import { Registry } from 'prom-client'
@@ -18,7 +19,7 @@ const topics = membershipTopics(opts.pv)
 const ghosts = []
 for (let i = 0; i < opts.count; i++) {
   const dir = `${opts.dataDir}/ghost-${i}`
-  const config = parseConfig(`node: { role: worker, name: ghost-${i}, listen_host: 127.0.0.1, listen_port: 0, data_dir: ${JSON.stringify(dir)} }\nnetwork: { protocol_version: ${opts.pv}, enable_mdns: false, enable_relay: false }\n`, { file: `${dir}/ghost.yaml` })
+  const config = parseConfig(`node: { role: worker, name: ghost-${i}, listen_host: 127.0.0.1, listen_port: 0, data_dir: ${JSON.stringify(dir)} }\nnetwork: { protocol_version: ${opts.pv}, enable_mdns: false, enable_relay: false${opts.psk != null ? `, psk_file: ${JSON.stringify(opts.psk)}` : ''} }\n`, { file: `${dir}/ghost.yaml` })
   const { key } = await loadOrCreateIdentity(`${dir}/peer.key`)
   const libp2p = await buildLibp2p(config, key, new Registry())
   await libp2p.start()

@@ -4,6 +4,7 @@
 //    requests went out before the worker stopped taking them.
 //  - ask: sends `requests` ([{ id, type, payload }]) one after another and prints each answer (status, output,
 //    error): a client that picks its own task ids.
+// (`psk`: a swarm key file, to attack a private network as an insider)
 // Usage: node raw-task-client.mjs '<json: { mode, target, pv, dataDir, ... }>'
 import { randomBytes } from 'node:crypto'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -16,7 +17,7 @@ import { loadOrCreateIdentity } from '../../dist/libp2p/identity.js'
 import { buildLibp2p } from '../../dist/libp2p/libp2p.js'
 
 const opts = JSON.parse(process.argv[2])
-const config = parseConfig(`node: { role: bootstrap, name: flood, listen_host: 127.0.0.1, listen_port: 0, data_dir: ${JSON.stringify(opts.dataDir)} }\nnetwork: { protocol_version: ${opts.pv}, enable_mdns: false, enable_relay: false }\n`, { file: `${opts.dataDir}/flood.yaml` })
+const config = parseConfig(`node: { role: bootstrap, name: flood, listen_host: 127.0.0.1, listen_port: 0, data_dir: ${JSON.stringify(opts.dataDir)} }\nnetwork: { protocol_version: ${opts.pv}, enable_mdns: false, enable_relay: false${opts.psk != null ? `, psk_file: ${JSON.stringify(opts.psk)}` : ''} }\n`, { file: `${opts.dataDir}/flood.yaml` })
 const { key } = await loadOrCreateIdentity(`${opts.dataDir}/peer.key`)
 const libp2p = await buildLibp2p(config, key, new Registry())
 await libp2p.start()

@@ -18,25 +18,18 @@ function errorOf (yaml: string, opts: { env?: Record<string, string>, localAddre
   throw new Error('expected a ConfigError')
 }
 
-const service = (extra: string): string => `node: { role: worker }
+/** a worker with one service; `open` adds open_group: true (the tests of other keys need no private network) */
+const service = (extra: string, open = true): string => `node: { role: worker }
 failover:
   services:
     - name: svc
       command: ./run.sh
       priority: 10
       group_size: 3
-${extra}
-      open_group: true`
+${extra}${open ? '\n      open_group: true' : ''}`
 
 describe('who may join a failover group', () => {
-  const bare = `node: { role: worker }
-failover:
-  services:
-    - name: svc
-      command: ./run.sh
-      priority: 10
-      group_size: 3
-`
+  const bare = service('', false)
   it('a service without members outside a private network is refused, naming the key and its line', () => {
     expect(errorOf(bare).message).toBe('/cfg/node.yaml:4: failover.services.0.members: service "svc" has no members, so any peer that reaches this node could claim or stop it: list the members\' peer ids, set network.psk_file (a private network), or set open_group: true to accept that')
   })
