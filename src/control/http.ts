@@ -99,6 +99,8 @@ export class HttpServer {
       if (req.url?.startsWith('/') !== true || req.url.startsWith('//')) throw new Error('not a path')
       url = new URL(req.url, 'http://localhost')
     } catch {
+      // nothing more from this client is worth reading
+      res.shouldKeepAlive = false
       return this.send(res, 400, 'text/plain', 'malformed request target\n')
     }
     try {

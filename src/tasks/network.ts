@@ -59,7 +59,8 @@ export function rawEchoProtocol (pv: string): string {
 /** an attempt that got no answer: the caller retries elsewhere */
 export class AttemptError extends Error {
   override name = 'AttemptError'
-  constructor (readonly failure: 'timeout' | 'disconnect' | 'rejected', message: string) {
+  /** `unreachable`: no task stream could be opened to the worker (no route, or it does not speak the protocol) */
+  constructor (readonly failure: 'timeout' | 'disconnect' | 'rejected', message: string, readonly unreachable = false) {
     super(message)
   }
 }
@@ -316,7 +317,7 @@ export class TaskNetwork {
       try {
         stream = await openStream(this.libp2p, peer, this.init.protocol, { signal: AbortSignal.timeout(timeoutMs) })
       } catch (err: any) {
-        throw new AttemptError(err.name === 'UnsupportedProtocolError' ? 'rejected' : 'disconnect', `cannot open a task stream: ${err.message}`)
+        throw new AttemptError(err.name === 'UnsupportedProtocolError' ? 'rejected' : 'disconnect', `cannot open a task stream: ${err.message}`, true)
       }
       return new Channel(stream, this.maxFrame, () => { this.metrics.invalidMessages.inc({ reason: 'task_frame' }) }, () => {
         if (this.channels.get(key) === opening) this.channels.delete(key)

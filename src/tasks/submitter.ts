@@ -439,8 +439,9 @@ export class Submitter {
         } else {
           failure = outcome.failure
           error = outcome.error
-          // a worker we cannot reach is likely dead: skip it until its heartbeats say otherwise or are missed
-          if (failure === 'disconnect') this.notReached(target)
+          // a worker we cannot reach (or that does not speak the task protocol it advertises) is likely dead or
+          // lying: skip it, and set it aside when that keeps happening
+          if (failure === 'disconnect' || outcome.unreachable === true) this.notReached(target)
         }
         // a blob missing everywhere will not appear by asking again
         if (failure === 'not_found' && able.every(c => tried.has(c.peerId))) return fail(attempt, `${error} (no worker has it)`)
@@ -493,7 +494,7 @@ export class Submitter {
   }
 
   /** one attempt on one worker; a cancel (signal) asks that worker to stop it, and its answer is awaited */
-  private async attempt (target: string, req: TaskRequest, timeoutMs: number, signal: AbortSignal, onProgress?: (data: Uint8Array, dropped: number) => void): Promise<{ response: TaskResponse } | { failure: AttemptFailure, error: string }> {
+  private async attempt (target: string, req: TaskRequest, timeoutMs: number, signal: AbortSignal, onProgress?: (data: Uint8Array, dropped: number) => void): Promise<{ response: TaskResponse } | { failure: AttemptFailure, error: string, unreachable?: boolean }> {
     this.inFlight.set(target, (this.inFlight.get(target) ?? 0) + 1)
     this.sent.add(target, Date.now())
     try {
@@ -509,8 +510,8 @@ export class Submitter {
       }
       return { response: await this.deps.network.request(this.peerId(target), req, timeoutMs, onProgress, signal) }
     } catch (err: any) {
-      if (err instanceof AttemptError) return { failure: err.failure, error: err.message }
-      return { failure: 'disconnect', error: err.message }
+      if (err instanceof AttemptError) return { failure: err.failure, error: err.message, unreachable: err.unreachable }
+      return { failure: 'disconnect', error: err.message, unreachable: true }
     } finally {
       const n = (this.inFlight.get(target) ?? 1) - 1
       if (n <= 0) this.inFlight.delete(target)

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { Registry } from 'prom-client'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it, vi } from 'vitest'
 import { TooManyTasksError } from '../../src/errors.js'
 import { createLogger } from '../../src/logger.js'
 import { TaskResponse, type TaskRequest } from '../../src/messages/tasks.js'
@@ -112,5 +112,36 @@ describe('a journal that cannot be written', () => {
     expect(record.state).toBe('done')
     expect(h.submitter.get(record.id)?.state).toBe('done')
     expect(await h.counter('p2p_task_journal_errors_total')).toBeGreaterThanOrEqual(2)
+  })
+})
+
+describe('the circuit breaker', () => {
+  afterAll(() => { vi.useRealTimers() })
+
+  it('a worker whose task stream cannot be opened (gone, or not speaking the protocol it advertises) is set aside, for longer each time', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    const { AttemptError } = await import('../../src/tasks/network.js')
+    const h = await harness({
+      mute: async () => { throw new AttemptError('rejected', 'cannot open a task stream: protocol selection failed', true) },
+      honest: async req => answer(req, req.payload)
+    })
+    // the honest worker looks busier: the mute one is picked whenever it is not set aside
+    h.table.find(m => m.name === 'honest')!.load = 3
+    const round = async (): Promise<number> => {
+      for (let i = 0; i < 4; i++) expect((await h.submitter.submit({ type: 'echo', payload: new Uint8Array([i]) })).state).toBe('done')
+      return h.asked.filter(n => n === 'mute').length
+    }
+    const later = (ms: number): void => { vi.setSystemTime(Date.now() + ms) }
+    expect(await round()).toBe(1) // skipped for 2 s after a failure
+    later(2100)
+    expect(await round()).toBe(2) // the second failure in a row: set aside for 2 s
+    expect(await h.counter('p2p_task_workers_set_aside_total')).toBe(1)
+    later(2100)
+    expect(await round()).toBe(3) // the third: 4 s
+    later(2100)
+    expect(await round()).toBe(3)
+    later(2100)
+    expect(await round()).toBe(4)
+    expect(await h.counter('p2p_task_workers_set_aside_total')).toBe(3)
   })
 })
