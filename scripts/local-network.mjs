@@ -109,7 +109,7 @@ console.log(`  one-shot: ./p2p-node peers --config config/local/worker-2.yaml [-
 if (noRepl) {
   console.log('running; Ctrl-C stops the network')
 } else {
-  const repl = spawn(launcher, ['--config', configOf(attachTo)], { stdio: 'inherit' })
+  const repl = spawn(launcher, ['--config', configOf(attachTo)], { stdio: 'inherit', env: { ...process.env, P2P_REPL_LEAVING: 'quit, exit or Ctrl-D stops the whole local network' } })
   // the REPL child gets Ctrl-C from the terminal itself; ignore it here so the network outlives it
   process.removeAllListeners('SIGINT')
   process.on('SIGINT', () => {})

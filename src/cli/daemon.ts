@@ -100,7 +100,7 @@ export async function runDaemon (config: NodeConfig, logger: Logger, opts: Daemo
       runRepl({
         exec, input: process.stdin, output: process.stdout, interactive: true,
         prompt: `${config.node.name}> `, historyFile: join(config.node.dataDir, 'repl_history'),
-        banner: `p2p-node ${config.node.role} ${config.node.name} (${node.peerId}); type help`
+        banner: `p2p-node ${config.node.role} ${config.node.name} (${node.peerId}); type help. This REPL runs the node: quit, exit or Ctrl-D stops it`
       }),
       done
     ])

@@ -110,8 +110,8 @@ export function formatEvent (e: unknown): string | undefined {
 }
 
 function eventLine (e: unknown): string | undefined {
-  const ev = e as { output?: TaskOutput, accepted?: { id: string } }
-  if (ev.accepted != null) return `task ${ev.accepted.id} accepted; following its output (task cancel ${ev.accepted.id} stops it)`
+  const ev = e as { output?: TaskOutput, accepted?: { id: string, follow?: boolean } }
+  if (ev.accepted != null) return ev.accepted.follow === true ? `task ${ev.accepted.id} accepted; following its output (Ctrl-C or task cancel ${ev.accepted.id} stops it)` : undefined
   if (ev.output == null) return undefined
   const o = ev.output
   const lost = o.dropped > 0 ? `[${o.worker}] … ${o.dropped} piece(s) of output dropped (the reader was behind)\n` : ''

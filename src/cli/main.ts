@@ -55,7 +55,9 @@ async function startOrAttach (opts: GlobalOpts): Promise<number> {
       exec: async (command, args, onEvent) => await client.request(command, args, onEvent),
       input: process.stdin, output: process.stdout, errors: process.stderr, interactive,
       prompt: `${config.node.name}> `, historyFile: join(config.node.dataDir, 'repl_history'),
-      banner: interactive ? `attached to the running ${config.node.role} ${config.node.name}; type help (quit leaves it running)` : undefined
+      // what leaving does: an attached REPL leaves its node running, unless whoever started it says otherwise
+      // (./start.sh: leaving stops the whole local network)
+      banner: interactive ? `attached to the running ${config.node.role} ${config.node.name}; type help. ${process.env.P2P_REPL_LEAVING ?? 'quit, exit or Ctrl-D leaves; the node keeps running'}` : undefined
     })
     client.close()
     return code
@@ -69,7 +71,18 @@ async function oneShot (command: string, opts: GlobalOpts, args: string[] = []):
   const client = await ControlClient.connect(config.control.socket)
   try {
     // a followed task's output as it comes (not with --json: that prints one document)
-    const onEvent = opts.json === true ? undefined : (e: unknown) => { const line = formatEvent(e); if (line != null) process.stdout.write(line + '\n') }
+    let accepted: string | undefined
+    const onEvent = (e: unknown): void => {
+      accepted = (e as { accepted?: { id: string } }).accepted?.id ?? accepted
+      if (opts.json === true) return
+      const line = formatEvent(e)
+      if (line != null) process.stdout.write(line + '\n')
+    }
+    // Ctrl-C on a one-shot task stops this command, not the task: say so (and how to stop the task)
+    process.once('SIGINT', () => {
+      process.stderr.write(accepted != null ? `\nstopped waiting; task ${accepted} goes on in the node (task cancel ${accepted} --config … stops it)\n` : '\ninterrupted\n')
+      process.exit(130)
+    })
     const result = await client.request(command, args, onEvent)
     process.stdout.write(formatResult(command, result, { json: opts.json === true }) + '\n')
     // a task that ran and failed (or was cancelled) is a runtime failure

@@ -16,10 +16,10 @@ export const REPL_COMMANDS: ReplCommand[] = [
   { name: 'status', usage: 'status [--json]', help: 'this node: id, name, role, version, addresses, uptime, peers, members by role, topics, health' },
   { name: 'capabilities', usage: 'capabilities [--json]', help: 'this node\'s capabilities and task types, and who offers what in the network' },
   { name: 'topology', usage: 'topology [--json]', help: 'who is connected to whom: this node\'s connections and those of the members it is connected to, direct or relayed' },
-  { name: 'task', usage: 'task <type> <payload> [options] [--json]', help: 'run a task on the network and print its result; options: --timeout 5s --reward N --capability NAME --broadcast --retries N --cost N --param k=v --follow (print output as it comes); task cancel <id> stops one' },
+  { name: 'task', usage: 'task <type> [payload] [options] [--json]', help: 'run a task on the network and print its result (an empty payload when none is given); options: --timeout 5s --reward N --capability NAME --broadcast --retries N --cost N --param k=v --follow (print output as it comes); task cancel <id> stops one. Ctrl-C while it runs cancels it (a second Ctrl-C stops waiting)' },
   { name: 'tasks', usage: 'tasks [--json]', help: 'recent tasks submitted through this node, with their state' },
   { name: 'failover', usage: 'failover [handoff <service>] [--json]', help: 'each supervised service: this member\'s state, term, the active member, every member; handoff moves it on' },
-  { name: 'quit', usage: 'quit', help: 'leave the REPL (an attached REPL leaves the daemon running)' }
+  { name: 'quit', usage: 'quit | exit', help: 'leave the REPL, as Ctrl-D does (what that does to the node: see the banner)' }
 ]
 
 export interface ReplOptions {
@@ -32,6 +32,11 @@ export interface ReplOptions {
   prompt?: string
   historyFile?: string
   banner?: string
+}
+
+/** the REPL stopped waiting for a command (Ctrl-C, Ctrl-D): not a failure of the command */
+class Detached extends Error {
+  override name = 'Detached'
 }
 
 /** Runs one REPL line. Returns false when the line failed. */
@@ -58,6 +63,7 @@ export async function runLine (line: string, exec: Exec, out: (s: string) => voi
     out(formatResult(command, result, { json, wide: rest.includes('--wide') }))
     return true
   } catch (e: any) {
+    if (e instanceof Detached) return true
     err(`error: ${e.message}`)
     return false
   }
@@ -101,25 +107,90 @@ export async function runRepl (opts: ReplOptions): Promise<number> {
     input: opts.input, output: opts.output, terminal: true, completer, history, historySize: 1000, removeHistoryDuplicates: true, prompt: opts.prompt ?? 'p2p> '
   })
   if (opts.banner != null) write(opts.banner)
-  rl.prompt()
+  let closed = false
+  const prompt = (): void => { if (!closed) rl.prompt() }
+  /** the command holding the prompt: what Ctrl-C stops */
+  let fg: { task?: { id: string, follow: boolean }, cancelling: boolean, detach: () => void } | undefined
+
+  /** runs one line in the foreground: its events and answer printed until it ends or the REPL stops waiting */
+  const foreground = async (line: string): Promise<boolean | 'quit'> => {
+    let detach!: () => void
+    const detached = new Promise<never>((_resolve, reject) => { detach = () => { reject(new Detached('stopped waiting')) } })
+    detached.catch(() => {})
+    const me: NonNullable<typeof fg> = { cancelling: false, detach }
+    fg = me
+    let gone = false
+    const exec: Exec = async (command, args, onEvent) => await Promise.race([
+      opts.exec(command, args, e => {
+        if (gone) return
+        const accepted = (e as { accepted?: { id: string, follow?: boolean } }).accepted
+        if (accepted != null) me.task = { id: accepted.id, follow: accepted.follow === true }
+        onEvent?.(e)
+      }),
+      detached
+    ])
+    try {
+      return await runLine(line, exec, write, writeErr)
+    } finally {
+      gone = true
+      if (fg === me) fg = undefined
+    }
+  }
+
+  prompt()
   return await new Promise<number>(resolve => {
     let busy = Promise.resolve()
     rl.on('line', line => {
       // a cancel does not wait its turn: it is how a task being followed (which holds the prompt) is stopped
-      if (/^\s*task\s+cancel\s/.test(line)) {
+      const cancel = /^\s*task\s+cancel\s+(\S+)\s*$/.exec(line)
+      if (cancel != null) {
         saveHistory(opts.historyFile, line)
-        void runLine(line, opts.exec, write, writeErr)
+        // the task in the foreground prints its own end (cancelled): one record, not two
+        const ours = fg?.task?.id === cancel[1]
+        if (ours) { fg!.cancelling = true; write(`cancelling task ${cancel[1]}…`) }
+        void runLine(line, opts.exec, ours ? () => {} : write, writeErr)
         return
       }
       busy = busy.then(async () => {
+        if (closed) return
         if (line.trim() !== '') saveHistory(opts.historyFile, line)
-        const r = await runLine(line, opts.exec, write, writeErr)
+        const r = await foreground(line)
         if (r === 'quit') { rl.close(); return }
-        rl.prompt()
-      })
+        prompt()
+      }).catch((err: Error) => { writeErr(`error: ${err.message}`); prompt() })
     })
-    rl.on('SIGINT', () => { rl.close() })
-    rl.on('close', () => { void busy.then(() => { resolve(0) }) })
+    // Ctrl-C: cancels the task in the foreground (again: stops waiting for it), stops waiting for any other
+    // command, and at the prompt clears the line
+    rl.on('SIGINT', () => {
+      const now = fg
+      if (now == null) {
+        // the line typed so far stays on the screen, as a shell leaves it; the new prompt starts empty
+        opts.output.write(rl.line === '' ? '^C (quit, exit or Ctrl-D leaves)\n' : '^C\n')
+        rl.write(null, { ctrl: true, name: 'e' })
+        rl.write(null, { ctrl: true, name: 'u' })
+        prompt()
+        return
+      }
+      const task = now.task
+      if (task != null && !now.cancelling) {
+        now.cancelling = true
+        write(`^C cancelling task ${task.id}… (Ctrl-C again stops waiting; the cancel goes on)`)
+        void opts.exec('task', ['cancel', task.id]).catch((err: Error) => { writeErr(`error: ${err.message}`) })
+        return
+      }
+      write(task != null
+        ? `^C stopped waiting for task ${task.id}; it goes on in the node (tasks shows it, task cancel ${task.id} stops it)`
+        : '^C stopped waiting; the command goes on in the node')
+      now.detach()
+    })
+    // Ctrl-D or quit: leave now, whatever holds the prompt
+    rl.on('close', () => {
+      closed = true
+      const task = fg?.task
+      if (task != null && !fg!.cancelling) write(`\nleaving; task ${task.id} goes on (task cancel ${task.id} stops it)`)
+      fg?.detach()
+      resolve(0)
+    })
   })
 }
 

@@ -10,7 +10,7 @@ import type { Submitter } from '../tasks/submitter.js'
 export interface CommandContext {
   emit?: (event: CommandEvent) => void
 }
-export type CommandEvent = { output: TaskOutput } | { accepted: { id: string } }
+export type CommandEvent = { output: TaskOutput } | { accepted: { id: string, follow: boolean } }
 
 /** A command the daemon answers, over the control socket, the HTTP API or the in-process REPL. */
 export type CommandHandler = (args: string[], ctx?: CommandContext) => Promise<unknown> | unknown
@@ -50,8 +50,9 @@ export function createCommands (components: CommandComponents): Record<string, C
       if (!parsed.ok) throw new UsageError(parsed.error)
       const record = submitter.accept(parsed.spec, { durable: true })
       const emit = ctx?.emit
+      // the id at once: what a REPL's Ctrl-C cancels, and what a follower is told
+      emit?.({ accepted: { id: record.id, follow: parsed.spec.follow === true } })
       if (parsed.spec.follow === true && emit != null) {
-        emit({ accepted: { id: record.id } })
         const stop = submitter.follow(record.id, { output: o => { emit({ output: o }) }, end: () => {} })
         try { await submitter.completion(record, parsed.spec) } finally { stop?.() }
         return record
