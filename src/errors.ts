@@ -28,6 +28,8 @@ function named (name: string): new (message?: string) => Error {
 
 /** Wrong usage: a bad command, argument or request field. Exit code 2, HTTP 400. */
 export class UsageError extends named('UsageError') {}
+/** A daemon already answers on the control socket of this config: a second one is not started. */
+export class AlreadyRunningError extends named('AlreadyRunningError') {}
 /** No daemon answers on the control socket for this config. */
 export class NotRunningError extends named('NotRunningError') {}
 /** A failover service this node does not run (the request named something that is not there). */

@@ -45,7 +45,9 @@ export async function runDaemon (config: NodeConfig, logger: Logger, opts: Daemo
       onSlowReader: () => { node.metrics.eventClientsDropped.inc() }
     }, { host: config.metrics.host, port: config.metrics.port, apiToken: config.metrics.apiToken, allowedHosts: config.metrics.allowedHosts, ...taskBodyLimit(config.tasks.maxPayload) })
     : undefined
-  const control = new ControlServer({ commands, logger: logger.child({ c: 'control' }) }, { path: config.control.socket })
+  // a task's payload travels in its request line (as base64 from --payload-file): room for one well over
+  // tasks.max_payload, so that the daemon itself answers "payload too large" (exit 2) instead of a cut connection
+  const control = new ControlServer({ commands, logger: logger.child({ c: 'control' }) }, { path: config.control.socket, maxRequestBytes: 4 * taskBodyLimit(config.tasks.maxPayload).maxBodyBytes })
 
   let stopping: Promise<void> | undefined
   const stop = async (): Promise<void> => {

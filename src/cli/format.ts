@@ -87,10 +87,11 @@ export function formatCapabilities (c: CapabilitiesView): string {
 export function formatTask (r: TaskRecord): string {
   const head = `task ${r.id} (${r.type}${r.broadcast ? ', broadcast' : ''}): ${r.state}` + (r.error != null && r.results.length === 0 ? ` — ${r.error}` : '')
   const lines = r.results.map(x => {
-    const where = `${x.workerName ?? '?'} (${x.worker != null ? shortId(x.worker) : '-'})`
+    const where = x.worker != null ? `${x.workerName ?? '?'} (${shortId(x.worker)})` : 'no worker answered'
     const facts = `attempts ${x.attempts}, ${x.durationMs}ms` + (x.runMs != null ? ` (ran ${x.runMs}ms)` : '') + `, reward ${x.reward}` + (x.duplicate === true ? ', deduplicated' : '')
     const body = x.ok ? (x.output ?? (x.outputBase64 != null ? `base64:${x.outputBase64}` : '')) : `error: ${x.error}`
-    return `${x.ok ? 'ok' : x.cancelled === true ? 'CANCELLED' : 'FAILED'}  ${where}  ${facts}\n  ${body}`
+    // every line of a multi-line output indented, not the first alone
+    return `${x.ok ? 'ok' : x.cancelled === true ? 'CANCELLED' : 'FAILED'}  ${where}  ${facts}\n${body.replace(/\n$/, '').split('\n').map(l => `  ${l}`).join('\n')}`
   })
   return [head, ...lines].join('\n')
 }

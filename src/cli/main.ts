@@ -2,16 +2,17 @@ import { join } from 'node:path'
 import { Command, CommanderError } from 'commander'
 import { loadConfig } from '../config/load.js'
 import { ControlClient } from '../control/client.js'
-import { ConfigError, exitCodeOf, NotRunningError, UsageError } from '../errors.js'
+import { AlreadyRunningError, ConfigError, exitCodeOf, NotRunningError, UsageError } from '../errors.js'
 import { createLogger, LogRing, resolveLogLevel } from '../logger.js'
 import { VERSION } from '../version.js'
 import { formatEvent, formatResult } from './format.js'
 import { runRepl } from './repl.js'
+import { withPayloadFile } from './payload-file.js'
 import type { NodeConfig } from '../config/types.js'
 
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const
 
-interface GlobalOpts { config?: string, json?: boolean }
+interface GlobalOpts { config?: string, json?: boolean, wide?: boolean }
 
 function configPath (opts: GlobalOpts): string {
   const path = opts.config ?? process.env.P2P_CONFIG_PATH
@@ -84,7 +85,7 @@ async function oneShot (command: string, opts: GlobalOpts, args: string[] = []):
       process.exit(130)
     })
     const result = await client.request(command, args, onEvent)
-    process.stdout.write(formatResult(command, result, { json: opts.json === true }) + '\n')
+    process.stdout.write(formatResult(command, result, { json: opts.json === true, wide: opts.wide === true }) + '\n')
     // a task that ran and failed (or was cancelled) is a runtime failure
     const state = (result as { state?: string }).state
     return command === 'task' && (state === 'failed' || state === 'cancelled') && args[0] !== 'cancel' ? EXIT.failure : EXIT.ok
@@ -101,12 +102,31 @@ export function buildProgram (run: (p: Promise<number>) => void): Command {
     .option('--json', 'machine-readable output for one-shot commands')
     .exitOverride()
     .configureOutput({ outputError: (str, write) => { write(str) } })
-    .action(() => { run(startOrAttach(program.opts())) })
+    // a word that is no command reaches the default action: say so, instead of commander's "too many arguments"
+    .argument('[command]')
+    .usage('[options] [command]')
+    .action((word?: string) => {
+      if (word != null) {
+        const names = program.commands.map(c => c.name())
+        run(Promise.reject(new UsageError(`unknown command: ${word} (commands: ${names.join(', ')}; p2p-node --help describes them)`)))
+        return
+      }
+      run(startOrAttach(program.opts()))
+    })
 
   program.command('start')
     .description('start the node in the foreground as a daemon (never attaches, never reads stdin)')
     .action(() => {
-      run((async () => await daemon(load(program.opts()), false))())
+      run((async () => {
+        const config = load(program.opts())
+        // a second daemon for the same config would fail on its listen address with libp2p's raw error
+        const running = await tryAttach(config)
+        if (running != null) {
+          running.close()
+          throw new AlreadyRunningError(`a node for this config already runs (its control socket ${config.control.socket} answers): attach with p2p-node --config ${config.file ?? '<file>'}, or stop it first`)
+        }
+        return await daemon(config, false)
+      })())
     })
   for (const [name, description] of [
     ['peers', 'list every known node of the running daemon'],
@@ -114,10 +134,11 @@ export function buildProgram (run: (p: Promise<number>) => void): Command {
     ['capabilities', 'show capabilities of the daemon and of the network'],
     ['topology', 'who is connected to whom (the daemon asks the members it is connected to)']
   ] as const) {
-    program.command(name).description(description)
+    const cmd = program.command(name).description(description)
       .option('-c, --config <file>', 'node config file (default: $P2P_CONFIG_PATH)')
       .option('--json', 'print JSON')
-      .action((cmdOpts: GlobalOpts) => { run(oneShot(name, { ...program.opts(), ...cmdOpts })) })
+    if (name === 'peers') cmd.option('--wide', 'whole peer ids and every address')
+    cmd.action((cmdOpts: GlobalOpts & { wide?: boolean }) => { run(oneShot(name, { ...program.opts(), ...cmdOpts })) })
   }
   program.command('failover').description('failover services of the running daemon; failover handoff <service> moves one on')
     .argument('[words...]')
@@ -144,7 +165,7 @@ export function buildProgram (run: (p: Promise<number>) => void): Command {
     .option('--json', 'print JSON')
     .action((cmdOpts: GlobalOpts) => { run(oneShot('tasks', { ...program.opts(), ...cmdOpts })) })
   program.command('task')
-    .description('run a task through the running daemon: task <type> <payload> [--timeout 5s] [--reward N] [--capability NAME] [--broadcast] [--retries N] [--cost N] [--param k=v] [--follow]; task cancel <id>')
+    .description('run a task through the running daemon: task <type> [payload | --payload-file PATH|-] [--timeout 5s] [--reward N] [--capability NAME] [--broadcast] [--retries N] [--cost N] [--param k=v] [--follow]; task cancel <id>')
     .argument('[words...]')
     .allowUnknownOption()
     .helpOption(false)
@@ -159,7 +180,11 @@ export function buildProgram (run: (p: Promise<number>) => void): Command {
         else if (w.startsWith('--config=')) own.config = w.slice('--config='.length)
         else words.push(w)
       }
-      run(oneShot('task', own, words))
+      try {
+        run(oneShot('task', own, withPayloadFile(words)))
+      } catch (err) {
+        run(Promise.reject(err))
+      }
     })
   return program
 }

@@ -2,6 +2,7 @@ import { appendFileSync, readFileSync } from 'node:fs'
 import { createInterface, type Interface } from 'node:readline'
 import { formatEvent, formatResult } from './format.js'
 import { parseLine } from './parse-line.js'
+import { withPayloadFile } from './payload-file.js'
 import type { Readable, Writable } from 'node:stream'
 
 /** runs a command on the daemon; `onEvent` gets what it sends before its answer (a followed task's output) */
@@ -16,7 +17,7 @@ export const REPL_COMMANDS: ReplCommand[] = [
   { name: 'status', usage: 'status [--json]', help: 'this node: id, name, role, version, addresses, uptime, peers, members by role, topics, health' },
   { name: 'capabilities', usage: 'capabilities [--json]', help: 'this node\'s capabilities and task types, and who offers what in the network' },
   { name: 'topology', usage: 'topology [--json]', help: 'who is connected to whom: this node\'s connections and those of the members it is connected to, direct or relayed' },
-  { name: 'task', usage: 'task <type> [payload] [options] [--json]', help: 'run a task on the network and print its result (an empty payload when none is given); options: --timeout 5s --reward N --capability NAME --broadcast --retries N --cost N --param k=v --follow (print output as it comes); task cancel <id> stops one. Ctrl-C while it runs cancels it (a second Ctrl-C stops waiting)' },
+  { name: 'task', usage: 'task <type> [payload] [options] [--json]', help: 'run a task on the network and print its result (an empty payload when none is given; --payload-file PATH sends a file); options: --timeout 5s --reward N --capability NAME --broadcast --retries N --cost N --param k=v --follow (print output as it comes); task cancel <id> stops one. Ctrl-C while it runs cancels it (a second Ctrl-C stops waiting)' },
   { name: 'tasks', usage: 'tasks [--json]', help: 'recent tasks submitted through this node, with their state' },
   { name: 'failover', usage: 'failover [handoff <service>] [--json]', help: 'each supervised service: this member\'s state, term, the active member, every member; handoff moves it on' },
   { name: 'quit', usage: 'quit | exit', help: 'leave the REPL, as Ctrl-D does (what that does to the node: see the banner)' }
@@ -46,7 +47,16 @@ export async function runLine (line: string, exec: Exec, out: (s: string) => voi
   const [command, ...rest] = parsed.words
   if (command == null) return true
   const json = rest.includes('--json')
-  const args = rest.filter(a => a !== '--json' && a !== '--wide')
+  let args = rest.filter(a => a !== '--json' && a !== '--wide')
+  if (command === 'task') {
+    try {
+      // standard input is where the REPL reads its commands: a file only
+      args = withPayloadFile(args, () => { throw new Error('standard input holds the commands here; give a file') })
+    } catch (e: any) {
+      err(`error: ${e.message}`)
+      return false
+    }
+  }
   if (command === 'quit' || command === 'exit') return 'quit'
   if (command === 'help') {
     const one = REPL_COMMANDS.find(c => c.name === args[0])
@@ -78,7 +88,7 @@ export function completer (line: string): [string[], string] {
   const last = words.at(-1) ?? ''
   const flagsOf: Record<string, string[]> = {
     peers: ['--json', '--wide'],
-    task: ['--json', '--timeout', '--reward', '--capability', '--broadcast', '--retries', '--cost', '--param', '--follow']
+    task: ['--json', '--timeout', '--reward', '--capability', '--broadcast', '--retries', '--cost', '--param', '--follow', '--payload-file']
   }
   const flags = (flagsOf[words[0]] ?? ['--json']).filter(f => f.startsWith(last))
   if (words[0] === 'help') return [REPL_COMMANDS.map(c => c.name).filter(n => n.startsWith(last)), last]

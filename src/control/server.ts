@@ -5,7 +5,7 @@ import { dirname } from 'node:path'
 import type { CommandHandler } from './commands.js'
 import type { Logger } from '../logger.js'
 
-/** Longest request line accepted on the control socket. */
+/** Longest request line accepted on the control socket, unless told otherwise (a task's payload rides in it). */
 export const MAX_REQUEST_BYTES = 64 * 1024
 
 export interface ControlRequest { id: number, command: string, args?: string[] }
@@ -22,11 +22,13 @@ export class ControlServer {
   private readonly path: string
   private readonly commands: Record<string, CommandHandler>
   private readonly logger: Logger
+  private readonly maxRequestBytes: number
 
-  constructor (components: { commands: Record<string, CommandHandler>, logger: Logger }, init: { path: string }) {
+  constructor (components: { commands: Record<string, CommandHandler>, logger: Logger }, init: { path: string, maxRequestBytes?: number }) {
     this.commands = components.commands
     this.logger = components.logger
     this.path = init.path
+    this.maxRequestBytes = init.maxRequestBytes ?? MAX_REQUEST_BYTES
   }
 
   async start (): Promise<void> {
@@ -59,7 +61,7 @@ export class ControlServer {
     socket.setEncoding('utf8')
     socket.on('data', (chunk: string) => {
       buffer += chunk
-      if (buffer.length > MAX_REQUEST_BYTES && !buffer.includes('\n')) {
+      if (buffer.length > this.maxRequestBytes && !buffer.includes('\n')) {
         this.reply(socket, { id: 0, ok: false, error: 'request too large', code: 'TooLarge' })
         socket.destroy()
         return

@@ -193,7 +193,9 @@ export class NodeViews {
     await Promise.all([...views.values()].map(async v => {
       try {
         const p = await this.c.libp2p.peerStore.get(peerIdFromString(v.peerId))
-        v.addresses = p.addresses.map(a => a.multiaddr.toString())
+        // one address once: the peer store may hold it with and without the peer's own /p2p/ suffix
+        const own = `/p2p/${v.peerId}`
+        v.addresses = [...new Set(p.addresses.map(a => { const s = a.multiaddr.toString(); return s.endsWith(own) ? s.slice(0, -own.length) : s }))]
       } catch {}
       // direct addresses first, relayed (p2p-circuit) ones after
       v.addresses.sort((a, b) => Number(isCircuit(a)) - Number(isCircuit(b)))

@@ -3,7 +3,7 @@ import type { TaskSpec } from './types.js'
 
 export type ParsedTaskArgs = { ok: true, spec: TaskSpec } | { ok: false, error: string }
 
-export const TASK_USAGE = 'task <type> <payload> [--timeout 5s] [--reward N] [--capability NAME] [--broadcast] [--retries N] [--cost N] [--param key=value] [--follow]'
+export const TASK_USAGE = 'task <type> [payload | --payload-file PATH] [--timeout 5s] [--reward N] [--capability NAME] [--broadcast] [--retries N] [--cost N] [--param key=value] [--follow]'
 
 const TYPE_RE = /^[a-z0-9][a-z0-9._-]{0,63}$/
 const NAME_RE = /^[a-z0-9][a-z0-9_-]*$/
@@ -53,6 +53,7 @@ function finish (spec: TaskSpec & { params: Record<string, string> }, type: unkn
 export function parseTaskArgs (words: string[]): ParsedTaskArgs {
   const positional: string[] = []
   const spec: TaskSpec & { params: Record<string, string> } = { type: '', payload: new Uint8Array(), params: {} }
+  let binary: Uint8Array | undefined
   for (let i = 0; i < words.length; i++) {
     const w = words[i]
     if (!w.startsWith('--') || w === '--') { positional.push(w); continue }
@@ -61,6 +62,12 @@ export function parseTaskArgs (words: string[]): ParsedTaskArgs {
     if (field === 'broadcast') { spec.broadcast = true; continue }
     if (field === 'follow') { spec.follow = true; continue }
     const word = inline ?? words[++i]
+    // what --payload-file becomes on its way to the daemon (the file is read where the command is typed)
+    if (field === 'payload-base64') {
+      if (word == null || !/^[A-Za-z0-9+/]*={0,2}$/.test(word)) return { ok: false, error: '--payload-base64: the payload as base64' }
+      binary = new Uint8Array(Buffer.from(word, 'base64'))
+      continue
+    }
     if (field === 'param') {
       const eq = word?.indexOf('=') ?? -1
       if (word == null || eq <= 0) return { ok: false, error: '--param: key=value' }
@@ -74,8 +81,9 @@ export function parseTaskArgs (words: string[]): ParsedTaskArgs {
   }
   if (positional.length === 0) return { ok: false, error: `missing task type (usage: ${TASK_USAGE})` }
   if (positional.length > 2) return { ok: false, error: `too many words: quote a payload with spaces (usage: ${TASK_USAGE})` }
-  const [type, payload = ''] = positional
-  spec.payload = new TextEncoder().encode(payload)
+  const [type, payload] = positional
+  if (binary != null && payload != null) return { ok: false, error: `give the payload once: as a word or from a file (usage: ${TASK_USAGE})` }
+  spec.payload = binary ?? new TextEncoder().encode(payload ?? '')
   return finish(spec, type, 'type')
 }
 

@@ -379,7 +379,9 @@ export class Submitter {
     // never used for this task (replication must land elsewhere) vs. used again only when nothing else is left
     const banned = new Set(spec.exclude ?? [])
     const tried = new Set<string>()
-    const fail = (attempts: number, error: string): TaskResult => ({ id: record.id, type: spec.type, ok: false, attempts, durationMs: Date.now() - started, reward: 0, error })
+    /** the worker tried last: where a task that failed (a timeout, say) was when it gave up */
+    let last: string | undefined
+    const fail = (attempts: number, error: string): TaskResult => ({ id: record.id, type: spec.type, ok: false, attempts, durationMs: Date.now() - started, reward: 0, error, worker: last, workerName: last == null ? undefined : this.nameOf(last) })
     // the worker's own word when it answered (cancelled while queued / while running)
     const cancelled = (attempts: number, worker?: string, error = 'cancelled'): TaskResult => ({ ...fail(attempts, error), cancelled: true, worker, workerName: worker == null ? undefined : this.nameOf(worker) })
     let attempt = 0
@@ -404,6 +406,7 @@ export class Submitter {
         continue
       } else {
         tried.add(target)
+        last = target
         // written down before it is sent, for a resumable task: after a crash it goes back there first
         if (a.resumable && !(record.sentTo ?? []).includes(target)) {
           (record.sentTo ??= []).push(target)

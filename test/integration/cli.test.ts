@@ -91,6 +91,41 @@ describe('the p2p-node command', () => {
     const missing = await runCli(['start', '--config', join(cluster.dir, 'nope.yaml')])
     expect(missing.code).toBe(2)
     expect(missing.stderr).toMatch(/config file not found/)
+    // a word that is no command is called that, not "too many arguments"
+    const bogus = await runCli(['bogus'])
+    expect(bogus.code).toBe(2)
+    expect(bogus.stderr).toMatch(/^p2p-node: unknown command: bogus \(commands: start, peers, status/)
+  })
+
+  it('task --payload-file sends a file (or standard input) of any size up to tasks.max_payload; over it: exit 2', async () => {
+    const big = Buffer.alloc(200_000, 'x')
+    const file = join(cluster.dir, 'payload.bin')
+    writeFileSync(file, big)
+    const r = await runCli(['task', 'echo', '--payload-file', file, '--config', worker.configFile, '--json'])
+    expect(r.code, r.stderr).toBe(0)
+    expect(JSON.parse(r.stdout).results[0].output).toBe(big.toString())
+    // from standard input, as in: producer | p2p-node task echo --payload-file -
+    const piped = await runCli(['task', 'echo', '--payload-file', '-', '--config', worker.configFile, '--json'], 'from a pipe\n')
+    expect(JSON.parse(piped.stdout).results[0].output).toBe('from a pipe\n')
+    // the REPL takes it too (a file: its standard input is the commands)
+    const repl = await runCli(['--config', worker.configFile], `task echo --payload-file ${file} --json\n`)
+    expect(repl.code, repl.stderr).toBe(0)
+    expect(JSON.parse(repl.stdout).results[0].output).toHaveLength(200_000)
+    // over tasks.max_payload (1 MiB): the documented exit 2, with the limit in the message
+    writeFileSync(file, Buffer.alloc(1024 * 1024 + 1, 'y'))
+    const over = await runCli(['task', 'echo', '--payload-file', file, '--config', worker.configFile])
+    expect(over.code).toBe(2)
+    expect(over.stderr).toMatch(/payload is 1048577 bytes; the limit is 1048576/)
+    const missing = await runCli(['task', 'echo', '--payload-file', join(cluster.dir, 'nope'), '--config', worker.configFile])
+    expect(missing.code).toBe(2)
+    expect(missing.stderr).toMatch(/--payload-file: cannot read .*nope: no such file/)
+  })
+
+  it('start for a node that already runs says so and how to attach (exit 1), and leaves the running one alone', async () => {
+    const r = await runCli(['start', '--config', worker.configFile])
+    expect(r.code).toBe(1)
+    expect(r.stderr).toBe(`p2p-node: a node for this config already runs (its control socket ${worker.socket} answers): attach with p2p-node --config ${worker.configFile}, or stop it first\n`)
+    expect((await worker.request('status') as any).name).toBe('cli-worker')
   })
 
   it('a one-shot command with no daemon running exits 1 with a clear message', async () => {

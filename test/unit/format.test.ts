@@ -50,3 +50,17 @@ describe('network text on the terminal', () => {
     expect(JSON.parse(formatResult('task', record, { json: true })).results[0].output).toBe(hostile)
   })
 })
+
+describe('a task\'s result on the terminal', () => {
+  const base = { id: 't1', type: 'upper', state: 'done', broadcast: false, attempts: 1, submittedAt: 0 }
+  it('every line of a multi-line output is indented', () => {
+    const text = formatResult('task', { ...base, results: [{ id: 't1', type: 'upper', ok: true, worker: '12D3KooWabcdefghijklmnop', workerName: 'w1', attempts: 1, durationMs: 3, reward: 0, output: 'one\ntwo\nthree\n' }] })
+    expect(text.split('\n').slice(2)).toEqual(['  one', '  two', '  three'])
+  })
+  it('a task no worker answered says so, or names the worker it was last sent to', () => {
+    const none = formatResult('task', { ...base, state: 'failed', results: [{ id: 't1', type: 'upper', ok: false, attempts: 1, durationMs: 3, reward: 0, error: 'no capable worker left' }] })
+    expect(none).toContain('FAILED  no worker answered  attempts 1')
+    const timedOut = formatResult('task', { ...base, state: 'failed', results: [{ id: 't1', type: 'upper', ok: false, worker: '12D3KooWabcdefghijklmnop', workerName: 'w2', attempts: 4, durationMs: 3, reward: 0, error: 'no answer within 10ms' }] })
+    expect(timedOut).toContain('FAILED  w2 (12D3KooW…klmnop)  attempts 4')
+  })
+})
