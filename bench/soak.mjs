@@ -20,7 +20,7 @@ import { cli, number, proc, report, round, summary } from './lib.mjs'
 
 const opts = cli('bench/soak.mjs', 'Steady load for minutes; memory, CPU and task spread per node', p => p
   .option('--duration <seconds>', 'how long the load runs', number(10), 600)
-  .option('--rate <n>', 'echo tasks per second, submitted through worker 1', number(0), 100)
+  .option('--rate <n>', 'echo tasks per second, submitted through the bootstrap\'s HTTP API', number(0), 100)
   .option('--compute-rate <n>', 'compute tasks per second, through the same worker', number(0), 1)
   .option('--sample-every <seconds>', 'how often memory and CPU are read', number(1), 10)
   .option('--restart-every <seconds>', 'restart one worker (SIGTERM, start again) this often, round robin; 0: never', number(0), 120)
