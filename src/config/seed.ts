@@ -1,4 +1,4 @@
-// The seed p2p-failover config format, accepted as a migration path (README "Migrating from p2p-failover"):
+// The seed p2p-failover config format, accepted as a migration path (docs/guides/failover.md, "Migrating from p2p-failover"):
 //
 //   config_metadata: { name: validator }            -> the failover service's name
 //   ddns:                                           -> the group: one entry per member

@@ -4,7 +4,7 @@ import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics/metrics.js'
 
 /**
- * A service's hooks (README "Failover"): each transition's hooks run in order, one transition at a time, in
+ * A service's hooks (docs/guides/failover.md): each transition's hooks run in order, one transition at a time, in
  * a process group of their own; a dry run only logs them.
  */
 export class HookRunner {

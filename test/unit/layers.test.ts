@@ -3,7 +3,7 @@ import { dirname, join, normalize, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 
-// The layering of src/ (README "Layout"): a module imports only from its own layer or below; the composition
+// The layering of src/ (docs/development/architecture.md): a module imports only from its own layer or below; the composition
 // root (p2p-node.ts) is imported by the command line alone; no import cycle anywhere, type imports included.
 const SRC = join(dirname(fileURLToPath(import.meta.url)), '../../src')
 const LAYERS: Array<[number, RegExp]> = [
