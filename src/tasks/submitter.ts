@@ -23,7 +23,7 @@ export interface SubmitterInit {
   maxPayload: number
   defaultTimeoutMs: number
   maxRetries: number
-  /** how many tasks `tasks` remembers (default 500) */
+  /** how many tasks `tasks` remembers (default 1000, as tasks.records_max) */
   keep?: number
   /** and at most this many bytes of their outputs (default 32 MiB) */
   keepBytes?: number
@@ -117,7 +117,7 @@ export class Submitter {
     this.records = new TaskRecords({
       journal: deps.journal,
       ttlMs: init.resultTtlMs ?? Infinity,
-      maxEntries: init.keep ?? 500,
+      maxEntries: init.keep ?? 1000,
       maxBytes: init.keepBytes ?? 32 * 1024 ** 2,
       active: () => this.active.values(),
       isActive: id => this.active.has(id),
