@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto'
-import { peerIdFromString } from '@libp2p/peer-id'
 import { TaskResponse, type TaskRequest } from '../messages/tasks.js'
 import { AttemptError, type TaskNetwork } from './network.js'
 import { nextAttempt, type RetryPolicy } from './retry.js'
 import { answerProblem } from './verify.js'
-import { broadcastTargets, capable, DecayingCounts, pickWorker, type Candidate } from './scheduler.js'
+import { broadcastTargets, capable, pickWorker, type Candidate } from './scheduler.js'
+import { BUSY_BACKOFF_MS, CandidateBook } from './candidates.js'
 import { NoCapableWorkerError, PayloadTooLargeError, TaskEndedError, TooManyTasksError, UnknownTaskError } from '../errors.js'
 import { type AttemptFailure, type TaskRecord, type TaskResult, type TaskResultView, type TaskSpec } from './types.js'
 import { Followers, type TaskFollower } from './followers.js'
@@ -76,12 +76,6 @@ export interface SubmitterComponents {
 }
 
 const { Status } = TaskResponse
-const BUSY_BACKOFF_MS = 250
-const UNREACHABLE_BACKOFF_MS = 2000
-/** the circuit breaker: after this many attempts in a row that could not reach a worker it is set aside, for longer each time */
-const BREAKER_FAILURES = 2
-const BREAKER_MAX_MS = 60_000
-const CANDIDATE_CACHE_MS = 100
 const FAILURE_OF: Partial<Record<TaskResponse.Status, AttemptFailure>> = {
   [Status.BUSY]: 'busy', [Status.NOT_FOUND]: 'not_found', [Status.TIMEOUT]: 'worker_timeout', [Status.REJECTED]: 'rejected'
 }
@@ -93,15 +87,8 @@ const FAILURE_OF: Partial<Record<TaskResponse.Status, AttemptFailure>> = {
 export class Submitter {
   /** the tasks `tasks` lists and GET /api/tasks/<id> answers, and the journal behind them */
   private readonly records: TaskRecords
-  private readonly inFlight = new Map<string, number>()
-  /** workers the circuit breaker set aside, until when */
-  private readonly setAside = new Map<string, number>()
-  /** workers that answered busy or could not be reached: skipped until then */
-  private readonly busyUntil = new Map<string, number>()
-  /** attempts in a row that could not reach each worker (reset by any answer): the circuit breaker's count */
-  private readonly unreachable = new Map<string, number>()
-  /** attempts sent to each worker lately: the tie-break that spreads short tasks */
-  private readonly sent = new DecayingCounts()
+  /** the workers as this submitter sees them: what the scheduler picks from */
+  private readonly book: CandidateBook
   private readonly policy: RetryPolicy
   /** tasks waiting for room on a worker, oldest first; each freed slot wakes one */
   private readonly waiters: Array<() => void> = []
@@ -126,6 +113,7 @@ export class Submitter {
         deps.logger.warn({ err: err.message }, 'the task journal could not be written: the task goes on, its record in memory only')
       }
     })
+    this.book = new CandidateBook(deps, { selfPeerId: init.selfPeerId, selfCapabilities: init.selfCapabilities })
   }
 
   /**
@@ -236,47 +224,8 @@ export class Submitter {
     for (const l of this.listeners) l(record)
   }
 
-  private cached?: { at: number, base: Candidate[] }
-
-  /** the live candidates, this node included when it runs tasks; membership is re-read at most every 100 ms */
-  candidates (): Candidate[] {
-    const now = Date.now()
-    if (this.cached == null || now - this.cached.at > CANDIDATE_CACHE_MS) this.cached = { at: now, base: this.baseCandidates() }
-    return this.cached.base.map(c => ({
-      ...c,
-      inFlight: this.inFlight.get(c.peerId) ?? 0,
-      busyUntil: this.busyUntil.get(c.peerId),
-      setAsideUntil: this.setAside.get(c.peerId),
-      recent: this.sent.get(c.peerId, now),
-      advertisedLoad: c.peerId === this.init.selfPeerId ? this.deps.local?.load() ?? 0 : c.advertisedLoad
-    }))
-  }
-
-  private baseCandidates (): Candidate[] {
-    const list: Candidate[] = this.deps.membership.members().filter(m => m.role === 'worker').map(m => ({
-      peerId: m.peerId,
-      taskTypes: m.taskTypes,
-      capabilities: m.capabilities,
-      alive: m.state.phase === 'alive',
-      healthy: m.healthy,
-      advertisedLoad: m.load,
-      maxConcurrency: Math.max(1, m.maxConcurrency),
-      queueCapacity: m.queueCapacity,
-      inFlight: this.inFlight.get(m.peerId) ?? 0,
-      rttMs: this.deps.rtt(m.peerId),
-      busyUntil: this.busyUntil.get(m.peerId),
-      connected: this.deps.connected?.(this.peerId(m.peerId)) ?? true
-    }))
-    const local = this.deps.local
-    if (local != null) {
-      list.push({
-        peerId: this.init.selfPeerId, taskTypes: local.types(), capabilities: this.init.selfCapabilities, alive: true, healthy: true,
-        advertisedLoad: local.load(), maxConcurrency: local.maxConcurrency, queueCapacity: local.queueCapacity,
-        inFlight: this.inFlight.get(this.init.selfPeerId) ?? 0, rttMs: 0, busyUntil: this.busyUntil.get(this.init.selfPeerId)
-      })
-    }
-    return list
-  }
+  /** the live candidates, this node included when it runs tasks */
+  candidates (): Candidate[] { return this.book.list() }
 
   /** every task type some live worker offers, with how many offer it */
   offeredTypes (): Record<string, number> {
@@ -424,7 +373,7 @@ export class Submitter {
         if (signal.aborted) return cancelled(attempt, target)
         if ('response' in outcome) {
           const res = outcome.response
-          this.reached(target)
+          this.book.reached(target)
           const problem = res.status === Status.OK ? answerProblem(spec.type, spec.payload, res.result) : undefined
           if (problem != null) {
             // a lying or broken worker: not the caller's answer; the next worker is asked
@@ -438,13 +387,13 @@ export class Submitter {
             failure = FAILURE_OF[res.status] ?? 'rejected'
             error = res.error
           }
-          if (res.status === Status.BUSY) this.busyUntil.set(target, Date.now() + BUSY_BACKOFF_MS)
+          if (res.status === Status.BUSY) this.book.busy(target)
         } else {
           failure = outcome.failure
           error = outcome.error
           // a worker we cannot reach (or that does not speak the task protocol it advertises) is likely dead or
           // lying: skip it, and set it aside when that keeps happening
-          if (failure === 'disconnect' || outcome.unreachable === true) this.notReached(target)
+          if (failure === 'disconnect' || outcome.unreachable === true) this.book.notReached(target)
         }
         // a blob missing everywhere will not appear by asking again
         if (failure === 'not_found' && able.every(c => tried.has(c.peerId))) return fail(attempt, `${error} (no worker has it)`)
@@ -459,47 +408,13 @@ export class Submitter {
     }
   }
 
-  private reached (worker: string): void {
-    if (this.unreachable.delete(worker)) this.setAside.delete(worker)
-  }
-
-  /**
-   * An attempt that could not reach `worker`: it is skipped for a moment, and after BREAKER_FAILURES in a row set
-   * aside for 2 s, 4 s, … up to a minute (a member that left, or one a peer made up, stops drawing attempts).
-   */
-  private notReached (worker: string): void {
-    const n = (this.unreachable.get(worker) ?? 0) + 1
-    this.unreachable.set(worker, n)
-    const now = Date.now()
-    this.busyUntil.set(worker, now + UNREACHABLE_BACKOFF_MS)
-    if (n >= BREAKER_FAILURES) {
-      this.setAside.set(worker, now + Math.min(BREAKER_MAX_MS, UNREACHABLE_BACKOFF_MS * 2 ** (n - BREAKER_FAILURES)))
-      this.deps.metrics.workersSetAside.inc()
-      this.deps.logger.info({ worker, failures: n }, 'worker set aside: attempts keep failing to reach it')
-    }
-    // bounded: a member table's worth of entries
-    if (this.unreachable.size > 4096) { this.unreachable.clear(); this.setAside.clear() }
-  }
-
-  private readonly peerIds = new Map<string, PeerId>()
-  /** parsing a peer id string costs a base58 decode: keep the objects */
-  private peerId (id: string): PeerId {
-    let p = this.peerIds.get(id)
-    if (p == null) {
-      if (this.peerIds.size > 10_000) this.peerIds.clear()
-      this.peerIds.set(id, p = peerIdFromString(id))
-    }
-    return p
-  }
-
   private nameOf (worker: string): string | undefined {
     return worker === this.init.selfPeerId ? this.init.selfName : this.deps.membership.get(worker)?.name
   }
 
   /** one attempt on one worker; a cancel (signal) asks that worker to stop it, and its answer is awaited */
   private async attempt (target: string, req: TaskRequest, timeoutMs: number, signal: AbortSignal, onProgress?: (data: Uint8Array, dropped: number) => void): Promise<{ response: TaskResponse } | { failure: AttemptFailure, error: string, unreachable?: boolean }> {
-    this.inFlight.set(target, (this.inFlight.get(target) ?? 0) + 1)
-    this.sent.add(target, Date.now())
+    this.book.sending(target)
     try {
       const local = this.deps.local
       if (target === this.init.selfPeerId && local != null) {
@@ -511,14 +426,12 @@ export class Submitter {
           signal.removeEventListener('abort', onAbort)
         }
       }
-      return { response: await this.deps.network.request(this.peerId(target), req, timeoutMs, onProgress, signal) }
+      return { response: await this.deps.network.request(this.book.peerId(target), req, timeoutMs, onProgress, signal) }
     } catch (err: any) {
       if (err instanceof AttemptError) return { failure: err.failure, error: err.message, unreachable: err.unreachable }
       return { failure: 'disconnect', error: err.message, unreachable: true }
     } finally {
-      const n = (this.inFlight.get(target) ?? 1) - 1
-      if (n <= 0) this.inFlight.delete(target)
-      else this.inFlight.set(target, n)
+      this.book.done(target)
       this.waiters.shift()?.()
     }
   }
