@@ -15,7 +15,7 @@ import pWaitFor from 'p-wait-for'
 import { parseConfig } from '../dist/config/load.js'
 import { createLogger } from '../dist/logger.js'
 import { P2PNode } from '../dist/p2p-node.js'
-import { rawEchoProtocol } from '../dist/tasks/network.js'
+import { streamProtocol } from '../dist/messages/protocols.js'
 import { execFileSync } from 'node:child_process'
 import { Cluster, dnsAddr, LAUNCHER } from '../dist/testing/cluster.js'
 import { cli, number, proc, report, round, summary } from './lib.mjs'
@@ -155,7 +155,7 @@ try {
     const total = Object.values(counts).reduce((a, b) => a + b, 0)
     return Object.entries(counts).sort().map(([w, n]) => `${w} ${round(100 * n / total)}%`).join(', ')
   }
-  const raw = await rawClient(submitterNode.libp2p, uniquePeers, rawEchoProtocol('p2p-network'))
+  const raw = await rawClient(submitterNode.libp2p, uniquePeers, streamProtocol('raw-echo', 'p2p-network'))
   progress('network up; warming up')
   // warm up both paths (JIT, connections, streams)
   await closedLoop(() => task(), 8, 1)
@@ -226,7 +226,7 @@ try {
     cancel = { trials: opts.cancels, toProcessGone: summary(gone), toAnswer: summary(answered) }
   }
   progress('stream per request')
-  const perStream = await closedLoop(bounded(perStreamCall(submitterNode.libp2p, uniquePeers, rawEchoProtocol('p2p-network'))), CONCURRENCY, SECONDS)
+  const perStream = await closedLoop(bounded(perStreamCall(submitterNode.libp2p, uniquePeers, streamProtocol('raw-echo', 'p2p-network'))), CONCURRENCY, SECONDS)
 
   for (let i = 0; i < results.tasks.length; i++) {
     const t = results.tasks[i]

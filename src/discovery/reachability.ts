@@ -7,11 +7,8 @@ import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics/metrics.js'
 import type { Node } from '../libp2p/libp2p.js'
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
+import { STREAM_LIMITS, streamProtocol } from '../messages/protocols.js'
 
-/** the stream protocol a bootstrap or relay answers: "dial me back" (docs/adr/0004-across-networks.md) */
-export function dialBackProtocol (pv: string): string {
-  return `/${pv}/dialback/1.0.0`
-}
 
 export type ReachabilityState = 'public' | 'private' | 'unknown'
 
@@ -54,7 +51,7 @@ export interface ReachabilityInit {
   minRequestIntervalMs?: number
 }
 
-const MAX_MESSAGE = 1024
+const MAX_MESSAGE = STREAM_LIMITS.dialback
 const MAX_CANDIDATES = 4
 const MAX_CHECKERS = 4
 
@@ -86,7 +83,7 @@ export class Reachability {
     this.intervalMs = init.intervalMs ?? 5 * 60_000
     this.dialTimeoutMs = init.dialTimeoutMs ?? 5000
     this.minRequestIntervalMs = init.minRequestIntervalMs ?? 10_000
-    this.protocol = dialBackProtocol(init.protocolVersion)
+    this.protocol = streamProtocol('dialback', init.protocolVersion)
     this.publish()
   }
 

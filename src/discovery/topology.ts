@@ -15,12 +15,10 @@ import type { Membership } from '../membership/service.js'
 import type { Metrics } from '../metrics/metrics.js'
 import type { Node } from '../libp2p/libp2p.js'
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
+import { STREAM_LIMITS, streamProtocol } from '../messages/protocols.js'
 
-export function linksProtocol (pv: string): string {
-  return `/${pv}/links/1.0.0`
-}
 
-const MAX_MESSAGE = 64 * 1024
+const MAX_MESSAGE = STREAM_LIMITS.links
 
 export interface TopologyNode { peerId: string, name?: string, role?: string, state?: string, self?: boolean }
 export interface TopologyLink { from: string, to: string, relayed: boolean }
@@ -63,7 +61,7 @@ export class Topology {
   private readonly self: { name?: string, role?: string }
 
   constructor (private readonly components: TopologyComponents, init: TopologyInit) {
-    this.protocol = linksProtocol(init.protocolVersion)
+    this.protocol = streamProtocol('links', init.protocolVersion)
     this.cacheMs = init.cacheMs ?? 5000
     this.timeoutMs = init.timeoutMs ?? 3000
     this.self = { name: init.name, role: init.role }

@@ -21,14 +21,11 @@ import type { PubSub } from '../libp2p/pubsub.js'
 import type { Node } from '../libp2p/libp2p.js'
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import type { Uint8ArrayList } from 'uint8arraylist'
+import { STREAM_LIMITS, streamProtocol } from '../messages/protocols.js'
 
 /** a beat as the machine sees it (the receiver adds the arrival time) */
 export type IncomingBeat = Omit<MemberView, 'lastBeatAt'>
 
-/** the stream protocol an active pushes its state file on (one snapshot per stream) */
-export function stateProtocol (pv: string): string {
-  return `/${pv}/failover-state/1.0.0`
-}
 
 const MAX_SEQ = BigInt(Number.MAX_SAFE_INTEGER)
 /** beat sequence numbers travel as uint64; the election compares them as numbers */
@@ -82,7 +79,7 @@ export function createFailoverBeats (components: FailoverBeatsComponents, init: 
   const opened = new Set<string>()
   const decoded = new WeakMap<Message, IncomingBeat>()
   const selfBytes = peerId.toMultihash().bytes
-  const protocol = stateProtocol(init.protocolVersion)
+  const protocol = streamProtocol('failover-state', init.protocolVersion)
   const reject = (reason: string): TopicValidatorResult => { metrics.invalidMessages.inc({ reason }); return TopicValidatorResult.Reject }
   let serving = false
 
@@ -226,7 +223,7 @@ async function pushSnapshot (streams: Pick<Node, 'getConnections' | 'dialProtoco
 
 /** bytes of a state stream as they arrive -> the snapshots in them; throws on a malformed or oversized frame */
 export function snapshotDecoder (maxBytes: number): (chunk: Uint8Array | Uint8ArrayList) => StateSnapshot[] {
-  const decoder = new LengthPrefixedDecoder({ maxDataLength: maxBytes + 1024, maxBufferSize: maxBytes + 2048 })
+  const decoder = new LengthPrefixedDecoder({ maxDataLength: maxBytes + STREAM_LIMITS.stateFrameOverhead, maxBufferSize: maxBytes + 2 * STREAM_LIMITS.stateFrameOverhead })
   return chunk => [...decoder.decode(chunk)].map(f => StateSnapshot.decode(f))
 }
 

@@ -23,6 +23,7 @@ import type { PeerId, PrivateKey, TopologyFilter } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Ping } from '@libp2p/ping'
 import type { Registry } from 'prom-client'
+import { streamProtocol } from '../messages/protocols.js'
 
 export interface Services {
   identify: Identify
@@ -38,11 +39,6 @@ export type Node = Libp2p<Services>
 
 /** the longest delay a Node timer takes (about 24.8 days) */
 const MAX_TIMER_MS = 2 ** 31 - 1
-
-/** DHT protocol for a network: a private DHT per protocol_version, never the public IPFS one. */
-export function dhtProtocol (pv: string): string {
-  return `/${pv}/kad/1.0.0`
-}
 
 export interface BuildOptions {
   /** a connection refused by network.allowed_peers */
@@ -73,7 +69,8 @@ export async function buildLibp2p (config: NodeConfig, privateKey: PrivateKey, r
       ...(worker ? config.failover.services.map(svc => stringifyTopic({ kind: 'failover', pv: network.protocolVersion, service: svc.name })) : [])
     ]),
     dht: kadDHT({
-      protocol: dhtProtocol(network.protocolVersion),
+      // a private DHT per protocol_version, never the public IPFS one
+      protocol: streamProtocol('kad', network.protocolVersion),
       clientMode: false,
       // our networks live on private addresses (pods, loopback): keep them in DHT answers
       peerInfoMapper: passthroughMapper,

@@ -15,13 +15,11 @@ import type { Membership, SignedMessage } from './service.js'
 import type { Metrics } from '../metrics/metrics.js'
 import type { Node } from '../libp2p/libp2p.js'
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
+import { STREAM_LIMITS, streamProtocol } from '../messages/protocols.js'
 
-export function membersProtocol (pv: string): string {
-  return `/${pv}/members/1.0.0`
-}
 
 /** 4,096 messages (two per member) of at most ~10 KiB each would be far more; real answers are ~0.5 KiB a member */
-const MAX_MESSAGE = 2 * 1024 * 1024
+const MAX_MESSAGE = STREAM_LIMITS.members
 /** peers asked after start (and again whenever this node knows no live member) */
 const ASK = 2
 
@@ -47,7 +45,7 @@ export class MemberSnapshots {
   private readonly limit = new AnswerLimit()
 
   constructor (private readonly components: SnapshotComponents, init: SnapshotInit) {
-    this.protocol = membersProtocol(init.protocolVersion)
+    this.protocol = streamProtocol('members', init.protocolVersion)
     this.timeoutMs = init.timeoutMs ?? 3000
   }
 

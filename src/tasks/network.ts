@@ -9,6 +9,7 @@ import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics/metrics.js'
 import type { Node } from '../libp2p/libp2p.js'
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
+import { STREAM_LIMITS } from '../messages/protocols.js'
 
 /** how much of an arriving chunk the frame decoder takes at a time */
 const STEP = 64 * 1024
@@ -46,15 +47,8 @@ export function taskResponseDecoder (maxFrame: number): (chunk: Uint8Array | Uin
   return chunk => frames(chunk).map(f => TaskResponse.decode(f))
 }
 
-/** the task stream protocol of a network */
-export function taskProtocol (pv: string): string {
-  return `/${pv}/task/1.0.0`
-}
 
-/** the bare echo protocol of a network (only with tasks.raw_echo) */
-export function rawEchoProtocol (pv: string): string {
-  return `/${pv}/raw-echo/1.0.0`
-}
+
 
 /** an attempt that got no answer: the caller retries elsewhere */
 export class AttemptError extends Error {
@@ -91,7 +85,7 @@ const CANCEL_FRAME: TaskRequest = { id: '', type: '', payload: new Uint8Array(),
 const PROGRESS_FRAME: TaskResponse = { id: '', status: TaskResponse.Status.PROGRESS, result: new Uint8Array(), error: '', worker: new Uint8Array(), queueMs: 0, runMs: 0, reward: 0n, duplicate: false, dropped: 0 }
 
 /** frames may carry the payload plus the request's other fields */
-const FRAME_OVERHEAD = 64 * 1024
+const FRAME_OVERHEAD = STREAM_LIMITS.taskFrameOverhead
 
 /** progress frames one stream may have waiting to be written; past this they are dropped, never buffered */
 const MAX_PENDING_PROGRESS = 32

@@ -6,7 +6,8 @@ import { moduleHandler, type ModuleHandler } from './handlers/module.js'
 import { storageHandlers } from './handlers/storage.js'
 import { Executor } from './executor.js'
 import { Ledger } from './ledger.js'
-import { rawEchoProtocol, TaskNetwork, taskProtocol, type TaskNetworkComponents } from './network.js'
+import { TaskNetwork, type TaskNetworkComponents } from './network.js'
+import { streamProtocol } from '../messages/protocols.js'
 import { Submitter } from './submitter.js'
 import { TaskJournal } from './journal.js'
 import type { Handler } from './handlers/handler.js'
@@ -119,7 +120,7 @@ export function createTaskSubmission (components: TaskSubmissionComponents, init
   const { libp2p, executor, metrics, logger } = components
   const pv = config.network.protocolVersion
   const network = new TaskNetwork({ libp2p, executor, metrics, logger: logger.child({ c: 'task-net' }) }, {
-    protocol: taskProtocol(pv), maxPayload: config.tasks.maxPayload, rawEcho: config.tasks.rawEcho ? rawEchoProtocol(pv) : undefined,
+    protocol: streamProtocol('task', pv), maxPayload: config.tasks.maxPayload, rawEcho: config.tasks.rawEcho ? streamProtocol('raw-echo', pv) : undefined,
     allowedSubmitters: config.tasks.allowedSubmitters, rateLimit: config.tasks.rateLimit, rateBurst: config.tasks.rateBurst
   })
   // the records of the tasks this node takes (REPL, CLI, API), on disk: `tasks` answers after a restart

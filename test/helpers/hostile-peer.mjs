@@ -15,6 +15,7 @@ import { parseConfig } from '../../dist/config/load.js'
 import { FailoverBeat } from '../../dist/messages/failover.js'
 import { HeartBeat } from '../../dist/messages/membership.js'
 import { membershipTopics, stringifyTopic } from '../../dist/messages/topics.js'
+import { streamProtocol } from '../../dist/messages/protocols.js'
 import { loadOrCreateIdentity } from '../../dist/libp2p/identity.js'
 import { buildLibp2p } from '../../dist/libp2p/libp2p.js'
 
@@ -58,7 +59,7 @@ while (Date.now() < until) {
   if (round % 5 === 0) {
     const v = victims[(round / 5) % victims.length]
     try {
-      const s = await libp2p.dialProtocol(v, `/${opts.pv}/task/1.0.0`, { signal: AbortSignal.timeout(2000) })
+      const s = await libp2p.dialProtocol(v, streamProtocol('task', opts.pv), { signal: AbortSignal.timeout(2000) })
       s.send(round % 10 === 0 ? new Uint8Array([0xff, 0xff, 0xff, 0xff, 0x0f, 1, 2, 3]) : new Uint8Array([5, 0xff, 0xff, 0xff, 0xff, 0xff]))
       sent.badFrames++
     } catch { sent.refusedStreams++ }
@@ -66,7 +67,7 @@ while (Date.now() < until) {
   // 5. streams opened and never read or written (held until the end)
   if (round % 3 === 0 && held.length < 200) {
     const v = victims[round % victims.length]
-    const proto = round % 2 === 0 ? `/${opts.pv}/task/1.0.0` : `/${opts.pv}/failover-state/1.0.0`
+    const proto = round % 2 === 0 ? streamProtocol('task', opts.pv) : streamProtocol('failover-state', opts.pv)
     try { held.push(await libp2p.dialProtocol(v, proto, { signal: AbortSignal.timeout(2000) })); sent.idleStreams++ } catch { sent.refusedStreams++ }
   }
   if (round % 20 === 0) await new Promise(resolve => setTimeout(resolve, 1))

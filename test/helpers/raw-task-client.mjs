@@ -13,6 +13,7 @@ import { Registry } from 'prom-client'
 import { parseConfig } from '../../dist/config/load.js'
 import { TaskRequest, TaskResponse } from '../../dist/messages/tasks.js'
 import { taskResponseDecoder } from '../../dist/tasks/network.js'
+import { streamProtocol } from '../../dist/messages/protocols.js'
 import { loadOrCreateIdentity } from '../../dist/libp2p/identity.js'
 import { buildLibp2p } from '../../dist/libp2p/libp2p.js'
 
@@ -23,7 +24,7 @@ const libp2p = await buildLibp2p(config, key, new Registry())
 await libp2p.start()
 const target = multiaddr(opts.target)
 await libp2p.dial(target)
-const stream = await libp2p.dialProtocol(target, `/${opts.pv}/task/1.0.0`)
+const stream = await libp2p.dialProtocol(target, streamProtocol('task', opts.pv))
 const request = (id, type, payload) => lp.encode.single(TaskRequest.encode({ id, type, payload, reward: 0n, timeoutMs: 60_000, attempt: 1, submitter: new Uint8Array(), params: new Map(), cancel: false, follow: false }))
 
 if (opts.mode === 'ask') {

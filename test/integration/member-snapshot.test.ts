@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { HeartBeat } from '../../src/messages/codec.js'
 import { MemberSnapshot } from '../../src/messages/membership.js'
 import { membershipTopics } from '../../src/messages/topics.js'
-import { membersProtocol } from '../../src/membership/snapshot.js'
+import { streamProtocol } from '../../src/messages/protocols.js'
 import { pubsub, type PubSub } from '../../src/libp2p/pubsub.js'
 import { Cluster, dnsAddr, type TestNode } from '../../src/testing/cluster.js'
 
@@ -84,7 +84,7 @@ describe('member snapshots on connect', () => {
       const ghostKey = await generateKeyPair('Ed25519')
       const ghost = peerIdFromPrivateKey(ghostKey)
       const ghostBeat = HeartBeat.encode({ ...decoded, peerId: ghost.toMultihash().bytes as Uint8Array<ArrayBuffer>, name: 'ghost' })
-      await evil.handle(membersProtocol('p2p-network'), async (stream) => {
+      await evil.handle(streamProtocol('members', 'p2p-network'), async (stream) => {
         await pbStream(stream).pb(MemberSnapshot).write({
           messages: [
             { kind: MemberSnapshot.Kind.HEARTBEAT, from: hb.from.toMultihash().bytes, data: altered, seqno, signature: hb.signature, ageMs: 0 },

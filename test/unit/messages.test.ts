@@ -76,3 +76,12 @@ describe('message decoding', () => {
     expect(sameSender(new Uint8Array([1, 2, 3]), a)).toBe(false)
   })
 })
+
+describe('stream protocols: one table, ids unchanged on the wire', () => {
+  it('every stream is /<pv>/<kind>/1.0.0, the ids nodes already speak', async () => {
+    const { streamProtocol, STREAM_LIMITS } = await import('../../src/messages/protocols.js')
+    expect((['task', 'raw-echo', 'failover-state', 'links', 'dialback', 'members', 'kad'] as const).map(k => streamProtocol(k, 'pv')))
+      .toEqual(['/pv/task/1.0.0', '/pv/raw-echo/1.0.0', '/pv/failover-state/1.0.0', '/pv/links/1.0.0', '/pv/dialback/1.0.0', '/pv/members/1.0.0', '/pv/kad/1.0.0'])
+    expect(STREAM_LIMITS).toEqual({ taskFrameOverhead: 65_536, stateFrameOverhead: 1024, links: 65_536, dialback: 1024, members: 2_097_152 })
+  })
+})
