@@ -224,6 +224,19 @@ export async function runCli (args: string[], input?: string, env: Record<string
   return { code, stdout, stderr }
 }
 
+/**
+ * Runs one of test/helpers/*.mjs (a hostile peer, ghost members, a raw task client) with `opts` as its JSON
+ * argument, on the pinned Node; resolves with the JSON summary it prints last. Start it, do the honest work the
+ * test measures meanwhile, then await the result.
+ */
+export async function runHelper (script: string, opts: Record<string, unknown>): Promise<any> {
+  const child = spawn(process.execPath, [join(ROOT, 'test/helpers', script), JSON.stringify(opts)], { stdio: ['ignore', 'pipe', 'inherit'] })
+  let out = ''
+  child.stdout.on('data', d => { out += String(d) })
+  await new Promise(resolve => child.once('exit', resolve))
+  return JSON.parse(out.trim().split('\n').at(-1)!)
+}
+
 /** `p2p-node keygen --out dir`: a swarm key, a peer identity and an API token, with the identity's peer id */
 export function keygen (dir: string): { peerId: string, identityFile: string, swarmKeyFile: string, tokenFile: string } {
   return JSON.parse(execFileSync(LAUNCHER, ['keygen', '--out', dir, '--json'], { encoding: 'utf8' }))

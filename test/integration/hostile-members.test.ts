@@ -1,17 +1,12 @@
-import { spawn } from 'node:child_process'
 import { join } from 'node:path'
 import pWaitFor from 'p-wait-for'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Cluster, dnsAddr, ROOT, waitAllSeeAll, type TestNode } from '../../src/testing/cluster.js'
+import { Cluster, dnsAddr, runHelper, waitAllSeeAll, type TestNode } from '../../src/testing/cluster.js'
 
 async function runGhosts (cluster: Cluster, targets: TestNode[], count: number): Promise<{ peerIds: string[], published: number }> {
-  const child = spawn(process.execPath, [join(ROOT, 'test/helpers/ghost-members.mjs'), JSON.stringify({
+  return await runHelper('ghost-members.mjs', {
     targets: targets.map(n => n.addr), pv: 'p2p-network', count, types: ['echo', 'compute'], capabilities: ['compute'], dataDir: join(cluster.dir, 'ghosts')
-  })], { stdio: ['ignore', 'pipe', 'inherit'] })
-  let out = ''
-  child.stdout.on('data', d => { out += String(d) })
-  await new Promise(resolve => child.once('exit', resolve))
-  return JSON.parse(out.trim().split('\n').at(-1)!)
+  })
 }
 
 // Ten made-up members from one throw-away process: each claims the best a heartbeat can (interval and misses

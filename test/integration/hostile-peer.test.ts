@@ -1,9 +1,8 @@
-import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import pWaitFor from 'p-wait-for'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Cluster, dnsAddr, keygen, ROOT, waitAllSeeAll, type TestNode } from '../../src/testing/cluster.js'
+import { Cluster, dnsAddr, keygen, runHelper, waitAllSeeAll, type TestNode } from '../../src/testing/cluster.js'
 import { intervals, overlaps, readStamps, stampingProgram, termRegressions } from '../../src/testing/failover-log.js'
 
 const rssMiB = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024
@@ -49,12 +48,9 @@ describe('a hostile peer does not stop the honest network (real processes)', () 
     const rssBefore = pids.map(rssMiB)
     const invalidBefore = await Promise.all(w.map(async n => await n.metric('p2p_invalid_messages_total')))
     const attackStart = Date.now()
-    const hostile = spawn(process.execPath, [join(ROOT, 'test/helpers/hostile-peer.mjs'), JSON.stringify({
+    const hostile = runHelper('hostile-peer.mjs', {
       targets: [boot, ...w].map(n => n.addr), pv: 'p2p-network', service: 'prog', victims: w.map(n => n.peerId), seconds: 15, dataDir: join(cluster.dir, 'hostile')
-    })], { stdio: ['ignore', 'pipe', 'inherit'] })
-    let out = ''
-    hostile.stdout.on('data', d => { out += String(d) })
-    const ended = new Promise(resolve => hostile.once('exit', resolve))
+    })
 
     // honest work while it runs: tasks submitted by the bootstrap, one after another
     const results: any[] = []
@@ -63,8 +59,7 @@ describe('a hostile peer does not stop the honest network (real processes)', () 
       results.push(await boot.request('task', ['echo', `t${results.length}`, '--capability', 'work', '--timeout', '10s']))
       peakRss = peakRss.map((p, i) => Math.max(p, rssMiB(pids[i])))
     }
-    await ended
-    const summary = JSON.parse(out.trim().split('\n').at(-1)!)
+    const summary = await hostile
     const rssAfter = pids.map(rssMiB)
 
     expect(results.length).toBeGreaterThan(10)

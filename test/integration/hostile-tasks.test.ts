@@ -1,20 +1,14 @@
-import { spawn } from 'node:child_process'
 import { readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Cluster, dnsAddr, ROOT, waitAllSeeAll, type TestNode } from '../../src/testing/cluster.js'
+import { Cluster, dnsAddr, runHelper, waitAllSeeAll, type TestNode } from '../../src/testing/cluster.js'
 
 const rssMiB = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024
 
-/** runs test/helpers/raw-task-client.mjs with `opts`; resolves with its JSON summary */
+/** runs test/helpers/raw-task-client.mjs with `opts`, calling `during` every 250 ms while it runs */
 async function rawClient (opts: Record<string, unknown>, during?: () => void): Promise<any> {
-  const child = spawn(process.execPath, [join(ROOT, 'test/helpers/raw-task-client.mjs'), JSON.stringify({ pv: 'p2p-network', ...opts })], { stdio: ['ignore', 'pipe', 'inherit'] })
-  let out = ''
-  child.stdout.on('data', d => { out += String(d) })
   const timer = during != null ? setInterval(during, 250) : undefined
-  await new Promise(resolve => child.once('exit', resolve))
-  clearInterval(timer)
-  return JSON.parse(out.trim().split('\n').at(-1)!)
+  try { return await runHelper('raw-task-client.mjs', { pv: 'p2p-network', ...opts }) } finally { clearInterval(timer) }
 }
 
 // The task stream as a hostile submitter uses it: answers never read, task ids chosen to collide with another
