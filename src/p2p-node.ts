@@ -24,9 +24,9 @@ import { createMembership, type Membership } from './membership/service.js'
 import { createMemberSnapshots, type MemberSnapshots } from './membership/snapshot.js'
 import { createMetrics, type Metrics } from './metrics/metrics.js'
 import { createTaskSubmission, createWorkerTasks, type TaskSubmission, type WorkerTasks } from './tasks/service.js'
-import { VERSION } from './version.js'
+import { VERSION } from './util/version.js'
 import type { NodeConfig } from './config/types.js'
-import type { Logger } from './logger.js'
+import type { Logger } from './util/logger.js'
 import type { Submitter } from './tasks/submitter.js'
 
 export interface CreateOptions {

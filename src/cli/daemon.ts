@@ -1,5 +1,5 @@
 import { childEnv } from '../config/child-env.js'
-import { UsageError } from '../errors.js'
+import { UsageError } from '../util/errors.js'
 import { chmodSync, mkdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { formatByteSize } from '../config/schema.js'
@@ -10,7 +10,7 @@ import { HttpServer } from '../control/http.js'
 import { P2PNode } from '../p2p-node.js'
 import { runRepl } from './repl.js'
 import type { NodeConfig } from '../config/types.js'
-import type { Logger, LogRing } from '../logger.js'
+import type { Logger, LogRing } from '../util/logger.js'
 
 export interface DaemonOptions {
   /** open a REPL on this process's terminal */

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { generateKeyPair, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { UsageError } from '../errors.js'
+import { UsageError } from '../util/errors.js'
 
 export interface KeygenResult { peerId: string, identityFile: string, swarmKeyFile: string, tokenFile: string }
 

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { UsageError } from '../errors.js'
+import { UsageError } from '../util/errors.js'
 
 /**
  * `task … --payload-file PATH` (`-`: standard input): the file is read here, where the command is typed, and goes

@@ -11,7 +11,7 @@
 // Native sections (node, network, metrics, control, logging) may sit beside the seed keys and win over what is
 // derived here; anything else the seed carries is ignored with a warning, not an error.
 import { z } from 'zod'
-import type { ConfigIssue } from '../errors.js'
+import type { ConfigIssue } from '../util/errors.js'
 
 export const SEED_KEYS = ['config_metadata', 'ddns', 'execution'] as const
 const NATIVE_BESIDE_SEED = ['node', 'network', 'metrics', 'control', 'logging'] as const

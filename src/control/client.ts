@@ -1,5 +1,5 @@
 import { connect, type Socket } from 'node:net'
-import { CommandError, NotRunningError } from '../errors.js'
+import { CommandError, NotRunningError } from '../util/errors.js'
 import type { ControlResponse } from './server.js'
 
 /** Talks to a running daemon over its control socket. */

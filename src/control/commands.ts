@@ -1,4 +1,4 @@
-import { httpStatusOf, UnknownServiceError, UsageError } from '../errors.js'
+import { httpStatusOf, UnknownServiceError, UsageError } from '../util/errors.js'
 import { parseTaskArgs, parseTaskJson } from '../tasks/args.js'
 import type { TaskOutput, TaskRecord } from '../tasks/types.js'
 import type { NodeViews } from './views.js'

@@ -5,7 +5,7 @@
  * the snapshots). Each client's unsent bytes are bounded: a client that does not keep up is dropped, never
  * buffered without limit.
  */
-import { Ring } from '../ring.js'
+import { Ring } from '../util/ring.js'
 
 export interface NodeEvent {
   id: number

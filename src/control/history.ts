@@ -5,7 +5,7 @@
  * × 180: the last 30 minutes), so the last half hour can be seen without a Prometheus.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks'
-import { Ring } from '../ring.js'
+import { Ring } from '../util/ring.js'
 
 export interface HistorySample {
   /** wall-clock ms */

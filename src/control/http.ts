@@ -1,11 +1,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { formatByteSize } from '../config/schema.js'
-import { httpStatusOf } from '../errors.js'
+import { httpStatusOf } from '../util/errors.js'
 import type { CommandHandler, TaskApi } from './commands.js'
 import { CONSOLE_HEADERS, type ConsoleFile } from './console.js'
 import type { EventHub } from './events.js'
 import { authOf, crossSiteRead, crossSiteWrite, hostAllowed, jsonWrite, OPEN_PATHS, SESSION_COOKIE, sessionValue } from './http-guard.js'
-import type { Logger } from '../logger.js'
+import type { Logger } from '../util/logger.js'
 import type { Registry } from 'prom-client'
 
 /** what the endpoints serve */

@@ -1,9 +1,9 @@
 import { chmod, lstat, mkdir, unlink } from 'node:fs/promises'
 import { connect, createServer, type Server, type Socket } from 'node:net'
-import { InstallationError } from '../errors.js'
+import { InstallationError } from '../util/errors.js'
 import { dirname } from 'node:path'
 import type { CommandHandler } from './commands.js'
-import type { Logger } from '../logger.js'
+import type { Logger } from '../util/logger.js'
 
 /** Longest request line accepted on the control socket, unless told otherwise (a task's payload rides in it). */
 export const MAX_REQUEST_BYTES = 64 * 1024

@@ -4,7 +4,7 @@
  */
 import { peerIdFromString } from '@libp2p/peer-id'
 import { countByRole } from '../membership/core.js'
-import { VERSION } from '../version.js'
+import { VERSION } from '../util/version.js'
 import { connectionTo, isCircuit, relaysOf } from '../libp2p/connections.js'
 import type { ReachabilityView, Reachability } from '../discovery/reachability.js'
 import type { Pinger } from '../discovery/pinger.js'

@@ -1,9 +1,9 @@
-import { Lifetime, raceAbort } from '../lifetime.js'
+import { Lifetime, raceAbort } from '../util/lifetime.js'
 import { byteStream } from '@libp2p/utils'
 import { openStream } from '../libp2p/streams.js'
 import type { Node } from '../libp2p/libp2p.js'
 import type { Connection, PeerId } from '@libp2p/interface'
-import type { Logger } from '../logger.js'
+import type { Logger } from '../util/logger.js'
 import type { Metrics } from '../metrics/metrics.js'
 
 export interface Pinger {

@@ -1,6 +1,6 @@
 import { runOnce, type RunResult } from './run.js'
 import type { FailoverServiceConfig } from '../config/types.js'
-import type { Logger } from '../logger.js'
+import type { Logger } from '../util/logger.js'
 import type { Metrics } from '../metrics/metrics.js'
 
 /** a member's damped health: `healthy` undefined until the first result */

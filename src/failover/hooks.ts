@@ -1,6 +1,6 @@
 import { runOnce } from './run.js'
 import type { FailoverServiceConfig, HookEvent } from '../config/types.js'
-import type { Logger } from '../logger.js'
+import type { Logger } from '../util/logger.js'
 import type { Metrics } from '../metrics/metrics.js'
 
 /**

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import { writeAtomic } from '../files.js'
+import { writeAtomic } from '../util/files.js'
 import type { FailoverServiceConfig } from '../config/types.js'
 
 export interface Snapshot { term: number, version: number, sha256: Uint8Array, data: Uint8Array }

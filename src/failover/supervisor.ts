@@ -1,4 +1,4 @@
-import { ConfigError, NotActiveError } from '../errors.js'
+import { ConfigError, NotActiveError } from '../util/errors.js'
 import { HealthMonitor } from './health.js'
 import { HookRunner } from './hooks.js'
 import { nextServiceState } from './machine.js'
@@ -12,7 +12,7 @@ import { StateReplicator, StateStore, type Snapshot } from './state-sync.js'
 import { WatchdogClient } from './watchdog-client.js'
 import type { FailoverBeats, ServiceChannel } from './beats.js'
 import type { FailoverServiceConfig, HookEvent } from '../config/types.js'
-import type { Logger } from '../logger.js'
+import type { Logger } from '../util/logger.js'
 import type { Metrics } from '../metrics/metrics.js'
 
 /** the monotonic clock the supervisor reads (tests may drive their own) */

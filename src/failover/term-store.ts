@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { writeAtomic } from '../files.js'
+import { writeAtomic } from '../util/files.js'
 
 /**
  * The highest term this member has seen for one service, on disk (`<data_dir>/failover/<service>/term.json`), so

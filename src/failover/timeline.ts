@@ -3,7 +3,7 @@
  * change of the active member or its term, with why it moved as far as this member can tell — its own release
  * reason when it was the holder, else what the old holder's last beat said (released, or went silent).
  */
-import { Ring } from '../ring.js'
+import { Ring } from '../util/ring.js'
 import { fresh } from './election.js'
 import { holderOf, termOf, type Holding, type MachineConfig, type ServiceState } from './service-state.js'
 

@@ -1,4 +1,4 @@
-import { InstallationError, ProgramStartError } from '../errors.js'
+import { InstallationError, ProgramStartError } from '../util/errors.js'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { createInterface } from 'node:readline'

@@ -1,7 +1,7 @@
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
-import { IdentityError } from '../errors.js'
+import { IdentityError } from '../util/errors.js'
 import type { PrivateKey } from '@libp2p/interface'
 
 /**

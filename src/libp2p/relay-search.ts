@@ -1,6 +1,6 @@
 import { RELAY_V2_HOP_CODEC } from '@libp2p/circuit-relay-v2'
-import { backoffDelay } from '../backoff.js'
-import type { Logger } from '../logger.js'
+import { backoffDelay } from '../util/backoff.js'
+import type { Logger } from '../util/logger.js'
 import type { Metrics } from '../metrics/metrics.js'
 import type { AbortOptions, PeerId, PeerInfo, PeerStore } from '@libp2p/interface'
 

@@ -1,7 +1,7 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { DecayingCounts, type Candidate } from './scheduler.js'
 import type { Executor } from './executor.js'
-import type { Logger } from '../logger.js'
+import type { Logger } from '../util/logger.js'
 import type { Membership } from '../membership/service.js'
 import type { Metrics } from '../metrics/metrics.js'
 import type { PeerId } from '@libp2p/interface'

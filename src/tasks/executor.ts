@@ -3,9 +3,9 @@ import { TaskResponse, type TaskRequest } from '../messages/tasks.js'
 import { BoundedCache } from './bounded-cache.js'
 import { HandlerError, NotFoundError, type Handler, type HandlerContext } from './handlers/handler.js'
 import { TaskQueue, type PriorityClass, type QueueItem } from './queue.js'
-import { raceAbort } from '../lifetime.js'
+import { raceAbort } from '../util/lifetime.js'
 import type { Ledger } from './ledger.js'
-import type { Logger } from '../logger.js'
+import type { Logger } from '../util/logger.js'
 import type { Metrics } from '../metrics/metrics.js'
 
 export interface ExecutorInit {

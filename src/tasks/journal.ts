@@ -1,6 +1,6 @@
 import { closeSync, fdatasync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { InstallationError } from '../errors.js'
+import { InstallationError } from '../util/errors.js'
 import type { TaskRecord, TaskSpec } from './types.js'
 
 /** a task as the journal keeps it: its record, and for one that may be resumed, what it takes to run it again */

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { loadConfig } from '../../src/config/load.js'
-import { ConfigError } from '../../src/errors.js'
+import { ConfigError } from '../../src/util/errors.js'
 
 // A corpus of malformed and hostile config files (test/fixtures/bad-configs/*.yaml), each next to the exact
 // text a user sees (`<name>.expected`, with {file} for the file's path): a mistake always names the file, the

@@ -3,7 +3,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { Registry } from 'prom-client'
 import { createFailoverBeats } from '../../src/failover/beats.js'
-import { createLogger } from '../../src/logger.js'
+import { createLogger } from '../../src/util/logger.js'
 import { createMetrics } from '../../src/metrics/metrics.js'
 
 // The failover wire against a recording pubsub: what it subscribes, validates and leaves behind.

@@ -1,7 +1,7 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { createBootstrapper } from '../../src/discovery/bootstrap.js'
-import { createLogger } from '../../src/logger.js'
+import { createLogger } from '../../src/util/logger.js'
 import { createMetrics } from '../../src/metrics/metrics.js'
 import { Registry } from 'prom-client'
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { completer, runLine } from '../../src/cli/repl.js'
 import { parseLine } from '../../src/cli/parse-line.js'
-import { backoffDelay } from '../../src/backoff.js'
+import { backoffDelay } from '../../src/util/backoff.js'
 import { parseTarget, resolveTarget } from '../../src/discovery/resolve.js'
 
 describe('parseLine', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import {
   CommandError, ConfigError, exitCodeOf, httpStatusOf, NoCapableWorkerError, NotActiveError, NotRunningError, PayloadTooLargeError, UnknownServiceError, UsageError
-} from '../../src/errors.js'
+} from '../../src/util/errors.js'
 import { parseTaskArgs, parseTaskJson } from '../../src/tasks/args.js'
 
 describe('one map from a failure to an exit code and an HTTP status', () => {

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { parseConfig } from '../../src/config/load.js'
 import { nextHealth, type Health } from '../../src/failover/health.js'
 import { StateReplicator, StateStore } from '../../src/failover/state-sync.js'
-import { ConfigError } from '../../src/errors.js'
+import { ConfigError } from '../../src/util/errors.js'
 import { createHash } from 'node:crypto'
 
 function errorOf (yaml: string, opts: { env?: Record<string, string>, localAddresses?: string[] } = {}): ConfigError {

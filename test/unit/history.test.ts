@@ -40,7 +40,7 @@ describe('node history (GET /api/history)', () => {
 
 describe('log ring (GET /api/logs)', () => {
   it('keeps the latest lines, bounded by count and line length, and filters by level when read', async () => {
-    const { LogRing, createLogger } = await import('../../src/logger.js')
+    const { LogRing, createLogger } = await import('../../src/util/logger.js')
     const ring = new LogRing(3, 300)
     const log = createLogger({ level: 'debug', pretty: false, ring })
     log.debug('one')

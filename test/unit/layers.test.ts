@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest'
 // root (p2p-node.ts) is imported by the command line alone; no import cycle anywhere, type imports included.
 const SRC = join(dirname(fileURLToPath(import.meta.url)), '../../src')
 const LAYERS: Array<[number, RegExp]> = [
-  [0, /^(errors|logger|version|backoff|ring|lifetime|files)\.ts$|^(config|messages|metrics)\//],
+  [0, /^(util|config|messages|metrics)\//],
   [1, /^libp2p\//],
   [2, /^(membership|discovery|tasks|failover)\//],
   [3, /^control\//],
@@ -43,6 +43,25 @@ describe('layers of src/', () => {
     const intoTesting = [...imports].flatMap(([f, ts]) => ts.some(t => t.startsWith('testing/')) && !f.startsWith('testing/') ? [f] : [])
     expect(intoRoot).toEqual([])
     expect(intoTesting).toEqual([])
+  })
+
+  it('no folder cycle: the folders of src/ form a tree read top-down (p2p-node.ts, the root, imports all; nothing imports it but cli/)', () => {
+    const folder = (f: string): string => f.includes('/') ? f.split('/')[0] : '.'
+    const edges = new Map<string, Set<string>>()
+    for (const [f, ts] of imports) {
+      for (const t of ts) if (folder(f) !== folder(t)) edges.set(folder(f), (edges.get(folder(f)) ?? new Set()).add(folder(t)))
+    }
+    const cycles: string[] = []
+    const state = new Map<string, 'open' | 'done'>()
+    const visit = (d: string, path: string[]): void => {
+      if (state.get(d) === 'done') return
+      if (state.get(d) === 'open') { cycles.push([...path.slice(path.indexOf(d)), d].join(' -> ')); return }
+      state.set(d, 'open')
+      for (const t of edges.get(d) ?? []) visit(t, [...path, d])
+      state.set(d, 'done')
+    }
+    for (const d of edges.keys()) visit(d, [])
+    expect(cycles).toEqual([])
   })
 
   it('no import cycle', () => {

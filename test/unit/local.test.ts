@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { childEnv } from '../../src/config/child-env.js'
 import { removeStaleSocket } from '../../src/control/server.js'
-import { writeAtomic } from '../../src/files.js'
+import { writeAtomic } from '../../src/util/files.js'
 
 describe('what the programs a node starts get of its environment', () => {
   const node = { PATH: '/usr/bin', HOME: '/home/p2p', LANG: 'C.UTF-8', LC_ALL: 'C', P2P_API_TOKEN: 'secret', AWS_SECRET_ACCESS_KEY: 'x', POD_NAME: 'w-0', POD_IP: '10.0.0.5', MY_APP_MODE: 'fast', MY_APP_LEVEL: '2' }

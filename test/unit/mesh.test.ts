@@ -2,7 +2,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { createMeshDialer } from '../../src/discovery/mesh.js'
-import { createLogger } from '../../src/logger.js'
+import { createLogger } from '../../src/util/logger.js'
 import { createMetrics } from '../../src/metrics/metrics.js'
 import { Registry } from 'prom-client'
 

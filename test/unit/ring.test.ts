@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { Ring } from '../../src/ring.js'
+import { Ring } from '../../src/util/ring.js'
 
 describe('Ring', () => {
   it('keeps the newest `capacity` items, oldest first, across many wraps', () => {

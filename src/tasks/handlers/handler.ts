@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { Piscina } from 'piscina'
-import { InstallationError } from '../../errors.js'
+import { InstallationError } from '../../util/errors.js'
 import type { TaskSpec } from '../types.js'
 
 export interface HandlerContext {

@@ -3,7 +3,7 @@ import { formatByteSize } from '../../config/schema.js'
 import { HandlerError, lazyPool, type Handler } from './handler.js'
 import type { ModuleJob, ModuleMessage, ModuleResult } from './module-worker.js'
 import type { HandlerConfig } from '../../config/types.js'
-import type { Logger } from '../../logger.js'
+import type { Logger } from '../../util/logger.js'
 
 /** after an abort, how long a module has to return on its own before its thread is stopped */
 const ABORT_GRACE_MS = 1000
