@@ -9,8 +9,8 @@
 import os from 'node:os'
 import pWaitFor from 'p-wait-for'
 import puppeteer from 'puppeteer-core'
-import { CHROMIUM } from '../dist/testing/browsers.js'
-import { Cluster, dnsAddr } from '../dist/testing/cluster.js'
+import { CHROMIUM } from '../build/test/harness/browsers.js'
+import { Cluster, dnsAddr } from '../build/test/harness/cluster.js'
 import { cli, number, proc, report, round, summary } from './lib.mjs'
 
 const opts = cli('bench/console.mjs', 'Page weight, load time and the node\'s extra RSS/CPU with the web console open and closed', p => p

@@ -7,8 +7,8 @@
 import { join } from 'node:path'
 import os from 'node:os'
 import pWaitFor from 'p-wait-for'
-import { Cluster, dnsAddr } from '../dist/testing/cluster.js'
-import { intervals, overlaps, readStamps, stampingProgram, termRegressions } from '../dist/testing/failover-log.js'
+import { Cluster, dnsAddr } from '../build/test/harness/cluster.js'
+import { intervals, overlaps, readStamps, stampingProgram, termRegressions } from '../build/test/harness/failover-log.js'
 import { cli, number, report, round, summary } from './lib.mjs'
 
 const TRIALS = cli('bench/failover.mjs', 'Failover takeover after kill -9, planned handoff gap, overlaps', p => p

@@ -4,7 +4,7 @@
 // cases per second, and what the inputs came to (accepted, rejected by reason, streams dropped).
 // Usage: node bench/fuzz.mjs [--cases 100000] [--seed N]
 import fc from 'fast-check'
-import { fuzzProperties } from '../dist/testing/fuzz-properties.js'
+import { fuzzProperties } from '../build/test/harness/fuzz-properties.js'
 import { cli, number, report, round } from './lib.mjs'
 
 const opts = cli('bench/fuzz.mjs', 'Long fuzzing runs of every property test/unit/fuzz.test.ts runs', p => p

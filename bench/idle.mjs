@@ -5,7 +5,7 @@
 // and V8's heap. `--trials` repeats the whole run: idle CPU swings from run to run on a shared 2-core machine.
 // Usage: node bench/idle.mjs [--nodes 12] [--settle 40] [--window 60] [--trials 1]
 //   P2P_NODE_FLAGS (the launcher's) reaches every node: e.g. P2P_NODE_FLAGS=--optimize-for-size for the A/B
-import { Cluster, dnsAddr } from '../dist/testing/cluster.js'
+import { Cluster, dnsAddr } from '../build/test/harness/cluster.js'
 import { cli, number, proc, report, round, summary } from './lib.mjs'
 
 const opts = cli('bench/idle.mjs', 'CPU and memory of idle nodes with the production defaults', p => p

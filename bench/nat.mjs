@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import pWaitFor from 'p-wait-for'
-import { Cluster } from '../dist/testing/cluster.js'
-import { addLabNode, canUseNat, NatLab } from '../dist/testing/nat.js'
+import { Cluster } from '../build/test/harness/cluster.js'
+import { addLabNode, canUseNat, NatLab } from '../build/test/harness/nat.js'
 import { cli, number, report, round, summary } from './lib.mjs'
 
 const opts = cli('bench/nat.mjs', 'Relayed vs direct across NATs in network namespaces (needs root, ip netns, nft)', p => p

@@ -14,7 +14,7 @@ import pWaitFor from 'p-wait-for'
 import { decodeHeartbeat } from '../dist/messages/codec.js'
 import { membershipTopics } from '../dist/messages/topics.js'
 import { pubsub } from '../dist/libp2p/pubsub.js'
-import { Cluster, dnsAddr } from '../dist/testing/cluster.js'
+import { Cluster, dnsAddr } from '../build/test/harness/cluster.js'
 import { cli, number, proc, report, round, summary } from './lib.mjs'
 import os from 'node:os'
 

@@ -14,8 +14,8 @@ import { execFile, execFileSync } from 'node:child_process'
 import { join } from 'node:path'
 import os from 'node:os'
 import pWaitFor from 'p-wait-for'
-import { Cluster, dnsAddr, waitAllSeeAll } from '../dist/testing/cluster.js'
-import { handovers, intervals, overlaps, readStamps, stampingProgram, termRegressions } from '../dist/testing/failover-log.js'
+import { Cluster, dnsAddr, waitAllSeeAll } from '../build/test/harness/cluster.js'
+import { handovers, intervals, overlaps, readStamps, stampingProgram, termRegressions } from '../build/test/harness/failover-log.js'
 import { cli, k8sApi, number, report, round, summary } from './lib.mjs'
 
 const opts = cli('bench/rolling.mjs', 'A rolling restart of every worker under load with a failover service: tasks lost, rollout time, service moves', p => p

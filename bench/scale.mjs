@@ -14,8 +14,8 @@ import { dirname, join as joinPath } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import os from 'node:os'
 import pWaitFor from 'p-wait-for'
-import { Cluster, sumOf as sum } from '../dist/testing/cluster.js'
-import { Hosts, canUseNetns } from '../dist/testing/netns.js'
+import { Cluster, sumOf as sum } from '../build/test/harness/cluster.js'
+import { Hosts, canUseNetns } from '../build/test/harness/netns.js'
 import { cli, number, proc, report, round, summary } from './lib.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))

@@ -7,8 +7,8 @@
 import { execFileSync } from 'node:child_process'
 import os from 'node:os'
 import { join } from 'node:path'
-import { Cluster, dnsAddr } from '../dist/testing/cluster.js'
-import { handovers, intervals, overlaps, readStamps, stampingProgram, termRegressions } from '../dist/testing/failover-log.js'
+import { Cluster, dnsAddr } from '../build/test/harness/cluster.js'
+import { handovers, intervals, overlaps, readStamps, stampingProgram, termRegressions } from '../build/test/harness/failover-log.js'
 import { cli, k8sApi, number, report, round, summary } from './lib.mjs'
 
 const opts = cli('stress-test.sh', 'Load and faults, bounded in time and count, then a report', p => p

@@ -17,7 +17,7 @@ import { createLogger } from '../dist/util/logger.js'
 import { P2PNode } from '../dist/p2p-node.js'
 import { streamProtocol } from '../dist/messages/protocols.js'
 import { execFileSync } from 'node:child_process'
-import { Cluster, dnsAddr, LAUNCHER } from '../dist/testing/cluster.js'
+import { Cluster, dnsAddr, LAUNCHER } from '../build/test/harness/cluster.js'
 import { cli, number, proc, report, round, summary } from './lib.mjs'
 
 const opts = cli('bench/tasks.mjs', 'Task throughput and latency next to a bare libp2p echo, and how tasks spread over the workers', p => p

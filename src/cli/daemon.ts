@@ -29,9 +29,12 @@ export async function runDaemon (config: NodeConfig, logger: Logger, opts: Daemo
   for (const w of config.warnings ?? []) logger.warn({ file: config.file }, w)
   privateDataDir(config.node.dataDir, logger)
   // the programs it starts get an allowlisted environment, not the node's whole one (docs/SECURITY.md, "Local")
-  const node = await P2PNode.create(config, logger, { env: childEnv(process.env, config.node.passEnv) })
+  // declared before the node: `status` reads where it serves /metrics once it is bound
+  let http: HttpServer | undefined
+  const metricsUrl = (): string | undefined => http?.listening === true ? `http://${config.metrics.host === '0.0.0.0' ? '127.0.0.1' : config.metrics.host}:${http.port}` : undefined
+  const node = await P2PNode.create(config, logger, { env: childEnv(process.env, config.node.passEnv), metricsUrl })
   const commands = node.commands
-  const http = config.metrics.enabled
+  http = config.metrics.enabled
     ? new HttpServer({
       logger: logger.child({ c: 'http' }),
       registry: node.metrics.registry,
@@ -62,7 +65,6 @@ export async function runDaemon (config: NodeConfig, logger: Logger, opts: Daemo
   await node.start()
   await control.start()
   await http?.start()
-  if (http != null) node.metricsUrl = `http://${config.metrics.host === '0.0.0.0' ? '127.0.0.1' : config.metrics.host}:${http.port}`
 
   const done = new Promise<number>(resolve => {
     let signals = 0

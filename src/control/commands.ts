@@ -1,10 +1,11 @@
-import { httpStatusOf, UnknownServiceError, UsageError } from '../util/errors.js'
+import { UnknownServiceError, UsageError } from '../util/errors.js'
 import { parseTaskArgs, parseTaskJson } from '../tasks/args.js'
 import type { TaskOutput, TaskRecord } from '../tasks/types.js'
 import type { NodeViews } from './views.js'
 import type { FailoverSupervisor } from '../failover/supervisor.js'
 import type { TopologyView } from '../discovery/topology.js'
 import type { Submitter } from '../tasks/submitter.js'
+import { isInternalType } from '../tasks/types.js'
 
 /** what a command may send before its answer (the control socket and the REPL pass it on; `task --follow` uses it) */
 export interface CommandContext {
@@ -61,7 +62,7 @@ export function createCommands (components: CommandComponents): Record<string, C
       return record
     },
     // internal tasks (storage replication) are the handlers' business, not the operator's
-    tasks: () => submitter.list().filter(r => !r.type.endsWith('.replicate')).map(summarize),
+    tasks: () => submitter.list().filter(r => !isInternalType(r.type)).map(summarize),
     failover: async (args: string[]) => {
       if (args.length === 0) return failover.map(f => f.status())
       if (args[0] === 'handoff' && args.length === 2) {
@@ -75,7 +76,7 @@ export function createCommands (components: CommandComponents): Record<string, C
 }
 
 export interface TaskApi {
-  /** validates and starts a task; `done` settles when it has finished */
+  /** validates and starts a task (throws the refusal: errors.ts maps it to a status); `done` settles when it has finished */
   submit: (body: unknown) => { status: number, body: unknown, done?: Promise<unknown> }
   get: (id: string) => TaskRecord | undefined
   /** DELETE /api/tasks/<id> */
@@ -90,16 +91,9 @@ export function createTaskApi (components: Pick<CommandComponents, 'submitter'>)
   return {
     submit (body) {
       const parsed = parseTaskJson(body)
-      if (!parsed.ok) return { status: 400, body: { error: parsed.error } }
-      let record: TaskRecord
-      try {
-        // nobody waits for a wait: false task: after a restart of this node it is taken up again
-        record = submitter.accept(parsed.spec, { durable: true, resumable: !parsed.wait })
-      } catch (err: any) {
-        const status = httpStatusOf(err)
-        if (status === 500) throw err
-        return { status, body: { error: (err as Error).message } }
-      }
+      if (!parsed.ok) throw new UsageError(parsed.error)
+      // nobody waits for a wait: false task: after a restart of this node it is taken up again
+      const record = submitter.accept(parsed.spec, { durable: true, resumable: !parsed.wait })
       const done = submitter.completion(record, parsed.spec).then(() => record)
       if (!parsed.wait) return { status: 202, body: { id: record.id, state: record.state, url: `/api/tasks/${record.id}` } }
       return { status: 200, body: undefined, done }

@@ -6,6 +6,7 @@
  * buffered without limit.
  */
 import { Ring } from '../util/ring.js'
+import type { Startable } from '../util/startable.js'
 
 export interface NodeEvent {
   id: number
@@ -37,7 +38,12 @@ export function formatEvent (e: NodeEvent): string {
   return `id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e.data, (_k, v) => typeof v === 'bigint' ? v.toString() : v)}\n\n`
 }
 
-export class EventHub {
+/** the node's events for GET /api/events: a ring of the latest, and the clients following them (closed at stop) */
+export function createEventHub (components: EventHubComponents = {}, init: EventHubInit = {}): EventHub {
+  return new EventHub(components, init)
+}
+
+export class EventHub implements Startable {
   private readonly ring: Ring<NodeEvent>
   private readonly sinks = new Set<EventSink>()
   private nextId = 1
@@ -75,6 +81,9 @@ export class EventHub {
     }
     return () => { this.sinks.delete(sink) }
   }
+
+  start (): void {}
+  stop (): void { this.close() }
 
   close (): void {
     for (const sink of this.sinks) sink.close()

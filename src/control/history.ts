@@ -6,6 +6,7 @@
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { Ring } from '../util/ring.js'
+import type { Startable } from '../util/startable.js'
 
 export interface HistorySample {
   /** wall-clock ms */
@@ -36,7 +37,12 @@ export interface HistoryComponents {
   onSample?: (s: HistorySample) => void
 }
 
-export class History {
+/** the node's own history: a sample every interval, the last `keep` of them */
+export function createHistory (components: HistoryComponents, init: { intervalMs?: number, keep?: number } = {}): History {
+  return new History(components, init)
+}
+
+export class History implements Startable {
   private readonly ring: Ring<HistorySample>
   private timer?: NodeJS.Timeout
   private lag?: ReturnType<typeof monitorEventLoopDelay>

@@ -3,11 +3,12 @@
 // and Syncthing's Host and Origin checks (DNS rebinding, cross-site requests), Consul's default-deny with a token.
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto'
 import { isIP } from 'node:net'
+import { ROUTES } from './routes.js'
 
 export type Headers = Record<string, string | string[] | undefined>
 
 /** the endpoints that stay open whatever the token: a scraper and the kubelet's probes */
-export const OPEN_PATHS: ReadonlySet<string> = new Set(['/metrics', '/healthz', '/readyz'])
+export const OPEN_PATHS: ReadonlySet<string> = new Set(ROUTES.filter(r => r.access === 'open').map(r => r.path))
 
 /** the cookie the console's login sets (an HMAC of the token, never the token itself) */
 export const SESSION_COOKIE = 'p2p_session'

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { formatByteSize } from '../config/schema.js'
-import { httpStatusOf } from '../util/errors.js'
+import { httpStatusOf, UnknownTaskError } from '../util/errors.js'
+import { findRoute, type RouteHandler } from './routes.js'
 import type { CommandHandler, TaskApi } from './commands.js'
 import { CONSOLE_HEADERS, type ConsoleFile } from './console.js'
 import type { EventHub } from './events.js'
@@ -68,6 +69,9 @@ export class HttpServer {
     this.allowedHosts = new Set((init.allowedHosts ?? []).map(h => h.toLowerCase()))
   }
 
+  /** true while the server is bound */
+  get listening (): boolean { return this.server?.listening === true }
+
   get port (): number {
     const addr = this.server?.address()
     return typeof addr === 'object' && addr != null ? addr.port : this.init.port
@@ -106,58 +110,72 @@ export class HttpServer {
     try {
       if (!this.admit(req, res, url)) return
       if ((req.method === 'POST' || req.method === 'DELETE') && !this.mayWrite(req, res)) return
-      if (url.pathname === '/api/tasks' && req.method === 'POST' && this.c.tasks != null) return await this.postTask(req, res)
-      const handoff = /^\/api\/failover\/([A-Za-z0-9._-]{1,64})\/handoff$/.exec(url.pathname)
-      if (handoff != null && req.method === 'POST' && this.c.handoff != null) {
-        try {
-          return this.json(res, 200, { result: await this.c.handoff(handoff[1]) })
-        } catch (err: any) {
-          // an unknown service is not there (404); one that is not active here conflicts with the request (409)
-          return this.json(res, httpStatusOf(err), { error: err.message })
-        }
+      const found = findRoute(req.method ?? 'GET', url.pathname)
+      if ('status' in found) {
+        return found.status === 405
+          ? this.send(res, 405, 'text/plain', 'method not allowed\n', { allow: found.allow })
+          : this.send(res, 404, 'text/plain', 'not found\n')
       }
-      const one = /^\/api\/tasks\/([A-Za-z0-9-]{1,128})(\/events)?$/.exec(url.pathname)
-      if (one != null && this.c.tasks != null) {
-        if (one[2] != null && req.method === 'GET') { this.taskEvents(req, res, one[1]); return }
-        if (one[2] == null && req.method === 'GET') {
-          const record = this.c.tasks.get(one[1])
-          return record == null ? this.json(res, 404, { error: `no task ${one[1]} here` }) : this.json(res, 200, record)
-        }
-        if (one[2] == null && req.method === 'DELETE') {
-          try {
-            return this.json(res, 200, await this.c.tasks.cancel(one[1]))
-          } catch (err: any) {
-            const status = httpStatusOf(err)
-            if (status === 500) throw err
-            return this.json(res, status, { error: err.message })
-          }
-        }
-      }
-      if (url.pathname === '/api/events' && req.method === 'GET' && this.c.events != null) { this.stream(req, res, url); return }
-      if (req.method !== 'GET' && req.method !== 'HEAD') return this.send(res, 405, 'text/plain', 'method not allowed\n', { allow: 'GET, HEAD' })
-      if (url.pathname === '/metrics') {
-        return this.send(res, 200, this.c.registry.contentType, await this.c.registry.metrics())
-      }
-      if (url.pathname === '/healthz' || url.pathname === '/readyz') {
-        const h = this.c.health()
-        const ok = url.pathname === '/healthz' ? h.healthy : h.ready
-        return this.send(res, ok ? 200 : 503, 'application/json', JSON.stringify({ ok, ...h }) + '\n')
-      }
-      const file = this.c.console?.get(url.pathname === '/index.html' ? '/' : url.pathname)
-      if (file != null) return this.asset(req, res, file)
-      if (url.pathname === '/' && this.c.console != null) return this.send(res, 404, 'text/plain', 'the web console is not built into this install (npm run build)\n')
-      const api = /^\/api\/([a-z-]+)$/.exec(url.pathname)
-      if (api != null && Object.hasOwn(this.c.api, api[1])) {
-        // `?level=warn` (GET /api/logs) is the one argument a read takes
-        const level = url.searchParams.get('level')
-        const result = await this.c.api[api[1]](level != null ? [level] : [])
-        return this.send(res, 200, 'application/json', JSON.stringify(result, (_k, v) => typeof v === 'bigint' ? v.toString() : v) + '\n')
-      }
-      return this.send(res, 404, 'text/plain', 'not found\n')
+      const handled = await this.handlers[found.route.handler](req, res, url, found.args)
+      if (handled === false) return this.send(res, 404, 'text/plain', 'not found\n')
     } catch (err: any) {
+      // the one map from a failure to a status (errors.ts): a refusal is the caller's to read, anything else is ours
+      const status = httpStatusOf(err)
+      if (status !== 500) return this.json(res, status, { error: err.message })
       this.c.logger.warn({ err: err.message, path: url.pathname }, 'http handler failed')
       return this.send(res, 500, 'text/plain', 'internal error\n')
     }
+  }
+
+  /** what each route of ROUTES runs; false: this node does not serve it (404) */
+  private readonly handlers: Record<RouteHandler, (req: IncomingMessage, res: ServerResponse, url: URL, args: string[]) => Promise<void | false> | void | false> = {
+    metrics: async (_req, res) => { this.send(res, 200, this.c.registry.contentType, await this.c.registry.metrics()) },
+    healthz: (_req, res) => { this.health(res, 'healthy') },
+    readyz: (_req, res) => { this.health(res, 'ready') },
+    console: (req, res, url) => {
+      const file = this.c.console?.get(url.pathname === '/index.html' ? '/' : url.pathname)
+      if (file != null) { this.asset(req, res, file); return }
+      if (url.pathname === '/' && this.c.console != null) { this.send(res, 404, 'text/plain', 'the web console is not built into this install (npm run build)\n'); return }
+      return false
+    },
+    read: async (_req, res, url, [name]) => {
+      if (!Object.hasOwn(this.c.api, name)) return false
+      // `?level=warn` (GET /api/logs) is the one argument a read takes
+      const level = url.searchParams.get('level')
+      this.json(res, 200, await this.c.api[name](level != null ? [level] : []))
+    },
+    events: (req, res, url) => {
+      if (this.c.events == null) return false
+      this.stream(req, res, url)
+    },
+    submitTask: async (req, res) => {
+      if (this.c.tasks == null) return false
+      await this.postTask(req, res)
+    },
+    getTask: (_req, res, _url, [id]) => {
+      if (this.c.tasks == null) return false
+      const record = this.c.tasks.get(id)
+      if (record == null) throw new UnknownTaskError(`no task ${id} here`)
+      this.json(res, 200, record)
+    },
+    cancelTask: async (_req, res, _url, [id]) => {
+      if (this.c.tasks == null) return false
+      this.json(res, 200, await this.c.tasks.cancel(id))
+    },
+    taskEvents: (req, res, _url, [id]) => {
+      if (this.c.tasks == null) return false
+      this.taskEvents(req, res, id)
+    },
+    handoff: async (_req, res, _url, [service]) => {
+      if (this.c.handoff == null) return false
+      this.json(res, 200, { result: await this.c.handoff(service) })
+    }
+  }
+
+  private health (res: ServerResponse, which: 'healthy' | 'ready'): void {
+    const h = this.c.health()
+    const ok = h[which]
+    this.send(res, ok ? 200 : 503, 'application/json', JSON.stringify({ ok, ...h }) + '\n')
   }
 
   /** one SSE client: resumes after `Last-Event-ID` (header, or `?last_event_id=` for a first connection) */
@@ -176,7 +194,7 @@ export class HttpServer {
    * 1 MiB behind is cut off (`dropped` counted); the task goes on.
    */
   private taskEvents (req: IncomingMessage, res: ServerResponse, id: string): void {
-    if (this.c.tasks!.get(id) == null) { this.json(res, 404, { error: `no task ${id} here` }); return }
+    if (this.c.tasks!.get(id) == null) throw new UnknownTaskError(`no task ${id} here`)
     let pendingEnd = false
     const write = (event: string, data: unknown): void => {
       if (res.writableLength > MAX_PENDING_SSE) {

@@ -15,6 +15,8 @@ import type { LedgerEntry, Ledger } from '../tasks/ledger.js'
 import type { Submitter } from '../tasks/submitter.js'
 import type { NodeConfig } from '../config/types.js'
 import type { Node } from '../libp2p/libp2p.js'
+import type { NodeStatus } from '../util/startable.js'
+import { isInternalType } from '../tasks/types.js'
 
 export interface PeerView {
   peerId: string
@@ -86,13 +88,17 @@ export interface ViewComponents {
 export interface ViewInit {
   config: NodeConfig
   startedAt: number
-  running: () => boolean
-  /** where this node serves /metrics (set once its HTTP server is bound) */
+  status: () => NodeStatus
+  /** where this node serves /metrics: the daemon's HTTP server, once it is bound */
   metricsUrl: () => string | undefined
 }
 
+/** What the commands, the API and /healthz answer from. Owns p2p_peers_connected and p2p_node_healthy (read at scrape time). */
 export class NodeViews {
-  constructor (private readonly c: ViewComponents, private readonly init: ViewInit) {}
+  constructor (private readonly c: ViewComponents, private readonly init: ViewInit) {
+    c.metrics.collectFrom('peersConnected', () => this.connectedPeerIds().size)
+    c.metrics.collectFrom('ready', () => this.health().ready)
+  }
 
   connectedPeerIds (): Set<string> {
     return new Set(this.c.libp2p.getConnections().filter(c => c.status === 'open').map(c => c.remotePeer.toString()))
@@ -101,14 +107,14 @@ export class NodeViews {
   /** healthy: the process runs and libp2p is started; ready: it has joined the network */
   health (): { healthy: boolean, ready: boolean, reasons: string[] } {
     const reasons: string[] = []
-    if (!this.init.running()) reasons.push('not started')
+    const running = this.init.status() === 'running'
+    if (!running) reasons.push(this.init.status() === 'stopped' ? 'not started' : this.init.status())
     const subscribed = this.c.libp2p.services.pubsub.getTopics()
     for (const t of this.c.membership.topics()) if (!subscribed.includes(t)) reasons.push(`not subscribed to ${t}`)
     // a bootstrap with no peer is not ready either: nobody could have found the network through it yet
     if (this.connectedPeerIds().size === 0) reasons.push('no connected peers')
     if (this.init.config.network.requireRelay && (this.c.libp2p.services.relaySearch?.reservations().length ?? 0) === 0) reasons.push('no relay reservation (network.require_relay)')
-    const healthy = this.init.running()
-    return { healthy, ready: healthy && reasons.length === 0, reasons }
+    return { healthy: running, ready: running && reasons.length === 0, reasons }
   }
 
   /** addresses bound locally: the configured listen address with the port the OS gave */
@@ -123,7 +129,6 @@ export class NodeViews {
     const byRole = countByRole(members)
     const addrs = this.c.libp2p.getMultiaddrs().map(String)
     const health = this.health()
-    this.c.metrics.nodeHealthy.set(health.ready ? 1 : 0)
     return {
       peerId: this.c.libp2p.peerId.toString(),
       pid: process.pid,
@@ -212,7 +217,7 @@ export class NodeViews {
     }
     if (this.init.config.node.role === 'worker') for (const c of this.init.config.node.capabilities) (network[c] ??= []).push(`${this.init.config.node.name} (self)`)
     for (const list of Object.values(network)) list.sort()
-    const taskTypes = Object.fromEntries(Object.entries(this.c.submitter.offeredTypes()).filter(([t]) => !t.endsWith('.replicate')))
+    const taskTypes = Object.fromEntries(Object.entries(this.c.submitter.offeredTypes()).filter(([t]) => !isInternalType(t)))
     return {
       self: { capabilities: this.init.config.node.role === 'worker' ? this.init.config.node.capabilities : [], taskTypes: this.c.executor?.publicTypes() ?? [] },
       network,

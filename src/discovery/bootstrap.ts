@@ -5,6 +5,7 @@ import type { Logger } from '../util/logger.js'
 import type { Metrics } from '../metrics/metrics.js'
 import type { Node } from '../libp2p/libp2p.js'
 import type { PeerId } from '@libp2p/interface'
+import type { Startable } from '../util/startable.js'
 
 export interface BootstrapInit {
   addresses: string[]
@@ -15,9 +16,7 @@ export interface BootstrapInit {
   lookup?: Lookup
 }
 
-export interface Bootstrapper {
-  start(): void
-  stop(): void
+export interface Bootstrapper extends Startable {
   /** dial every bootstrap address now */
   dialAll(): Promise<number>
   targets(): BootstrapTarget[]
@@ -35,7 +34,8 @@ export interface BootstrapComponents {
 }
 
 export function createBootstrapper (components: BootstrapComponents, init: BootstrapInit): Bootstrapper {
-  const { libp2p, logger, metrics } = components
+  const { libp2p, metrics } = components
+  const logger = components.logger.child({ c: 'bootstrap' })
   // a dial or ping under way ends with the component
   const lifetime = new Lifetime()
   const targets = init.addresses.map(parseTarget)

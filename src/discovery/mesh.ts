@@ -9,6 +9,7 @@ import type { Membership } from '../membership/service.js'
 import type { Metrics } from '../metrics/metrics.js'
 import type { Node } from '../libp2p/libp2p.js'
 import type { PeerId, PeerInfo } from '@libp2p/interface'
+import type { Startable } from '../util/startable.js'
 
 export interface MeshInit {
   /** connect to every live member (small fleets); otherwise only to peers that mDNS or the DHT offer */
@@ -28,9 +29,7 @@ const RELAY_HEAD_START_MS = 1000
 /** longest pause between two tries at a direct connection to a peer reached through a relay */
 const MAX_UPGRADE_PAUSE_MS = 5 * 60_000
 
-export interface MeshDialer {
-  start(): void
-  stop(): void
+export interface MeshDialer extends Startable {
 }
 
 /**
@@ -47,7 +46,8 @@ export interface MeshComponents {
 }
 
 export function createMeshDialer (components: MeshComponents, init: MeshInit): MeshDialer {
-  const { libp2p, membership, logger, metrics } = components
+  const { libp2p, membership, metrics } = components
+  const logger = components.logger.child({ c: 'mesh' })
   // a dial or ping under way ends with the component
   const lifetime = new Lifetime()
   const retryMs = init.retryMs ?? 5000

@@ -5,10 +5,9 @@ import type { Node } from '../libp2p/libp2p.js'
 import type { Connection, PeerId } from '@libp2p/interface'
 import type { Logger } from '../util/logger.js'
 import type { Metrics } from '../metrics/metrics.js'
+import type { Startable } from '../util/startable.js'
 
-export interface Pinger {
-  start(): void
-  stop(): void
+export interface Pinger extends Startable {
   /**
    * round-trip time to a peer in ms: the least of its last few pings. The distance to a peer, not its worst
    * moment: one ping answered late (a stalled process, a GC pause) would otherwise make it look far away
@@ -39,7 +38,8 @@ export interface PingerComponents {
 }
 
 export function createPinger (components: PingerComponents, init: { intervalMs: number, timeoutMs?: number, maxFailures?: number }): Pinger {
-  const { libp2p, logger, metrics } = components
+  const { libp2p, metrics } = components
+  const logger = components.logger.child({ c: 'ping' })
   // a dial or ping under way ends with the component
   const lifetime = new Lifetime()
   /** the last RTT_SAMPLES pings per connected peer */

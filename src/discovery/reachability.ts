@@ -8,6 +8,7 @@ import type { Metrics } from '../metrics/metrics.js'
 import type { Node } from '../libp2p/libp2p.js'
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import { STREAM_LIMITS, streamProtocol } from '../messages/protocols.js'
+import type { Startable } from '../util/startable.js'
 
 
 export type ReachabilityState = 'public' | 'private' | 'unknown'
@@ -63,7 +64,7 @@ const MAX_CHECKERS = 4
  * connection come from (the autonat rule: never an IP other than the asker's, so no one can aim the dials at a
  * third party). A dial that connects: public. All of them failing: private (a NAT or firewall in front of it).
  */
-export class Reachability {
+export class Reachability implements Startable {
   private readonly intervalMs: number
   private readonly dialTimeoutMs: number
   private readonly minRequestIntervalMs: number
@@ -229,7 +230,7 @@ export class Reachability {
 }
 
 export function createReachability (components: ReachabilityComponents, init: ReachabilityInit): Reachability {
-  return new Reachability(components, init)
+  return new Reachability({ ...components, logger: components.logger.child({ c: 'reachability' }) }, init)
 }
 
 /**

@@ -16,6 +16,7 @@ import type { Metrics } from '../metrics/metrics.js'
 import type { Node } from '../libp2p/libp2p.js'
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import { STREAM_LIMITS, streamProtocol } from '../messages/protocols.js'
+import type { Startable } from '../util/startable.js'
 
 
 const MAX_MESSAGE = STREAM_LIMITS.links
@@ -49,7 +50,7 @@ export interface TopologyInit {
 
 interface Known { at: number, links: Array<{ peer: string, relayed: boolean }> }
 
-export class Topology {
+export class Topology implements Startable {
   private readonly protocol: string
   private readonly cacheMs: number
   private readonly timeoutMs: number
@@ -169,5 +170,5 @@ export class Topology {
 }
 
 export function createTopology (components: TopologyComponents, init: TopologyInit): Topology {
-  return new Topology(components, init)
+  return new Topology({ ...components, logger: components.logger.child({ c: 'topology' }) }, init)
 }

@@ -22,6 +22,7 @@ import type { Node } from '../libp2p/libp2p.js'
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import type { Uint8ArrayList } from 'uint8arraylist'
 import { STREAM_LIMITS, streamProtocol } from '../messages/protocols.js'
+import type { Startable } from '../util/startable.js'
 
 /** a beat as the machine sees it (the receiver adds the arrival time) */
 export type IncomingBeat = Omit<MemberView, 'lastBeatAt'>
@@ -63,16 +64,15 @@ export interface FailoverBeatsComponents {
   logger: Logger
 }
 
-export interface FailoverBeats {
+/** the failover wire of a node's services; starting serves the state stream when a service has a state file */
+export interface FailoverBeats extends Startable {
   /** registers a service (before `start`) */
   add: (service: string, wire: ServiceWire) => ServiceChannel
-  /** serves the state stream when a service has a state file */
-  start: () => Promise<void>
-  stop: () => Promise<void>
 }
 
 export function createFailoverBeats (components: FailoverBeatsComponents, init: { protocolVersion: string }): FailoverBeats {
-  const { peerId, pubsub, streams, metrics, logger } = components
+  const { peerId, pubsub, streams, metrics } = components
+  const logger = components.logger.child({ c: 'failover' })
   const services = new Map<string, ServiceWire & { topic: string, allowed: Set<string> }>()
   const byTopic = new Map<string, string>()
   /** services whose topic is subscribed */

@@ -14,6 +14,7 @@ import type { FailoverBeats, ServiceChannel } from './beats.js'
 import type { FailoverServiceConfig, HookEvent } from '../config/types.js'
 import type { Logger } from '../util/logger.js'
 import type { Metrics } from '../metrics/metrics.js'
+import type { Startable } from '../util/startable.js'
 
 /** the monotonic clock the supervisor reads (tests may drive their own) */
 export interface Clock { now: () => number }
@@ -53,7 +54,13 @@ export interface SupervisorInit {
  * decisions are the pure machine's (machine.ts); this shell feeds it events — beats, ticks, timers, the
  * watchdog's and the hooks' outcomes — and carries out the effects it returns.
  */
-export class FailoverSupervisor {
+/** one supervisor per configured service: the node's failover part */
+export function createFailoverSupervisor (components: SupervisorComponents, init: SupervisorInit): FailoverSupervisor {
+  // every failover log line names its service itself
+  return new FailoverSupervisor({ ...components, logger: components.logger.child({ c: 'failover' }) }, init)
+}
+
+export class FailoverSupervisor implements Startable {
   private s: ServiceState
   private readonly cfg: FailoverServiceConfig
   private readonly m: MachineConfig
@@ -128,6 +135,12 @@ export class FailoverSupervisor {
     }
     this.gauges()
   }
+
+  /**
+   * A node's first step when it stops, while gossip still works (every part's beforeStop runs before any stop):
+   * the program stops here and the group hears it at once
+   */
+  async beforeStop (): Promise<void> { await this.stop() }
 
   /** stops the program if it runs here, tells the group at once (no lease wait for the next member), leaves */
   async stop (): Promise<void> {

@@ -1,4 +1,4 @@
-import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { circuitRelayServer, circuitRelayTransport, RELAY_V2_HOP_CODEC } from '@libp2p/circuit-relay-v2'
 import { dcutr } from '@libp2p/dcutr'
 import { identify, identifyPush } from '@libp2p/identify'
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
@@ -96,11 +96,11 @@ export async function buildLibp2p (config: NodeConfig, privateKey: PrivateKey, r
   }
   if (useRelayClient) services.dcutr = opts.metrics != null ? countingDcutr(dcutr(), opts.metrics) : dcutr()
   if (useRelayClient && opts.logger != null && opts.metrics != null) {
-    services.relaySearch = relaySearch({ logger: opts.logger, metrics: opts.metrics, maxDelayMs: network.bootstrapMaxBackoffMs })
+    services.relaySearch = relaySearch({ logger: opts.logger.child({ c: 'relay-search' }), metrics: opts.metrics, maxDelayMs: network.bootstrapMaxBackoffMs })
   }
   const relayTransport = circuitRelayTransport(network.infrastructurePeers.length > 0 ? { discoveryFilter: onlyRelays(network.infrastructurePeers) } : {})
 
-  return await createLibp2p({
+  const libp2p = await createLibp2p({
     privateKey,
     start: false,
     addresses: {
@@ -131,6 +131,23 @@ export async function buildLibp2p (config: NodeConfig, privateKey: PrivateKey, r
     metrics: prometheusMetrics({ registry, preserveExistingMetrics: true, collectDefaultMetrics: true, defaultMetrics: { eventLoopMonitoringPrecision: 1000 } }),
     services: services as any
   }) as Node
+  if (opts.metrics != null) countRelayed(libp2p, registry, opts.metrics)
+  return libp2p
+}
+
+/** this node's relayed connections, and the relay role's reservations and carried bytes, read at scrape time */
+function countRelayed (libp2p: Node, registry: Registry, metrics: Metrics): void {
+  metrics.collectFrom('relayedConnections', () => libp2p.getConnections().filter(c => c.status === 'open' && isCircuit(c.remoteAddr)).length)
+  const relayServer = libp2p.services.relay as { reservations?: { size: number } } | undefined
+  if (relayServer?.reservations == null) return
+  metrics.collectFrom('relayReservations', () => relayServer.reservations!.size)
+  // libp2p counts every HOP stream's traffic, which is the circuit's whole data
+  metrics.collectFrom('relayData', async () => {
+    const metric = registry.getSingleMetric('libp2p_data_transfer_bytes_total')
+    if (metric == null) return 0
+    const { values } = await metric.get()
+    return values.filter(v => String(v.labels.protocol ?? '').startsWith(RELAY_V2_HOP_CODEC)).reduce((sum, v) => sum + v.value, 0)
+  })
 }
 
 /**

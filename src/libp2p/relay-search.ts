@@ -1,5 +1,6 @@
 import { RELAY_V2_HOP_CODEC } from '@libp2p/circuit-relay-v2'
 import { backoffDelay } from '../util/backoff.js'
+import { sleep } from '../util/lifetime.js'
 import type { Logger } from '../util/logger.js'
 import type { Metrics } from '../metrics/metrics.js'
 import type { AbortOptions, PeerId, PeerInfo, PeerStore } from '@libp2p/interface'
@@ -98,6 +99,7 @@ export class RelaySearch {
         const delay = backoffDelay(this.rounds, this.baseDelayMs, this.maxDelayMs)
         this.nextRoundAt = Date.now() + delay
         await sleep(delay, signal)
+        signal.throwIfAborted()
         this.rounds++
         const relays = await this.knownRelays()
         this.init.metrics.relaySearches.inc({ outcome: relays.length > 0 ? 'candidates' : 'none' })
@@ -127,11 +129,3 @@ export function relaySearch (init: RelaySearchInit): (components: RelaySearchCom
   return components => new RelaySearch(components, init)
 }
 
-async function sleep (ms: number, signal: AbortSignal): Promise<void> {
-  signal.throwIfAborted()
-  await new Promise<void>((resolve, reject) => {
-    const onAbort = (): void => { clearTimeout(timer); reject(signal.reason) }
-    const timer = setTimeout(() => { signal.removeEventListener('abort', onAbort); resolve() }, ms)
-    signal.addEventListener('abort', onAbort, { once: true })
-  })
-}

@@ -1,7 +1,7 @@
 import { TopicValidatorResult, type GossipSub, type Message } from '@libp2p/gossipsub'
-import { RPC } from '@libp2p/gossipsub/message'
 import { decodeCapabilities, decodeHeartbeat, sameSender, CapabilityAdvertisement, HeartBeat, type Decoded, type InvalidReason } from '../messages/codec.js'
 import { membershipTopics } from '../messages/topics.js'
+import { bigEndian, seqnoBytes, signatureProblem, type Kept, type SignedMessage } from './signed.js'
 import { applyCapabilities, applyHeartbeat, claimLimits, clampLiveness, countByRole, sweep, type ClaimLimits, type HeartbeatInput, type Member, type MembershipEvent } from './core.js'
 import { TokenBuckets } from '../util/rate-limit.js'
 import type { Role } from '../config/schema.js'
@@ -9,6 +9,7 @@ import type { Logger } from '../util/logger.js'
 import type { Metrics } from '../metrics/metrics.js'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { PeerId } from '@libp2p/interface'
+import type { Startable } from '../util/startable.js'
 
 export interface MembershipInit {
   protocolVersion: string
@@ -30,9 +31,11 @@ export interface MembershipInit {
   newMemberRate?: number
 }
 
-/** what a worker's heartbeats and capability adverts say about its tasks (the executor, registered once it exists) */
+/** what a worker's heartbeats and capability adverts say about its tasks (its executor) */
 export interface WorkAdvert {
   load: () => number
+  /** whether it takes new tasks (the heartbeat's `healthy`; schedulers pass over a worker that says no) */
+  accepting: () => boolean
   types: () => string[]
   readonly maxConcurrency: number
   readonly queueCapacity: number
@@ -43,33 +46,21 @@ export interface MembershipComponents {
   pubsub: GossipSub
   /** this node's announced addresses without the /p2p/ suffix, sent in its heartbeats */
   addresses?: () => Multiaddr[]
+  /** workers: their executor, whose load and task types the heartbeats and adverts carry */
+  work?: WorkAdvert
   logger: Logger
   metrics: Metrics
 }
 
-/** a member's message as its author signed it for GossipSub (what a member snapshot carries) */
-export interface SignedMessage {
-  kind: 'heartbeat' | 'capabilities'
-  from: PeerId
-  data: Uint8Array
-  /** GossipSub's sequence number of the message (8 bytes, big-endian) */
-  seqno: Uint8Array
-  signature: Uint8Array
-  /** how long ago it was received (by the node that answered the snapshot) */
-  ageMs: number
-}
+export type { SignedMessage } from './signed.js'
 
-export interface Membership {
-  start(): void
-  stop(): void
+export interface Membership extends Startable {
   /** every member this node knows, itself excluded */
   members(): Member[]
   get(peerId: string): Member | undefined
   topics(): string[]
   /** publish a heartbeat now (also done on a timer) */
   publishHeartbeat(): Promise<void>
-  /** the source of this node's load and task types in its heartbeats (workers: the executor, built after membership) */
-  advertise(work: WorkAdvert): void
   /** calls `listener` on every join, return, gone and removal; returns the unsubscribe function */
   onChange(listener: (event: MembershipEvent) => void): () => void
   /** the latest signed heartbeat and capability advert of every live member, for a member snapshot */
@@ -83,7 +74,6 @@ export interface Membership {
 
 const CAPABILITY_EVERY = 6
 
-interface Kept { data: Uint8Array, seqno: Uint8Array, signature: Uint8Array, at: number }
 
 class MembershipService implements Membership {
   private readonly listeners = new Set<(event: MembershipEvent) => void>()
@@ -98,7 +88,6 @@ class MembershipService implements Membership {
   private seq: bigint
   private beats = 0
   private started = false
-  private work?: WorkAdvert
   private readonly limits: ClaimLimits
   private readonly maxMembers: number
   /** new members per forwarding connection: one peer cannot fill the table with made-up members */
@@ -113,8 +102,6 @@ class MembershipService implements Membership {
     // sequence numbers start from the wall clock so a restarted node's heartbeats are newer than its old ones
     this.seq = BigInt(Date.now()) * 1000n
   }
-
-  advertise (work: WorkAdvert): void { this.work = work }
 
   start (): void {
     if (this.started) return
@@ -163,8 +150,8 @@ class MembershipService implements Membership {
       timestampMs: BigInt(Date.now()),
       intervalMs: this.init.intervalMs,
       misses: this.init.misses,
-      load: this.work?.load() ?? 0,
-      healthy: true,
+      load: this.components.work?.load() ?? 0,
+      healthy: this.components.work?.accepting() ?? true,
       capabilities: this.init.capabilities,
       addrs: (this.components.addresses?.() ?? []).slice(0, 8).map(a => a.bytes)
     }
@@ -177,9 +164,9 @@ class MembershipService implements Membership {
       name: this.init.name,
       role: this.init.role,
       capabilities: this.init.capabilities,
-      taskTypes: this.work?.types() ?? [],
-      maxConcurrency: this.work?.maxConcurrency ?? 0,
-      queueCapacity: this.work?.queueCapacity ?? 0,
+      taskTypes: this.components.work?.types() ?? [],
+      maxConcurrency: this.components.work?.maxConcurrency ?? 0,
+      queueCapacity: this.components.work?.queueCapacity ?? 0,
       timestampMs: BigInt(Date.now())
     }
     await this.publish(this.topic.capabilities, 'capabilities', CapabilityAdvertisement.encode(ad))
@@ -297,7 +284,8 @@ class MembershipService implements Membership {
     const ordered = [...messages].sort((a, b) => (a.kind === b.kind ? 0 : a.kind === 'heartbeat' ? -1 : 1))
     for (const m of ordered) {
       if (m.from.equals(self)) continue
-      if (!await this.authentic(m)) { rejected++; continue }
+      const forged = await signatureProblem(m, m.kind === 'heartbeat' ? this.topic.heartbeat : this.topic.capabilities)
+      if (forged != null) { this.reject(forged); rejected++; continue }
       const receivedAt = Date.now() - m.ageMs
       const from = m.from.toString()
       if (m.kind === 'heartbeat') {
@@ -307,42 +295,45 @@ class MembershipService implements Membership {
         const liveness = clampLiveness(d.value.intervalMs, d.value.misses, this.limits)
         if (receivedAt + liveness.intervalMs * liveness.misses < Date.now()) continue
         if (!this.roomFor(from)) { this.ignore('table_full'); continue }
-        const decision = applyHeartbeat(this.table.get(from), from, heartbeatInput(d.value), receivedAt, this.limits)
-        if (!decision.accept) continue // we have this one or a newer one already
-        this.keep(m.from, 'heartbeat', m.data, m.seqno, m.signature, receivedAt)
-        this.table.set(from, decision.member)
-        applied++
-        if (decision.event != null) this.emit(decision.event)
+        // not taken: we have this one or a newer one already
+        if (this.takeHeartbeat(m.from, d.value, { data: m.data, seqno: m.seqno, signature: m.signature, at: receivedAt })) applied++
       } else {
         const d = this.check(m.from, m.data, decodeCapabilities)
         if (!d.ok) { rejected++; continue }
         const known = this.signed.get(from)?.capabilities
         if (known != null && bigEndian(known.seqno) >= bigEndian(m.seqno)) continue
-        this.keep(m.from, 'capabilities', m.data, m.seqno, m.signature, receivedAt)
         if (!this.roomFor(from)) { this.ignore('table_full'); continue }
-        this.table.set(from, applyCapabilities(this.table.get(from), from, { ...d.value, role: d.value.role as Role }, receivedAt, this.limits))
+        this.takeCapabilities(m.from, d.value, { data: m.data, seqno: m.seqno, signature: m.signature, at: receivedAt })
         applied++
       }
     }
     return { applied, rejected }
   }
 
-  /** checks the author's GossipSub signature over the message, as GossipSub does on receipt (StrictSign) */
-  private async authentic (m: SignedMessage): Promise<boolean> {
-    const key = m.from.publicKey
-    const reject = (reason: InvalidReason): false => { this.reject(reason); return false }
-    if (key == null || m.seqno.byteLength !== 8) return reject('unsigned')
-    const topic = m.kind === 'heartbeat' ? this.topic.heartbeat : this.topic.capabilities
-    const signed = Buffer.concat([SIGN_PREFIX, RPC.Message.encode({ from: m.from.toMultihash().bytes, data: m.data, seqno: m.seqno, topic })])
-    try {
-      if (await key.verify(signed, m.signature)) return true
-    } catch {}
-    return reject('bad_signature')
+  /**
+   * The one apply path of a member's heartbeat, from gossip or from a snapshot (checked by then): into the table,
+   * its signed copy kept for snapshots, the change announced. False when it is not newer than the one held.
+   */
+  private takeHeartbeat (from: PeerId, hb: HeartBeat, signed: Kept): boolean {
+    const id = from.toString()
+    const decision = applyHeartbeat(this.table.get(id), id, heartbeatInput(hb), signed.at, this.limits)
+    if (!decision.accept) return false
+    this.keep(from, 'heartbeat', signed)
+    this.table.set(id, decision.member)
+    if (decision.event != null) this.emit(decision.event)
+    return true
   }
 
-  private keep (from: PeerId, kind: 'heartbeat' | 'capabilities', data: Uint8Array, seqno: Uint8Array, signature: Uint8Array, at: number): void {
+  /** the same for a capability advert */
+  private takeCapabilities (from: PeerId, ad: CapabilityAdvertisement, signed: Kept): void {
+    const id = from.toString()
+    this.keep(from, 'capabilities', signed)
+    this.table.set(id, applyCapabilities(this.table.get(id), id, { ...ad, role: ad.role as Role }, signed.at, this.limits))
+  }
+
+  private keep (from: PeerId, kind: 'heartbeat' | 'capabilities', signed: Kept): void {
     const s = this.signed.get(from.toString()) ?? { from }
-    s[kind] = { data, seqno, signature, at }
+    s[kind] = signed
     this.signed.set(from.toString(), s)
   }
 
@@ -354,22 +345,17 @@ class MembershipService implements Membership {
     if (msg.topic === this.topic.heartbeat) {
       const d = (this.decoded.get(msg) ?? decodeHeartbeat(msg.data)) as Decoded<HeartBeat>
       if (!d.ok) return
-      const decision = applyHeartbeat(this.table.get(from), from, heartbeatInput(d.value), now, this.limits)
-      if (!decision.accept) {
+      if (!this.takeHeartbeat(msg.from, d.value, { data: msg.data, seqno: seqnoBytes(msg.sequenceNumber), signature: msg.signature, at: now })) {
         // the very heartbeat we hold already (it came first in a member snapshot) is no replay: not counted
         if (d.value.seq !== this.table.get(from)?.seq) this.components.metrics.invalidMessages.inc({ reason: 'stale' })
         return
       }
       this.components.metrics.messagesReceived.inc({ topic: 'heartbeat' })
-      this.keep(msg.from, 'heartbeat', msg.data, seqnoBytes(msg.sequenceNumber), msg.signature, now)
-      this.table.set(from, decision.member)
-      if (decision.event != null) this.emit(decision.event)
     } else if (msg.topic === this.topic.capabilities) {
       const d = (this.decoded.get(msg) ?? decodeCapabilities(msg.data)) as Decoded<CapabilityAdvertisement>
       if (!d.ok) return
       this.components.metrics.messagesReceived.inc({ topic: 'capabilities' })
-      this.keep(msg.from, 'capabilities', msg.data, seqnoBytes(msg.sequenceNumber), msg.signature, now)
-      this.table.set(from, applyCapabilities(this.table.get(from), from, { ...d.value, role: d.value.role as Role }, now, this.limits))
+      this.takeCapabilities(msg.from, d.value, { data: msg.data, seqno: seqnoBytes(msg.sequenceNumber), signature: msg.signature, at: now })
     }
   }
 
@@ -402,19 +388,6 @@ function heartbeatInput (hb: HeartBeat): HeartbeatInput {
   return { ...hb, role: hb.role as Role, addresses: hb.addrs }
 }
 
-/** GossipSub signs the bytes "libp2p-pubsub:" + the protobuf message without signature and key */
-const SIGN_PREFIX = new TextEncoder().encode('libp2p-pubsub:')
-
-function seqnoBytes (seq: bigint): Uint8Array {
-  const out = new Uint8Array(8)
-  new DataView(out.buffer).setBigUint64(0, seq, false)
-  return out
-}
-
-function bigEndian (bytes: Uint8Array): bigint {
-  return bytes.byteLength === 8 ? new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, false) : -1n
-}
-
 export function createMembership (components: MembershipComponents, init: MembershipInit): Membership {
-  return new MembershipService(components, init)
+  return new MembershipService({ ...components, logger: components.logger.child({ c: 'membership' }) }, init)
 }

@@ -16,6 +16,7 @@ import type { Metrics } from '../metrics/metrics.js'
 import type { Node } from '../libp2p/libp2p.js'
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import { STREAM_LIMITS, streamProtocol } from '../messages/protocols.js'
+import type { Startable } from '../util/startable.js'
 
 
 /** 4,096 messages (two per member) of at most ~10 KiB each would be far more; real answers are ~0.5 KiB a member */
@@ -36,7 +37,7 @@ export interface SnapshotInit {
   timeoutMs?: number
 }
 
-export class MemberSnapshots {
+export class MemberSnapshots implements Startable {
   private readonly protocol: string
   private readonly timeoutMs: number
   private shutdown = new AbortController()
@@ -133,5 +134,5 @@ export class MemberSnapshots {
 }
 
 export function createMemberSnapshots (components: SnapshotComponents, init: SnapshotInit): MemberSnapshots {
-  return new MemberSnapshots(components, init)
+  return new MemberSnapshots({ ...components, logger: components.logger.child({ c: 'membership' }) }, init)
 }

@@ -5,6 +5,7 @@ import type { Logger } from '../util/logger.js'
 import type { Membership } from '../membership/service.js'
 import type { Metrics } from '../metrics/metrics.js'
 import type { PeerId } from '@libp2p/interface'
+import { exponentialDelay } from '../util/backoff.js'
 
 export interface CandidateBookComponents {
   membership: Pick<Membership, 'members'>
@@ -23,7 +24,7 @@ export interface CandidateBookInit {
 }
 
 /** how long a worker that answered busy is skipped */
-export const BUSY_BACKOFF_MS = 250
+const BUSY_BACKOFF_MS = 250
 /** how long a worker that could not be reached is skipped (and the first step of the circuit breaker) */
 const UNREACHABLE_BACKOFF_MS = 2000
 /** the circuit breaker: after this many attempts in a row that could not reach a worker it is set aside, for longer each time */
@@ -48,6 +49,8 @@ export class CandidateBook {
   private readonly sent = new DecayingCounts()
   private readonly peerIds = new Map<string, PeerId>()
   private cached?: { at: number, base: Candidate[] }
+  /** tasks waiting for room on a worker, oldest first; each finished attempt wakes one */
+  private readonly waiters: Array<() => void> = []
 
   constructor (private readonly components: CandidateBookComponents, private readonly init: CandidateBookInit) {}
 
@@ -75,6 +78,30 @@ export class CandidateBook {
     const n = (this.inFlight.get(worker) ?? 1) - 1
     if (n <= 0) this.inFlight.delete(worker)
     else this.inFlight.set(worker, n)
+    // a slot may have freed: the task waiting longest looks again
+    this.waiters.shift()?.()
+  }
+
+  /**
+   * For a task whose capable workers all have their window full: resolves true when a slot may have freed (an
+   * attempt finished), or after a short while anyway (a worker may have joined or its busy mark expired); false
+   * once the deadline has passed or the task was cancelled.
+   */
+  async waitForSlot (deadline: number, signal: AbortSignal, now = Date.now): Promise<boolean> {
+    const left = deadline - now()
+    if (left <= 0 || signal.aborted) return false
+    await new Promise<void>(resolve => {
+      const wake = (): void => { clearTimeout(timer); signal.removeEventListener('abort', wake); resolve() }
+      signal.addEventListener('abort', wake, { once: true })
+      const timer = setTimeout(() => {
+        const i = this.waiters.indexOf(wake)
+        if (i >= 0) this.waiters.splice(i, 1)
+        signal.removeEventListener('abort', wake)
+        resolve()
+      }, Math.min(left, BUSY_BACKOFF_MS))
+      this.waiters.push(wake)
+    })
+    return now() < deadline && !signal.aborted
   }
 
   /** `worker` answered busy: skipped for a moment */
@@ -96,7 +123,7 @@ export class CandidateBook {
     this.unreachable.set(worker, n)
     this.busyUntil.set(worker, now + UNREACHABLE_BACKOFF_MS)
     if (n >= BREAKER_FAILURES) {
-      this.setAside.set(worker, now + Math.min(BREAKER_MAX_MS, UNREACHABLE_BACKOFF_MS * 2 ** (n - BREAKER_FAILURES)))
+      this.setAside.set(worker, now + exponentialDelay(n - BREAKER_FAILURES, UNREACHABLE_BACKOFF_MS, BREAKER_MAX_MS))
       this.components.metrics.workersSetAside.inc()
       this.components.logger.info({ worker, failures: n }, 'worker set aside: attempts keep failing to reach it')
     }

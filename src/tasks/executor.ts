@@ -32,6 +32,11 @@ export interface ExecutorComponents {
   metrics: Metrics
   logger: Logger
   ledger: Ledger
+  /**
+   * how handlers submit tasks of their own (storage replication): the node's submitter. Called only while a task
+   * runs, so the node may build its submitter after this executor; absent, handlers cannot submit
+   */
+  submit?: HandlerContext['submit']
 }
 
 interface Job extends QueueItem {
@@ -55,6 +60,8 @@ export type ProgressSink = (data: Uint8Array) => void
 export type CancelOutcome = 'queued' | 'running' | 'unknown' | 'refused'
 
 /** the abort reason of a cancelled task (as opposed to a timeout or the node stopping) */
+const cannotSubmit: HandlerContext['submit'] = async () => ({ ok: false, error: 'this node cannot submit tasks' })
+
 export class CancelledError extends Error {
   override name = 'CancelledError'
   constructor () { super('cancelled by its submitter') }
@@ -97,19 +104,14 @@ export class Executor {
   private readonly queuedBy = new Map<string, { count: number, bytes: number }>()
   private readonly stopping = new AbortController()
   private running = 0
-
-  /** how handlers submit tasks of their own (storage replication): the node's submitter, once it exists */
-  private submit: HandlerContext['submit'] = async () => ({ ok: false, error: 'this node cannot submit tasks' })
+  private readonly unregister: Array<() => void>
 
   constructor (private readonly deps: ExecutorComponents, private readonly init: ExecutorInit) {
     for (const h of init.handlers) this.handlers.set(h.type, h)
     this.queue = new TaskQueue(init.maxQueue)
-    deps.metrics.sources.dedup = () => this.dedupStats()
-    deps.metrics.sources.queueByClass = () => this.queue.depthByClass()
+    this.unregister = [deps.metrics.collectFrom('dedup', () => this.dedupStats()), deps.metrics.collectFrom('queueByClass', () => this.queue.depthByClass())]
     this.seen = new BoundedCache<Seen>({ ttlMs: init.dedupTtlMs, maxEntries: init.dedupMaxEntries ?? 10_000, maxBytes: init.dedupMaxBytes ?? 32 * 1024 ** 2 })
   }
-
-  submitThrough (submit: HandlerContext['submit']): void { this.submit = submit }
 
   /** every type this worker runs, internal ones included (the scheduler needs them) */
   types (): string[] { return [...this.handlers.keys()].sort() }
@@ -123,6 +125,8 @@ export class Executor {
   publicTypes (): string[] { return [...this.handlers.values()].filter(h => h.internal !== true).map(h => h.type).sort() }
   load (): number { return this.running + this.queue.size }
   get maxConcurrency (): number { return this.init.maxConcurrency }
+  /** false once the executor stops: it answers every task BUSY then, and says so in its heartbeats */
+  accepting (): boolean { return !this.stopping.signal.aborted }
   get queueCapacity (): number { return this.init.maxQueue }
 
   stop (): void {
@@ -132,6 +136,7 @@ export class Executor {
       job.resolve(this.response(job.req, Status.BUSY, { error: 'worker is stopping' }))
     }
     this.jobs.clear()
+    for (const off of this.unregister) off()
   }
 
   /** tasks waiting, per priority class (rewards by order of magnitude) */
@@ -286,7 +291,7 @@ export class Executor {
     const progress = sink == null ? noProgress : (msg: string | Uint8Array): void => { if (!signal.aborted) sink(typeof msg === 'string' ? encoder.encode(msg) : msg) }
     try {
       const result = await raceAbort(handler.run({
-        id: req.id, payload: req.payload, params: Object.fromEntries(req.params), signal, progress, followed: sink != null, submit: this.submit, selfPeerId: this.init.selfPeerId
+        id: req.id, payload: req.payload, params: Object.fromEntries(req.params), signal, progress, followed: sink != null, submit: this.deps.submit ?? cannotSubmit, selfPeerId: this.init.selfPeerId
       }), signal)
       const runMs = Date.now() - started
       // the answer must fit a frame a submitter reads (its max_payload + 64 KiB; ours is the one we know)

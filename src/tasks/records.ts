@@ -1,4 +1,5 @@
 import { BoundedCache } from './bounded-cache.js'
+import type { Followers } from './followers.js'
 import type { JournalEntry, TaskJournal } from './journal.js'
 import type { TaskRecord, TaskSpec } from './types.js'
 
@@ -10,6 +11,23 @@ export interface OpenTask {
   durable: boolean
   /** accepted with `wait: false`: run again after a restart while unfinished */
   resumable: boolean
+}
+
+/** a task taken here that has not ended, as the submitter holds it: what a cancel or a follower reaches */
+export interface ActiveTask extends OpenTask {
+  spec: TaskSpec & { exclude?: string[] }
+  cancel: AbortController
+  done: Promise<void>
+  settle: () => void
+  followers: Followers
+}
+
+/** how a task reached this node: durable ones (REPL, CLI, API) are journalled; resumable ones are run again after a restart */
+export interface AcceptOptions {
+  /** keep its record on disk (the task journal) */
+  durable?: boolean
+  /** accepted with `wait: false`: nobody waits for it, so a restart takes it up again */
+  resumable?: boolean
 }
 
 export interface TaskRecordsInit {

@@ -10,25 +10,25 @@ import { TaskNetwork, type TaskNetworkComponents } from './network.js'
 import { streamProtocol } from '../messages/protocols.js'
 import { Submitter } from './submitter.js'
 import { TaskJournal } from './journal.js'
-import type { Handler } from './handlers/handler.js'
+import type { Handler, HandlerContext } from './handlers/handler.js'
 import type { NodeConfig } from '../config/types.js'
 import type { Logger } from '../util/logger.js'
 import type { Membership } from '../membership/service.js'
 import type { Metrics } from '../metrics/metrics.js'
-import type { PeerId } from '@libp2p/interface'
+import type { PeerId, Startable } from '@libp2p/interface'
 
 /** a worker's side of tasks: the handlers, the executor, the reward ledger */
-export interface WorkerTasks {
+export interface WorkerTasks extends Startable {
   executor: Executor
   ledger: Ledger
-  start(): Promise<void>
-  stop(): Promise<void>
 }
 
 export interface WorkerTasksComponents {
   peerId: PeerId
   metrics: Metrics
   logger: Logger
+  /** the node's task submission: handlers submit through it (storage replication); used only while a task runs */
+  submission: () => Pick<TaskSubmission, 'submitter'>
 }
 
 export interface TaskInit {
@@ -63,7 +63,16 @@ export function createWorkerTasks (components: WorkerTasksComponents, init: Task
       handlers.push(commandHandler(type, { ...h, command: h.command }, init.env))
     }
   }
-  const executor = new Executor({ metrics: components.metrics, logger: components.logger.child({ c: 'executor' }), ledger }, {
+  // handlers submit tasks too (storage replication)
+  const submit: HandlerContext['submit'] = async spec => {
+    try {
+      const r = (await components.submission().submitter.submit(spec)).results[0]
+      return { ok: r?.ok === true, worker: r?.worker, error: r?.error }
+    } catch (err: any) {
+      return { ok: false, error: err.message }
+    }
+  }
+  const executor = new Executor({ metrics: components.metrics, logger: components.logger.child({ c: 'executor' }), ledger, submit }, {
     handlers,
     selfPeerId: components.peerId.toString(),
     selfPeerIdBytes: components.peerId.toMultihash().bytes,
@@ -94,20 +103,18 @@ export function createWorkerTasks (components: WorkerTasksComponents, init: Task
   }
 }
 
-/** submitting tasks (every role), and serving them to others (workers) */
-export interface TaskSubmission {
+/**
+ * Submitting tasks (every role), and serving them to others (workers). Starts by reading the task journal back
+ * and serving the task protocol; takes up the journal's unfinished `wait: false` tasks once the whole node has
+ * started (afterStart). A member declared gone has its in-flight tasks retried elsewhere at once.
+ */
+export interface TaskSubmission extends Startable {
   submitter: Submitter
-  /** a member was declared gone: its in-flight tasks are retried elsewhere at once */
-  memberGone(peer: string): void
-  start(): Promise<void>
-  /** takes up the journal's unfinished `wait: false` tasks (once the node has started) */
-  resume(): void
-  stop(): Promise<void>
 }
 
 export interface TaskSubmissionComponents {
   libp2p: TaskNetworkComponents['libp2p']
-  membership: Pick<Membership, 'members' | 'get'>
+  membership: Pick<Membership, 'members' | 'get' | 'onChange'>
   /** this node's executor (workers): tasks run here too, and handlers submit through the submitter made here */
   executor?: Executor
   rtt: (peer: string) => number | undefined
@@ -139,27 +146,20 @@ export function createTaskSubmission (components: TaskSubmissionComponents, init
     maxPending: config.tasks.maxPending,
     maxPendingBytes: config.tasks.maxPendingBytes
   })
-  // handlers submit tasks too (storage replication)
-  executor?.submitThrough(async spec => {
-    try {
-      const r = (await submitter.submit(spec)).results[0]
-      return { ok: r?.ok === true, worker: r?.worker, error: r?.error }
-    } catch (err: any) {
-      return { ok: false, error: err.message }
-    }
-  })
+  let unwatch: (() => void) | undefined
   return {
     submitter,
-    memberGone (peer) {
-      void network.abandon(peer, 'the worker missed its heartbeats (declared gone)')
-    },
     async start () {
       const loaded = submitter.load()
       if (loaded.kept + loaded.resumable + loaded.interrupted + loaded.unreadable > 0) submitterLog.info(loaded, 'task records read back from the journal')
       await network.start()
+      unwatch = components.membership.onChange(e => {
+        if (e.type === 'gone') void network.abandon(e.peerId, 'the worker missed its heartbeats (declared gone)')
+      })
     },
-    resume () { submitter.resume() },
+    afterStart () { submitter.resume() },
     async stop () {
+      unwatch?.()
       await network.stop()
       journal.close()
     }

@@ -1,20 +1,21 @@
 import { randomUUID } from 'node:crypto'
 import { TaskResponse, type TaskRequest } from '../messages/tasks.js'
 import { AttemptError, type TaskNetwork } from './network.js'
-import { nextAttempt, type RetryPolicy } from './retry.js'
-import { answerProblem } from './verify.js'
-import { broadcastTargets, capable, pickWorker, type Candidate } from './scheduler.js'
-import { BUSY_BACKOFF_MS, CandidateBook } from './candidates.js'
+import { afterAttempt, chooseTarget, deadlineOf, initialAttempts, outcomeOf, type AttemptPlan, type Sent } from './attempts.js'
+import { broadcastTargets, capable, type Candidate } from './scheduler.js'
+import { CandidateBook } from './candidates.js'
 import { NoCapableWorkerError, PayloadTooLargeError, TaskEndedError, TooManyTasksError, UnknownTaskError } from '../util/errors.js'
-import { type AttemptFailure, type TaskRecord, type TaskResult, type TaskResultView, type TaskSpec } from './types.js'
+import { isInternalType, type TaskRecord, type TaskResult, type TaskSpec } from './types.js'
 import { Followers, type TaskFollower } from './followers.js'
-import { isOpen, TaskRecords } from './records.js'
+import { isOpen, TaskRecords, type AcceptOptions, type ActiveTask } from './records.js'
 import type { TaskJournal } from './journal.js'
 import type { Executor } from './executor.js'
 import type { Logger } from '../util/logger.js'
 import type { Membership } from '../membership/service.js'
 import type { Metrics } from '../metrics/metrics.js'
 import type { PeerId } from '@libp2p/interface'
+import { sleep } from '../util/lifetime.js'
+import { answered, resultView } from './results.js'
 
 export interface SubmitterInit {
   selfPeerId: string
@@ -34,32 +35,13 @@ export interface SubmitterInit {
   maxPendingBytes?: number
 }
 
-/** how a task reached this node: durable ones (REPL, CLI, API) are journalled; resumable ones are run again after a restart */
-export interface AcceptOptions {
-  /** keep its record on disk (the task journal) */
-  durable?: boolean
-  /** accepted with `wait: false`: nobody waits for it, so a restart takes it up again */
-  resumable?: boolean
-}
-
+export type { AcceptOptions } from './records.js'
 export type { TaskFollower } from './followers.js'
 
 /** how long a cancel waits for the workers to confirm before answering */
 const CANCEL_WAIT_MS = 10_000
 /** how long a resumed task waits for a capable worker to be known after the restart */
 const RESUME_WAIT_MS = 60_000
-
-/** a task taken here that has not ended: what a cancel or a follower reaches */
-interface Active {
-  record: TaskRecord
-  spec: TaskSpec & { exclude?: string[] }
-  resumable: boolean
-  durable: boolean
-  cancel: AbortController
-  done: Promise<void>
-  settle: () => void
-  followers: Followers
-}
 
 export interface SubmitterComponents {
   membership: Pick<Membership, 'members' | 'get'>
@@ -73,12 +55,12 @@ export interface SubmitterComponents {
   connected?: (peer: PeerId) => boolean
   metrics: Metrics
   logger: Logger
+  /** wall-clock time (ms since the epoch) for records and deadlines; Date unless a test moves time itself */
+  clock?: { now: () => number }
 }
 
 const { Status } = TaskResponse
-const FAILURE_OF: Partial<Record<TaskResponse.Status, AttemptFailure>> = {
-  [Status.BUSY]: 'busy', [Status.NOT_FOUND]: 'not_found', [Status.TIMEOUT]: 'worker_timeout', [Status.REJECTED]: 'rejected'
-}
+
 
 /**
  * Submits tasks: picks a worker per attempt, retries elsewhere on timeout, disconnect, busy or rejection
@@ -89,18 +71,14 @@ export class Submitter {
   private readonly records: TaskRecords
   /** the workers as this submitter sees them: what the scheduler picks from */
   private readonly book: CandidateBook
-  private readonly policy: RetryPolicy
-  /** tasks waiting for room on a worker, oldest first; each freed slot wakes one */
-  private readonly waiters: Array<() => void> = []
   private readonly listeners = new Set<(record: TaskRecord) => void>()
-  private readonly active = new Map<string, Active>()
+  private readonly active = new Map<string, ActiveTask>()
   /** payload bytes of the tasks in `active` */
   private pendingBytes = 0
   /** tasks read back from the journal that `resume` runs again */
   private toResume: Array<{ record: TaskRecord, spec: TaskSpec }> = []
 
   constructor (private readonly deps: SubmitterComponents, private readonly init: SubmitterInit) {
-    this.policy = { maxRetries: init.maxRetries, baseDelayMs: 100, maxDelayMs: 2000 }
     this.records = new TaskRecords({
       journal: deps.journal,
       ttlMs: init.resultTtlMs ?? Infinity,
@@ -121,7 +99,7 @@ export class Submitter {
    * queued for `resume`; unfinished ones somebody waited for are marked failed (that caller is gone), so none
    * is silently forgotten. Returns how many of each.
    */
-  load (now = Date.now()): { kept: number, resumable: number, interrupted: number, unreadable: number } {
+  load (now = this.now()): { kept: number, resumable: number, interrupted: number, unreadable: number } {
     const loaded = this.records.load(now)
     this.toResume.push(...loaded.resumable)
     // kept: what the bounds (result_ttl, records_max, records_max_bytes) left of them
@@ -140,15 +118,15 @@ export class Submitter {
       record.state = 'pending'
       record.attempts = 0
       // a fresh deadline: the time the node was down is not the task's
-      record.submittedAt = Date.now()
+      record.submittedAt = this.now()
       const a = this.track(record, spec, { durable: true, resumable: true })
       this.deps.metrics.tasksResumed.inc({ type: spec.type })
       this.deps.logger.info({ id: record.id, type: spec.type }, 'resuming a task accepted before the restart')
       void (async () => {
-        const until = Date.now() + RESUME_WAIT_MS
+        const until = this.now() + RESUME_WAIT_MS
         // a worker it was sent to before, if any (it may have run it: going elsewhere would run it twice), else any capable one
         const known = (): boolean => this.candidates().some(c => capable(c, spec.type, spec.capability) && (record.sentTo == null || record.sentTo.includes(c.peerId)))
-        while (Date.now() < until && !known() && !a.cancel.signal.aborted) {
+        while (this.now() < until && !known() && !a.cancel.signal.aborted) {
           await sleep(500)
         }
         await this.completion(record, spec)
@@ -158,10 +136,10 @@ export class Submitter {
   }
 
   /** registers a task taken here as unfinished: cancel and follow reach it until it ends */
-  private track (record: TaskRecord, spec: TaskSpec & { exclude?: string[] }, opts: AcceptOptions): Active {
+  private track (record: TaskRecord, spec: TaskSpec & { exclude?: string[] }, opts: AcceptOptions): ActiveTask {
     let settle!: () => void
     const done = new Promise<void>(resolve => { settle = resolve })
-    const a: Active = {
+    const a: ActiveTask = {
       record, spec, durable: opts.durable === true, resumable: opts.resumable === true, cancel: new AbortController(), done, settle,
       followers: new Followers()
     }
@@ -254,7 +232,7 @@ export class Submitter {
       throw new PayloadTooLargeError(`payload is ${spec.payload.byteLength} bytes; the limit is ${this.init.maxPayload}`)
     }
     if (!this.candidates().some(c => capable(c, spec.type, spec.capability))) {
-      const offered = Object.keys(this.offeredTypes()).filter(t => !t.endsWith('.replicate'))
+      const offered = Object.keys(this.offeredTypes()).filter(t => !isInternalType(t))
       throw new NoCapableWorkerError(`no live worker offers task type "${spec.type}"${spec.capability != null ? ` with capability "${spec.capability}"` : ''}` +
         (offered.length > 0 ? ` (offered: ${offered.sort().join(', ')})` : ' (no workers known)'))
     }
@@ -266,7 +244,7 @@ export class Submitter {
       this.deps.metrics.tasksRefused.inc({ reason: 'too_many_pending' })
       throw new TooManyTasksError(`this node has ${this.active.size} unfinished tasks holding ${this.pendingBytes} payload bytes (tasks.max_pending ${max}, max_pending_bytes ${maxBytes}): try again when some have finished`)
     }
-    const record: TaskRecord = { id, type: spec.type, state: 'pending', submittedAt: Date.now(), broadcast: spec.broadcast === true, attempts: 0, results: [] }
+    const record: TaskRecord = { id, type: spec.type, state: 'pending', submittedAt: this.now(), broadcast: spec.broadcast === true, attempts: 0, results: [] }
     this.track(record, spec, opts)
     this.deps.metrics.tasksSubmitted.inc({ type: spec.type })
     this.changed(record)
@@ -283,7 +261,7 @@ export class Submitter {
       if (isOpen(record)) {
         record.state = 'failed'
         record.error ??= 'internal error while running the task'
-        record.finishedAt = Date.now()
+        record.finishedAt = this.now()
       }
       this.records.save(a)
       this.active.delete(record.id)
@@ -294,26 +272,29 @@ export class Submitter {
     }
   }
 
-  private async run (record: TaskRecord, spec: TaskSpec & { exclude?: string[] }, a: Active): Promise<void> {
+  private async run (record: TaskRecord, spec: TaskSpec & { exclude?: string[] }, a: ActiveTask): Promise<void> {
     record.state = 'running'
     this.changed(record)
     const timeoutMs = spec.timeoutMs ?? this.init.defaultTimeoutMs
     const maxRetries = spec.maxRetries ?? this.init.maxRetries
-    const deadline = record.submittedAt + (spec.deadlineMs ?? timeoutMs * (maxRetries + 1) + 1000)
+    const plan: AttemptPlan = {
+      type: spec.type, capability: spec.capability, timeoutMs, maxRetries, deadline: deadlineOf(record.submittedAt, timeoutMs, maxRetries, spec.deadlineMs),
+      banned: new Set(spec.exclude ?? []), sentTo: record.sentTo
+    }
     let results: TaskResult[]
     if (spec.broadcast === true) {
       const targets = broadcastTargets(this.candidates(), spec.type, spec.capability)
-      results = await Promise.all(targets.map(async t => await this.runOne(record, spec, a, timeoutMs, maxRetries, deadline, t.peerId)))
+      results = await Promise.all(targets.map(async t => await this.runOne(record, spec, a, { ...plan, pinned: t.peerId })))
     } else {
-      results = [await this.runOne(record, spec, a, timeoutMs, maxRetries, deadline)]
+      results = [await this.runOne(record, spec, a, plan)]
     }
-    record.results = results.map(view)
+    record.results = results.map(resultView)
     this.records.weigh(record)
     const ok = results.every(r => r.ok)
     // a broadcast cancelled part way keeps the results of the workers that had finished
     record.state = ok ? 'done' : results.some(r => r.cancelled === true) ? 'cancelled' : 'failed'
     if (!ok) record.error = results.find(r => !r.ok)?.error
-    record.finishedAt = Date.now()
+    record.finishedAt = this.now()
     this.changed(record)
     for (const r of results) {
       this.deps.metrics.tasksCompleted.inc({ type: spec.type, outcome: r.ok ? 'ok' : r.cancelled === true ? 'cancelled' : 'failed' })
@@ -321,99 +302,72 @@ export class Submitter {
     }
   }
 
-  /** one task on one worker (or pinned to `pinned`), with retries; never throws */
-  private async runOne (record: TaskRecord, spec: TaskSpec & { exclude?: string[] }, a: Active, timeoutMs: number, maxRetries: number, deadline: number, pinned?: string): Promise<TaskResult> {
+  /** one task on one worker (or pinned to `pinned`), with retries, as the attempt machine decides; never throws */
+  private async runOne (record: TaskRecord, spec: TaskSpec & { exclude?: string[] }, a: ActiveTask, plan: AttemptPlan): Promise<TaskResult> {
     const signal = a.cancel.signal
-    const started = Date.now()
-    // never used for this task (replication must land elsewhere) vs. used again only when nothing else is left
-    const banned = new Set(spec.exclude ?? [])
-    const tried = new Set<string>()
-    /** the worker tried last: where a task that failed (a timeout, say) was when it gave up */
-    let last: string | undefined
-    const fail = (attempts: number, error: string): TaskResult => ({ id: record.id, type: spec.type, ok: false, attempts, durationMs: Date.now() - started, reward: 0, error, worker: last, workerName: last == null ? undefined : this.nameOf(last) })
+    const started = this.now()
+    const s = initialAttempts()
+    const fail = (error: string): TaskResult => ({ id: record.id, type: spec.type, ok: false, attempts: s.attempt, durationMs: this.now() - started, reward: 0, error, worker: s.last, workerName: s.last == null ? undefined : this.nameOf(s.last) })
     // the worker's own word when it answered (cancelled while queued / while running)
-    const cancelled = (attempts: number, worker?: string, error = 'cancelled'): TaskResult => ({ ...fail(attempts, error), cancelled: true, worker, workerName: worker == null ? undefined : this.nameOf(worker) })
-    let attempt = 0
+    const cancelled = (worker?: string, error = 'cancelled'): TaskResult => ({ ...fail(error), cancelled: true, worker, workerName: worker == null ? undefined : this.nameOf(worker) })
     for (;;) {
-      if (signal.aborted) return cancelled(attempt)
-      attempt++
-      record.attempts++
-      const candidates = this.candidates().filter(c => !banned.has(c.peerId))
-      const able = candidates.filter(c => capable(c, spec.type, spec.capability))
-      // a resumed task goes back to the workers it was sent to before the restart: one that ran it answers from
-      // its deduplication cache (or joins the attempt still running there) instead of a second worker running it
-      const back = pinned == null ? record.sentTo?.find(p => !tried.has(p) && able.some(c => c.peerId === p)) : undefined
-      const target = pinned ?? back ?? pickWorker(candidates, { type: spec.type, capability: spec.capability, exclude: tried, now: Date.now() })?.peerId
-      let failure: AttemptFailure
-      let error: string
-      if (target == null) {
-        if (able.length === 0) return fail(attempt, 'no capable worker left')
+      if (signal.aborted) return cancelled()
+      const choice = chooseTarget(s, plan, this.candidates(), this.now())
+      if (choice.kind === 'give-up') return fail(choice.error)
+      if (choice.kind === 'wait') {
         // every capable worker has its window full: wait here for a slot; waiting is not an attempt
-        attempt--
-        record.attempts--
-        if (!await this.waitForSlot(deadline, signal)) return signal.aborted ? cancelled(attempt) : fail(attempt, 'every capable worker stayed busy until the deadline')
+        if (!await this.book.waitForSlot(plan.deadline, signal, () => this.now())) return signal.aborted ? cancelled() : fail('every capable worker stayed busy until the deadline')
         continue
-      } else {
-        tried.add(target)
-        last = target
-        // written down before it is sent, for a resumable task: after a crash it goes back there first
-        if (a.resumable && !(record.sentTo ?? []).includes(target)) {
-          (record.sentTo ??= []).push(target)
-          this.records.save(a)
-        }
-        const now = Date.now()
-        const req: TaskRequest = {
-          id: record.id, type: spec.type, payload: spec.payload as Uint8Array<ArrayBuffer>, reward: BigInt(spec.reward ?? 0),
-          timeoutMs: Math.max(1, Math.min(timeoutMs, deadline - now)), attempt, submitter: new Uint8Array() as Uint8Array<ArrayBuffer>,
-          params: new Map(Object.entries(spec.params ?? {})), cancel: false, follow: spec.follow === true
-        }
-        const onProgress = spec.follow === true ? (data: Uint8Array, dropped: number) => { a.followers.push(this.nameOf(target) ?? target, data, dropped) } : undefined
-        const outcome = await this.attempt(target, req, Math.min(timeoutMs, Math.max(1, deadline - now)), signal, onProgress)
-        if ('response' in outcome && outcome.response.status === Status.CANCELLED) return { ...cancelled(attempt, target, outcome.response.error), queueMs: outcome.response.queueMs, runMs: outcome.response.runMs }
-        if (signal.aborted) return cancelled(attempt, target)
-        if ('response' in outcome) {
-          const res = outcome.response
-          this.book.reached(target)
-          const problem = res.status === Status.OK ? answerProblem(spec.type, spec.payload, res.result) : undefined
-          if (problem != null) {
-            // a lying or broken worker: not the caller's answer; the next worker is asked
-            this.deps.metrics.invalidMessages.inc({ reason: 'task_answer' })
-            this.deps.logger.warn({ id: record.id, worker: target, type: spec.type }, problem)
-            failure = 'rejected'
-            error = problem
-          } else if (res.status === Status.OK || res.status === Status.ERROR) {
-            return this.result(record, spec, res, attempt, started, target)
-          } else {
-            failure = FAILURE_OF[res.status] ?? 'rejected'
-            error = res.error
-          }
-          if (res.status === Status.BUSY) this.book.busy(target)
-        } else {
-          failure = outcome.failure
-          error = outcome.error
-          // a worker we cannot reach (or that does not speak the task protocol it advertises) is likely dead or
-          // lying: skip it, and set it aside when that keeps happening
-          if (failure === 'disconnect' || outcome.unreachable === true) this.book.notReached(target)
-        }
-        // a blob missing everywhere will not appear by asking again
-        if (failure === 'not_found' && able.every(c => tried.has(c.peerId))) return fail(attempt, `${error} (no worker has it)`)
       }
-      // queue-full answers are bounded by the deadline, not by max_retries
-      const budget = failure === 'busy' || failure === 'not_found' ? Number.MAX_SAFE_INTEGER : maxRetries
-      const decision = nextAttempt(failure, attempt, { ...this.policy, maxRetries: budget }, Date.now(), deadline)
-      if (!decision.retry) return fail(attempt, `${error} (${decision.reason})`)
-      this.deps.metrics.taskRetries.inc({ reason: failure })
-      this.deps.logger.debug({ id: record.id, attempt, failure, worker: target, error }, 'retrying task')
-      if (decision.delayMs > 0) await sleep(decision.delayMs, signal)
+      const { target, timeoutMs } = choice
+      record.attempts++
+      // written down before it is sent, for a resumable task: after a crash it goes back there first
+      if (a.resumable && !(record.sentTo ?? []).includes(target)) {
+        (record.sentTo ??= []).push(target)
+        this.records.save(a)
+      }
+      const req: TaskRequest = {
+        id: record.id, type: spec.type, payload: spec.payload as Uint8Array<ArrayBuffer>, reward: BigInt(spec.reward ?? 0),
+        timeoutMs, attempt: s.attempt, submitter: new Uint8Array() as Uint8Array<ArrayBuffer>,
+        params: new Map(Object.entries(spec.params ?? {})), cancel: false, follow: spec.follow === true
+      }
+      const onProgress = spec.follow === true ? (data: Uint8Array, dropped: number) => { a.followers.push(this.nameOf(target) ?? target, data, dropped) } : undefined
+      const sent = await this.attempt(target, req, timeoutMs, signal, onProgress)
+      const { outcome, problem } = outcomeOf(sent, spec.type, spec.payload)
+      if (problem != null) {
+        // a lying or broken worker: not the caller's answer; the next worker is asked
+        this.deps.metrics.invalidMessages.inc({ reason: 'task_answer' })
+        this.deps.logger.warn({ id: record.id, worker: target, type: spec.type }, problem)
+      }
+      const { decision, marks } = afterAttempt(s, plan, outcome, this.candidates().filter(c => capable(c, spec.type, spec.capability)), this.now(), signal.aborted)
+      for (const m of marks) {
+        if (m === 'reached') this.book.reached(target)
+        else if (m === 'busy') this.book.busy(target)
+        else this.book.notReached(target)
+      }
+      const res = 'response' in sent ? sent.response : undefined
+      switch (decision.kind) {
+        case 'answer': return answered(record.id, spec.type, res!, { attempts: s.attempt, durationMs: this.now() - started, worker: target, workerName: this.nameOf(target) })
+        case 'cancelled': return res?.status === Status.CANCELLED ? { ...cancelled(target, res.error), queueMs: res.queueMs, runMs: res.runMs } : cancelled(target)
+        case 'fail': return fail(decision.error)
+        case 'retry':
+          this.deps.metrics.taskRetries.inc({ reason: decision.failure })
+          this.deps.logger.debug({ id: record.id, attempt: s.attempt, failure: decision.failure, worker: target, error: outcome.kind === 'answer' ? undefined : outcome.error }, 'retrying task')
+          if (decision.delayMs > 0) await sleep(decision.delayMs, signal)
+      }
     }
   }
+
+
+
+  private now (): number { return (this.deps.clock ?? Date).now() }
 
   private nameOf (worker: string): string | undefined {
     return worker === this.init.selfPeerId ? this.init.selfName : this.deps.membership.get(worker)?.name
   }
 
   /** one attempt on one worker; a cancel (signal) asks that worker to stop it, and its answer is awaited */
-  private async attempt (target: string, req: TaskRequest, timeoutMs: number, signal: AbortSignal, onProgress?: (data: Uint8Array, dropped: number) => void): Promise<{ response: TaskResponse } | { failure: AttemptFailure, error: string, unreachable?: boolean }> {
+  private async attempt (target: string, req: TaskRequest, timeoutMs: number, signal: AbortSignal, onProgress?: (data: Uint8Array, dropped: number) => void): Promise<Sent> {
     this.book.sending(target)
     try {
       const local = this.deps.local
@@ -421,7 +375,7 @@ export class Submitter {
         const onAbort = (): void => { local.cancel(req.id, this.init.selfPeerId) }
         signal.addEventListener('abort', onAbort, { once: true })
         try {
-          return { response: await local.execute(req, Date.now(), { submitter: this.init.selfPeerId, onProgress: onProgress == null ? undefined : data => { onProgress(data, 0) } }) }
+          return { response: await local.execute(req, this.now(), { submitter: this.init.selfPeerId, onProgress: onProgress == null ? undefined : data => { onProgress(data, 0) } }) }
         } finally {
           signal.removeEventListener('abort', onAbort)
         }
@@ -432,60 +386,8 @@ export class Submitter {
       return { failure: 'disconnect', error: err.message, unreachable: true }
     } finally {
       this.book.done(target)
-      this.waiters.shift()?.()
     }
   }
 
-  /**
-   * Resolves true when a slot may have freed (an attempt finished), or after a short while anyway (a worker
-   * may have joined or its busy mark expired); false once the deadline has passed.
-   */
-  private async waitForSlot (deadline: number, signal: AbortSignal): Promise<boolean> {
-    const left = deadline - Date.now()
-    if (left <= 0 || signal.aborted) return false
-    await new Promise<void>(resolve => {
-      const wake = (): void => { clearTimeout(timer); signal.removeEventListener('abort', wake); resolve() }
-      signal.addEventListener('abort', wake, { once: true })
-      const timer = setTimeout(() => {
-        const i = this.waiters.indexOf(wake)
-        if (i >= 0) this.waiters.splice(i, 1)
-        signal.removeEventListener('abort', wake)
-        resolve()
-      }, Math.min(left, BUSY_BACKOFF_MS))
-      this.waiters.push(wake)
-    })
-    return Date.now() < deadline && !signal.aborted
-  }
 
-  private result (record: TaskRecord, spec: TaskSpec, res: TaskResponse, attempt: number, started: number, target: string): TaskResult {
-    // the answer came over an authenticated stream from `target` (or from our own executor): that is the worker
-    const worker = target
-    const name = this.nameOf(worker)
-    return {
-      id: record.id, type: spec.type, ok: res.status === Status.OK, worker, workerName: name, attempts: attempt,
-      durationMs: Date.now() - started, queueMs: res.queueMs, runMs: res.runMs, reward: Number(res.reward),
-      output: res.status === Status.OK ? res.result : undefined, error: res.status === Status.OK ? undefined : res.error, duplicate: res.duplicate
-    }
-  }
-}
-
-/** resolves after `ms`, or at once when `signal` aborts */
-async function sleep (ms: number, signal?: AbortSignal): Promise<void> {
-  if (signal?.aborted === true) return
-  await new Promise<void>(resolve => {
-    const done = (): void => { clearTimeout(timer); signal?.removeEventListener('abort', done); resolve() }
-    const timer = setTimeout(done, ms)
-    signal?.addEventListener('abort', done, { once: true })
-  })
-}
-
-/** output as text when it is valid UTF-8, else as base64 */
-export function view (r: TaskResult): TaskResultView {
-  const { output, ...rest } = r
-  if (output == null) return rest
-  try {
-    return { ...rest, output: new TextDecoder('utf-8', { fatal: true }).decode(output) }
-  } catch {
-    return { ...rest, outputBase64: Buffer.from(output).toString('base64') }
-  }
 }

@@ -80,3 +80,9 @@ export interface TaskResultView extends Omit<TaskResult, 'output'> {
   outputBase64?: string
 }
 
+
+/**
+ * Types handlers submit to one another (storage.replicate): the handlers' business, not the operator's, so they
+ * are left out of `tasks`, `capabilities`, the node's events and "no worker offers" hints. The one rule for it.
+ */
+export function isInternalType (type: string): boolean { return type.endsWith('.replicate') }

@@ -20,3 +20,13 @@ export async function raceAbort<T> (work: Promise<T>, signal: AbortSignal): Prom
     work.then(v => { signal.removeEventListener('abort', onAbort); resolve(v) }, e => { signal.removeEventListener('abort', onAbort); reject(e) })
   })
 }
+
+/** resolves after `ms`, or as soon as `signal` aborts (it never rejects: the caller looks at the signal) */
+export async function sleep (ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted === true) return
+  await new Promise<void>(resolve => {
+    const done = (): void => { clearTimeout(timer); signal?.removeEventListener('abort', done); resolve() }
+    const timer = setTimeout(done, ms)
+    signal?.addEventListener('abort', done, { once: true })
+  })
+}

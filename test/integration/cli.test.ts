@@ -2,7 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import pWaitFor from 'p-wait-for'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Cluster, dnsAddr, runCli, type TestNode } from '../../src/testing/cluster.js'
+import { Cluster, dnsAddr, runCli, type TestNode } from '../harness/cluster.js'
 
 describe('the p2p-node command', () => {
   const cluster = new Cluster()

@@ -8,8 +8,8 @@ import { join } from 'node:path'
 import pWaitFor from 'p-wait-for'
 import puppeteer, { type Browser, type Page } from 'puppeteer-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { CHROMIUM, FIREFOX } from '../../src/testing/browsers.js'
-import { Cluster, dnsAddr, keygen, ROOT, waitAllSeeAll, type TestNode } from '../../src/testing/cluster.js'
+import { CHROMIUM, FIREFOX } from '../harness/browsers.js'
+import { Cluster, dnsAddr, keygen, ROOT, waitAllSeeAll, type TestNode } from '../harness/cluster.js'
 
 const SHOTS = join(ROOT, 'test-results', 'console')
 const DOCS = join(ROOT, 'docs', 'console')

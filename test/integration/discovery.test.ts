@@ -1,6 +1,6 @@
 import pWaitFor from 'p-wait-for'
 import { afterAll, describe, expect, it } from 'vitest'
-import { Cluster, dnsAddr } from '../../src/testing/cluster.js'
+import { Cluster, dnsAddr } from '../harness/cluster.js'
 
 describe('discovery', () => {
   const cluster = new Cluster()

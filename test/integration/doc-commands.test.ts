@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import pWaitFor from 'p-wait-for'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ROOT } from '../../src/testing/cluster.js'
+import { ROOT } from '../harness/cluster.js'
 
 interface Block { file: string, line: number, notRun?: string, commands: string[] }
 

@@ -3,8 +3,8 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import pWaitFor from 'p-wait-for'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Cluster, dnsAddr, LAUNCHER, type TestNode } from '../../src/testing/cluster.js'
-import { intervals, overlaps, readStamps, termRegressions } from '../../src/testing/failover-log.js'
+import { Cluster, dnsAddr, LAUNCHER, type TestNode } from '../harness/cluster.js'
+import { intervals, overlaps, readStamps, termRegressions } from '../harness/failover-log.js'
 
 // One group of three workers runs two services: `prog` (health check, hooks, state file, restart policy) and
 // `dry` (dry_run). The program stamps a shared log (the overlap checker's input) and, like a validator with

@@ -2,9 +2,9 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import pWaitFor from 'p-wait-for'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Cluster, TestNode } from '../../src/testing/cluster.js'
-import { handovers, intervals, overlaps, readStamps, termRegressions } from '../../src/testing/failover-log.js'
-import { canUseNetns, Hosts, type Host } from '../../src/testing/netns.js'
+import { Cluster, TestNode } from '../harness/cluster.js'
+import { handovers, intervals, overlaps, readStamps, termRegressions } from '../harness/failover-log.js'
+import { canUseNetns, Hosts, type Host } from '../harness/netns.js'
 
 // Three members, each a host of its own (network namespace, own IP) on a private bridge, all started from ONE
 // file in the seed p2p-failover format: each picks its own `ddns` entry by its address. The defaults apply

@@ -2,8 +2,8 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import pWaitFor from 'p-wait-for'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Cluster, dnsAddr, keygen, type TestNode } from '../../src/testing/cluster.js'
-import { intervals, overlaps } from '../../src/testing/failover-log.js'
+import { Cluster, dnsAddr, keygen, type TestNode } from '../harness/cluster.js'
+import { intervals, overlaps } from '../harness/failover-log.js'
 
 // A counter program with a state file (as a validator keeps its tower): it starts from the file and counts up;
 // state sync carries the file to the standbys. Every member of the group is stopped and started again: the

@@ -1,8 +1,8 @@
 import { join } from 'node:path'
 import pWaitFor from 'p-wait-for'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Cluster, dnsAddr, type TestNode } from '../../src/testing/cluster.js'
-import { intervals, overlaps, readStamps, stampingProgram, termRegressions, type Interval, type Stamp } from '../../src/testing/failover-log.js'
+import { Cluster, dnsAddr, type TestNode } from '../harness/cluster.js'
+import { intervals, overlaps, readStamps, stampingProgram, termRegressions, type Interval, type Stamp } from '../harness/failover-log.js'
 
 /** the checker: never two members running at once, and each new holder has a higher term */
 function checkNoOverlap (list: Interval[]): void {

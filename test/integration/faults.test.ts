@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import pWaitFor from 'p-wait-for'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Cluster, dnsAddr, LAUNCHER, waitAllSeeAll, type TestNode } from '../../src/testing/cluster.js'
+import { Cluster, dnsAddr, LAUNCHER, waitAllSeeAll, type TestNode } from '../harness/cluster.js'
 import type { StatusView } from '../../src/control/views.js'
 
 const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { HeartBeat, MAX_BYTES } from '../../src/messages/codec.js'
 import { membershipTopics } from '../../src/messages/topics.js'
 import { pubsub, type PubSub } from '../../src/libp2p/pubsub.js'
-import { Cluster, type TestNode } from '../../src/testing/cluster.js'
+import { Cluster, type TestNode } from '../harness/cluster.js'
 
 function counter (metrics: string, reason: string): number {
   const m = new RegExp(`^p2p_invalid_messages_total\\{reason="${reason}"\\} (\\d+)`, 'm').exec(metrics)

@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import pWaitFor from 'p-wait-for'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Cluster, dnsAddr, runHelper, waitAllSeeAll, type TestNode } from '../../src/testing/cluster.js'
+import { Cluster, dnsAddr, runHelper, waitAllSeeAll, type TestNode } from '../harness/cluster.js'
 
 async function runGhosts (cluster: Cluster, targets: TestNode[], count: number): Promise<{ peerIds: string[], published: number }> {
   return await runHelper('ghost-members.mjs', {

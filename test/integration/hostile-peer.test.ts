@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import pWaitFor from 'p-wait-for'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Cluster, dnsAddr, keygen, runHelper, waitAllSeeAll, type TestNode } from '../../src/testing/cluster.js'
-import { intervals, overlaps, readStamps, stampingProgram, termRegressions } from '../../src/testing/failover-log.js'
+import { Cluster, dnsAddr, keygen, runHelper, waitAllSeeAll, type TestNode } from '../harness/cluster.js'
+import { intervals, overlaps, readStamps, stampingProgram, termRegressions } from '../harness/failover-log.js'
 
 const rssMiB = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024
 

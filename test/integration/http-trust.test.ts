@@ -6,7 +6,7 @@ import { connect } from 'node:net'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Cluster, keygen, type TestNode } from '../../src/testing/cluster.js'
+import { Cluster, keygen, type TestNode } from '../harness/cluster.js'
 import { MAX_SSE_PER_CLIENT } from '../../src/control/http.js'
 
 /** sends `raw` on a fresh connection; resolves with what came back once the node closes it (or after `ms`) */

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import pWaitFor from 'p-wait-for'
 import { afterAll, describe, expect, it } from 'vitest'
-import { Cluster, dnsAddr, ROOT } from '../../src/testing/cluster.js'
+import { Cluster, dnsAddr, ROOT } from '../harness/cluster.js'
 
 // No Docker engine here: run the image's build steps (scripts/image-build.sh, which the Dockerfile runs)
 // on a clean copy of the repository, then run the pruned result as real nodes.

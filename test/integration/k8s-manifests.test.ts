@@ -7,7 +7,7 @@ import * as core from 'kubernetes-models/v1'
 import { describe, expect, it } from 'vitest'
 import { parseAllDocuments } from 'yaml'
 import { parseConfig } from '../../src/config/load.js'
-import { ROOT } from '../../src/testing/cluster.js'
+import { ROOT } from '../harness/cluster.js'
 
 const MODELS: Record<string, any> = {
   'v1/Namespace': core.Namespace,

@@ -1,7 +1,7 @@
 import pWaitFor from 'p-wait-for'
 import { afterAll, describe, expect, it } from 'vitest'
-import { Cluster } from '../../src/testing/cluster.js'
-import { canUseNetns, Hosts } from '../../src/testing/netns.js'
+import { Cluster } from '../harness/cluster.js'
+import { canUseNetns, Hosts } from '../harness/netns.js'
 
 // mDNS multicast must not leave the sandbox, so the two nodes are separate hosts (network namespaces)
 // on a private bridge. Needs root for `ip netns`; CI runs as root.

@@ -15,7 +15,7 @@ import { MemberSnapshot } from '../../src/messages/membership.js'
 import { membershipTopics } from '../../src/messages/topics.js'
 import { streamProtocol } from '../../src/messages/protocols.js'
 import { pubsub, type PubSub } from '../../src/libp2p/pubsub.js'
-import { Cluster, dnsAddr, type TestNode } from '../../src/testing/cluster.js'
+import { Cluster, dnsAddr, type TestNode } from '../harness/cluster.js'
 
 // heartbeats a minute apart: a node that lists the others within seconds learned them from a snapshot
 const HEARTBEAT = '60s'

@@ -3,10 +3,10 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import pWaitFor from 'p-wait-for'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Cluster, type TestNode } from '../../src/testing/cluster.js'
-import { intervals, overlaps, readStamps, stampingProgram, termRegressions } from '../../src/testing/failover-log.js'
-import { addLabNode, canUseNat, NatLab } from '../../src/testing/nat.js'
-import type { Host } from '../../src/testing/netns.js'
+import { Cluster, type TestNode } from '../harness/cluster.js'
+import { intervals, overlaps, readStamps, stampingProgram, termRegressions } from '../harness/failover-log.js'
+import { addLabNode, canUseNat, NatLab } from '../harness/nat.js'
+import type { Host } from '../harness/netns.js'
 
 /** POST /api/tasks from inside a node's own host (the API takes writes from loopback), without blocking this process; the answer */
 let posts = 0

@@ -1,6 +1,6 @@
 import pWaitFor from 'p-wait-for'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Cluster, dnsAddr, waitAllSeeAll, type TestNode } from '../../src/testing/cluster.js'
+import { Cluster, dnsAddr, waitAllSeeAll, type TestNode } from '../harness/cluster.js'
 
 // bootstrap + relay + 3 workers, each its own p2p-node process on 127.0.0.1
 describe('a five-node network', () => {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import pWaitFor from 'p-wait-for'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Cluster, dnsAddr, type TestNode } from '../../src/testing/cluster.js'
+import { Cluster, dnsAddr, type TestNode } from '../harness/cluster.js'
 
 const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
 

@@ -6,8 +6,8 @@ import pWaitFor from 'p-wait-for'
 import { afterAll, describe, expect, it } from 'vitest'
 import { parseAllDocuments } from 'yaml'
 import { ControlClient } from '../../src/control/client.js'
-import { keygen, LAUNCHER, ROOT } from '../../src/testing/cluster.js'
-import { canUseNetns, Hosts, type Host } from '../../src/testing/netns.js'
+import { keygen, LAUNCHER, ROOT } from '../harness/cluster.js'
+import { canUseNetns, Hosts, type Host } from '../harness/netns.js'
 
 interface Pod { name: string, role: string, host: Host, workload: any, dataDir: string, proc?: ChildProcess, log: string }
 

@@ -4,7 +4,7 @@ import { createServer } from 'node:net'
 import { join } from 'node:path'
 import pWaitFor from 'p-wait-for'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Cluster, dnsAddr, type TestNode } from '../../src/testing/cluster.js'
+import { Cluster, dnsAddr, type TestNode } from '../harness/cluster.js'
 
 const has = (cmd: string): boolean => { try { execFileSync(cmd, ['--version'], { stdio: 'ignore' }); return true } catch { return false } }
 

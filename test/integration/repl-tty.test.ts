@@ -1,6 +1,6 @@
 import pWaitFor from 'p-wait-for'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Cluster, LAUNCHER, ROOT, dnsAddr, type TestNode } from '../../src/testing/cluster.js'
+import { Cluster, LAUNCHER, ROOT, dnsAddr, type TestNode } from '../harness/cluster.js'
 import { hasTmux, Terminal } from '../helpers/tmux.js'
 
 describe.skipIf(!hasTmux())('the interactive REPL in a terminal (tmux; skipped without tmux)', () => {

@@ -4,7 +4,7 @@
 // failover service running. Asserted: behaviour only — nothing lost, the service never runs twice at once and
 // moves at most twice.
 import { describe, expect, it } from 'vitest'
-import { runBench } from '../../src/testing/cluster.js'
+import { runBench } from '../harness/cluster.js'
 
 describe('rolling restart of three workers under load (real processes)', () => {
   it('every task accepted during the rollout ends with its result; the service never runs twice and moves at most twice', async () => {

@@ -3,8 +3,8 @@ import { readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import pWaitFor from 'p-wait-for'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Cluster, dnsAddr, keygen, waitAllSeeAll, type TestNode } from '../../src/testing/cluster.js'
-import { canUseNetns, Hosts } from '../../src/testing/netns.js'
+import { Cluster, dnsAddr, keygen, waitAllSeeAll, type TestNode } from '../harness/cluster.js'
+import { canUseNetns, Hosts } from '../harness/netns.js'
 
 
 

@@ -2,7 +2,7 @@
 // --duration 1800`): steady tasks through the bootstrap, a worker restarted every 15 s, a handoff every 30 s.
 // Asserted: behaviour only — no task lost, the failover log shows no overlap, the churn happened.
 import { describe, expect, it } from 'vitest'
-import { runBench } from '../../src/testing/cluster.js'
+import { runBench } from '../harness/cluster.js'
 
 describe('soak with churn, 60 s (real processes)', () => {
   it('loses no task while workers restart and the service is handed off; never two holders', async () => {

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import pWaitFor from 'p-wait-for'
 import { afterAll, describe, expect, it } from 'vitest'
 import { ControlClient } from '../../src/control/client.js'
-import { Cluster, dnsAddr, type TestNode } from '../../src/testing/cluster.js'
+import { Cluster, dnsAddr, type TestNode } from '../harness/cluster.js'
 
 const TASKS = 2000
 

@@ -5,8 +5,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import pWaitFor from 'p-wait-for'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Cluster, dnsAddr, LAUNCHER, type TestNode } from '../../src/testing/cluster.js'
-import { sseFrames } from '../../src/testing/sse.js'
+import { Cluster, dnsAddr, LAUNCHER, type TestNode } from '../harness/cluster.js'
+import { sseFrames } from '../harness/sse.js'
 
 /** the pids of processes whose command line contains `pattern` (pgrep -f), none when there are none */
 function pids (pattern: string): number[] {

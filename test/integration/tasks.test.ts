@@ -4,8 +4,8 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import pWaitFor from 'p-wait-for'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Cluster, dnsAddr, runCli, type TestNode } from '../../src/testing/cluster.js'
-import { sseFrames } from '../../src/testing/sse.js'
+import { Cluster, dnsAddr, runCli, type TestNode } from '../harness/cluster.js'
+import { sseFrames } from '../harness/sse.js'
 
 function iteratedSha256 (payload: string, n: number): string {
   let d = createHash('sha256').update(payload).digest()

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import pWaitFor from 'p-wait-for'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { ROOT } from '../../src/testing/cluster.js'
+import { ROOT } from '../harness/cluster.js'
 
 const DRIVER = join(ROOT, 'test/helpers/watchdog-driver.mjs')
 const dir = mkdtempSync(join(tmpdir(), 'p2p-watchdog-'))

@@ -1,10 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { Registry } from 'prom-client'
 import { createFailoverBeats } from '../../src/failover/beats.js'
-import { createLogger } from '../../src/util/logger.js'
-import { createMetrics } from '../../src/metrics/metrics.js'
+import { silentLogger, freshMetrics } from '../harness/fixtures.js'
 
 // The failover wire against a recording pubsub: what it subscribes, validates and leaves behind.
 async function harness () {
@@ -20,7 +18,7 @@ async function harness () {
     publish: async () => ({ recipients: [] })
   }
   const beats = createFailoverBeats({
-    peerId, pubsub: pubsub as any, streams: {} as any, metrics: createMetrics(new Registry()), logger: createLogger({ level: 'silent', pretty: false })
+    peerId, pubsub: pubsub as any, streams: {} as any, metrics: freshMetrics(), logger: silentLogger()
   }, { protocolVersion: 'pv' })
   return { beats, calls, pubsub, listeners }
 }

@@ -1,9 +1,7 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { createBootstrapper } from '../../src/discovery/bootstrap.js'
-import { createLogger } from '../../src/util/logger.js'
-import { createMetrics } from '../../src/metrics/metrics.js'
-import { Registry } from 'prom-client'
+import { silentLogger, freshMetrics } from '../harness/fixtures.js'
 
 const BOOT = peerIdFromString('12D3KooWSdpExbW1Cd3Z4DCsJTVfCXxiv9gM1hsNuM9Gsn61aNyZ')
 const OTHER = peerIdFromString('12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp')
@@ -40,7 +38,7 @@ describe('bootstrapper', () => {
   it('re-dials a bootstrap peer that went away within seconds, with backoff, though other peers stay connected', async () => {
     const libp2p = fakeLibp2p()
     libp2p.state.connections.push({ remotePeer: OTHER })
-    const b = createBootstrapper({ libp2p: libp2p as any, logger: createLogger({ level: 'silent', pretty: false }), metrics: createMetrics(new Registry()) }, {
+    const b = createBootstrapper({ libp2p: libp2p as any, logger: silentLogger(), metrics: freshMetrics() }, {
       addresses: ['/ip4/127.0.0.1/tcp/4001'], dialTimeoutMs: 1000, maxBackoffMs: 30_000, refreshMs: 60_000
     })
     b.start()

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { handovers, intervals, overlaps, termRegressions } from '../../src/testing/failover-log.js'
+import { handovers, intervals, overlaps, termRegressions } from '../harness/failover-log.js'
 
 const stamps = (who: string, from: number, to: number, term: number): Array<{ who: string, ms: number, term: number }> =>
   Array.from({ length: Math.floor((to - from) / 20) + 1 }, (_, i) => ({ who, ms: from + i * 20, term }))

@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, it } from 'vitest'
-import { fuzzProperties } from '../../src/testing/fuzz-properties.js'
+import { fuzzProperties } from '../harness/fuzz-properties.js'
 
 // >= 1,000 cases per property on every CI run (a fixed seed per run is printed by fast-check on failure, so
 // any counterexample can be replayed); bench/fuzz.mjs runs the same properties 100,000+ times.

@@ -7,13 +7,9 @@ import {
 } from '../../src/failover/service-state.js'
 import type { FailoverServiceConfig } from '../../src/config/types.js'
 import type { IncomingBeat } from '../../src/failover/beats.js'
+import { failoverService } from '../harness/fixtures.js'
 
-const service = (over: Partial<FailoverServiceConfig> = {}): FailoverServiceConfig => ({
-  name: 'svc', argv: ['prog'], priority: 100, groupSize: 3, quorum: 2, intervalMs: 100, misses: 3, leaseMs: 600, marginMs: 100,
-  preempt: true, preemptDelayMs: 1000, stopTimeoutMs: 500, env: {}, members: [], openGroup: false,
-  hooks: { before_active: [], after_active: [], before_passive: [], after_passive: [] },
-  restart: { maxRestarts: 2, windowMs: 10_000, delayMs: 100 }, dryRun: false, ...over
-})
+const service = failoverService
 const cfg = (over: Partial<FailoverServiceConfig> = {}): MachineConfig => machineConfig(service(over), 'a')
 const C = cfg()
 const beat = (id: string, over: Partial<IncomingBeat> = {}): IncomingBeat => ({ id, priority: 50, healthy: true, state: 'standby', term: 0, seq: 1, eligible: true, ...over })

@@ -3,12 +3,12 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { Registry } from 'prom-client'
-import { createLogger } from '../../src/util/logger.js'
 import { createMembership, type MembershipInit } from '../../src/membership/service.js'
 import { HeartBeat } from '../../src/messages/membership.js'
 import { membershipTopics } from '../../src/messages/topics.js'
 import { createMetrics } from '../../src/metrics/metrics.js'
 import type { PeerId } from '@libp2p/interface'
+import { silentLogger } from '../harness/fixtures.js'
 
 const newPeer = async (): Promise<PeerId> => peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
 
@@ -26,7 +26,7 @@ async function harness (init: Partial<MembershipInit> = {}) {
   }
   const registry = new Registry()
   const metrics = createMetrics(registry)
-  const membership = createMembership({ peerId: self, pubsub: pubsub as any, logger: createLogger({ level: 'silent', pretty: false }), metrics }, {
+  const membership = createMembership({ peerId: self, pubsub: pubsub as any, logger: silentLogger(), metrics }, {
     protocolVersion: 'pv', name: 'me', role: 'worker', version: '1', capabilities: [], intervalMs: 60_000, misses: 3, expiryMs: 60_000, ...init
   })
   membership.start()

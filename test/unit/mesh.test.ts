@@ -2,9 +2,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { createMeshDialer } from '../../src/discovery/mesh.js'
-import { createLogger } from '../../src/util/logger.js'
-import { createMetrics } from '../../src/metrics/metrics.js'
-import { Registry } from 'prom-client'
+import { silentLogger, freshMetrics } from '../harness/fixtures.js'
 
 const SELF = peerIdFromString('12D3KooWRBy97UB99e3J6hiPesre1MZeuNQvfan4gBziswrRJsNK')
 const RELAY = '12D3KooWSdpExbW1Cd3Z4DCsJTVfCXxiv9gM1hsNuM9Gsn61aNyZ'
@@ -53,8 +51,8 @@ describe('mesh dialer, a member whose heartbeats announce its addresses', () => 
       addEventListener: () => {},
       removeEventListener: () => {}
     }
-    const metrics = createMetrics(new Registry())
-    const mesh = createMeshDialer({ libp2p: libp2p as any, membership: membershipOf(PEER.toString(), ['/ip4/10.0.0.9/tcp/4001']) as any, logger: createLogger({ level: 'silent', pretty: false }), metrics }, {
+    const metrics = freshMetrics()
+    const mesh = createMeshDialer({ libp2p: libp2p as any, membership: membershipOf(PEER.toString(), ['/ip4/10.0.0.9/tcp/4001']) as any, logger: silentLogger(), metrics }, {
       meshNetwork: true, dialTimeoutMs: 1000, maxConnections: 100, retryMs: 1000
     })
     mesh.start()
@@ -72,7 +70,7 @@ describe('mesh dialer, a member reached only through a relay', () => {
 
   it('tries its direct addresses only (never a second circuit), backing off while they fail', async () => {
     const libp2p = fakeLibp2p([CIRCUIT, '/ip4/192.168.1.5/tcp/4001'])
-    const mesh = createMeshDialer({ libp2p: libp2p as any, membership: membershipOf(PEER.toString()) as any, logger: createLogger({ level: 'silent', pretty: false }), metrics: createMetrics(new Registry()) }, {
+    const mesh = createMeshDialer({ libp2p: libp2p as any, membership: membershipOf(PEER.toString()) as any, logger: silentLogger(), metrics: freshMetrics() }, {
       meshNetwork: true, dialTimeoutMs: 1000, maxConnections: 100, retryMs: 1000
     })
     mesh.start()
@@ -88,7 +86,7 @@ describe('mesh dialer, a member reached only through a relay', () => {
 
   it('dials nothing when the member has no direct address (the relayed connection is all there is)', async () => {
     const libp2p = fakeLibp2p([CIRCUIT])
-    const mesh = createMeshDialer({ libp2p: libp2p as any, membership: membershipOf(PEER.toString()) as any, logger: createLogger({ level: 'silent', pretty: false }), metrics: createMetrics(new Registry()) }, {
+    const mesh = createMeshDialer({ libp2p: libp2p as any, membership: membershipOf(PEER.toString()) as any, logger: silentLogger(), metrics: freshMetrics() }, {
       meshNetwork: true, dialTimeoutMs: 1000, maxConnections: 100, retryMs: 1000
     })
     mesh.start()
@@ -116,7 +114,7 @@ describe('mesh dialer, a member behind a NAT whose addresses are not known yet',
       addEventListener: () => {},
       removeEventListener: () => {}
     }
-    const mesh = createMeshDialer({ libp2p: libp2p as any, membership: membershipOf(PEER.toString()) as any, logger: createLogger({ level: 'silent', pretty: false }), metrics: createMetrics(new Registry()) }, {
+    const mesh = createMeshDialer({ libp2p: libp2p as any, membership: membershipOf(PEER.toString()) as any, logger: silentLogger(), metrics: freshMetrics() }, {
       meshNetwork: true, dialTimeoutMs: 10_000, maxConnections: 100, retryMs: 1000, relayClient: true
     })
     mesh.start()
@@ -150,7 +148,7 @@ describe('mesh dialer, a relayed member that becomes reachable directly', () => 
       addEventListener: () => {},
       removeEventListener: () => {}
     }
-    const mesh = createMeshDialer({ libp2p: libp2p as any, membership: membershipOf(PEER.toString()) as any, logger: createLogger({ level: 'silent', pretty: false }), metrics: createMetrics(new Registry()) }, {
+    const mesh = createMeshDialer({ libp2p: libp2p as any, membership: membershipOf(PEER.toString()) as any, logger: silentLogger(), metrics: freshMetrics() }, {
       meshNetwork: true, dialTimeoutMs: 1000, maxConnections: 100, retryMs: 1000, relayClient: true
     })
     mesh.start()

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { createPinger, pingMuxer, type MuxerPing } from '../../src/discovery/pinger.js'
+import { silentLogger } from '../harness/fixtures.js'
 
 /** a multiplexer that pings as Yamux does: one ping outstanding at a time, joined by later callers, answered by `answer` */
 class FakeMuxer implements MuxerPing {
@@ -59,7 +60,7 @@ describe('createPinger', () => {
     const conn = { remotePeer: { toString: () => 'peer-a' }, muxer }
     const libp2p: any = { getConnections: () => [conn], dialProtocol: async () => { throw new Error('no streams here') }, addEventListener () {}, removeEventListener () {} }
     const metrics: any = { pings: { inc () {} }, peerRtt: { observe () {} }, pingFailures: { inc () {} } }
-    const logger: any = { debug () {}, info () {} }
+    const logger = silentLogger()
     const pinger = createPinger({ libp2p, logger, metrics }, { intervalMs: 60_000 })
     pinger.start()
     try {

@@ -7,12 +7,12 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { Registry } from 'prom-client'
 import { afterAll, describe, expect, it, vi } from 'vitest'
 import { TooManyTasksError } from '../../src/util/errors.js'
-import { createLogger } from '../../src/util/logger.js'
 import { TaskResponse, type TaskRequest } from '../../src/messages/tasks.js'
 import { createMetrics } from '../../src/metrics/metrics.js'
 import { TaskJournal } from '../../src/tasks/journal.js'
 import { Submitter, type SubmitterInit } from '../../src/tasks/submitter.js'
 import type { Member } from '../../src/membership/core.js'
+import { silentLogger } from '../harness/fixtures.js'
 
 const newId = async (): Promise<string> => peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
 
@@ -41,7 +41,7 @@ async function harness (answers: Record<string, (req: TaskRequest) => Promise<Ta
     journal,
     rtt: () => 1,
     metrics,
-    logger: createLogger({ level: 'silent', pretty: false })
+    logger: silentLogger()
   }, { selfPeerId: await newId(), selfName: 'me', selfCapabilities: [], maxPayload: 1024, defaultTimeoutMs: 2000, maxRetries: 3, ...init })
   const counter = async (name: string, labels: Record<string, string> = {}): Promise<number> =>
     (await registry.getSingleMetric(name)!.get()).values.filter(v => Object.entries(labels).every(([k, x]) => v.labels[k] === x)).reduce((a, v) => a + v.value, 0)

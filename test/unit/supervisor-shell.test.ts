@@ -1,22 +1,18 @@
-import { Registry } from 'prom-client'
 import { describe, expect, it } from 'vitest'
 import pWaitFor from 'p-wait-for'
 import { FailoverSupervisor, type Watchdog } from '../../src/failover/supervisor.js'
-import { createLogger } from '../../src/util/logger.js'
-import { createMetrics } from '../../src/metrics/metrics.js'
 import type { FailoverServiceConfig } from '../../src/config/types.js'
 import type { WatchdogEvent } from '../../src/failover/watchdog-client.js'
 import type { OutgoingBeat } from '../../src/failover/service-state.js'
+import { failoverService, freshMetrics, silentLogger } from '../harness/fixtures.js'
 
 // The shell around the pure machine, with the wire and the watchdog replaced by recorders: what it asks of
 // them, in what order, and that start and stop are idempotent. (The real processes: test/integration/failover*.)
 
 const SELF = '12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp'
-const service = (over: Partial<FailoverServiceConfig> = {}): FailoverServiceConfig => ({
-  name: 'solo', argv: ['prog'], priority: 100, groupSize: 1, quorum: 1, intervalMs: 20, misses: 3, leaseMs: 100, marginMs: 20,
-  preempt: true, preemptDelayMs: 100, stopTimeoutMs: 100, env: {}, members: [],
-  hooks: { before_active: [], after_active: [], before_passive: [], after_passive: [] },
-  restart: { maxRestarts: 1, windowMs: 1000, delayMs: 10 }, dryRun: false, ...over
+const service = (over: Partial<FailoverServiceConfig> = {}): FailoverServiceConfig => failoverService({
+  name: 'solo', groupSize: 1, quorum: 1, intervalMs: 20, leaseMs: 100, marginMs: 20, preemptDelayMs: 100, stopTimeoutMs: 100,
+  restart: { maxRestarts: 1, windowMs: 1000, delayMs: 10 }, ...over
 })
 
 function harness (over: Partial<FailoverServiceConfig> = {}) {
@@ -45,8 +41,8 @@ function harness (over: Partial<FailoverServiceConfig> = {}) {
   }
   const sup = new FailoverSupervisor({
     beats: { add: () => channel },
-    logger: createLogger({ level: 'silent', pretty: false }),
-    metrics: createMetrics(new Registry()),
+    logger: silentLogger(),
+    metrics: freshMetrics(),
     watchdog,
     onPhase: change => { phases.push(change.phase) }
   }, { service: service(over), self: SELF, env: {} })

@@ -1,11 +1,8 @@
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Registry } from 'prom-client'
 import { describe, expect, it } from 'vitest'
-import { createLogger } from '../../src/util/logger.js'
 import { TaskResponse, type TaskRequest } from '../../src/messages/tasks.js'
-import { createMetrics } from '../../src/metrics/metrics.js'
 import { parseTaskArgs, parseTaskJson } from '../../src/tasks/args.js'
 import { BoundedCache } from '../../src/tasks/bounded-cache.js'
 import { Executor } from '../../src/tasks/executor.js'
@@ -14,8 +11,9 @@ import { Ledger } from '../../src/tasks/ledger.js'
 import { priorityClass, TaskQueue } from '../../src/tasks/queue.js'
 import { TaskJournal } from '../../src/tasks/journal.js'
 import { TaskRecords, type OpenTask } from '../../src/tasks/records.js'
-import { nextAttempt } from '../../src/tasks/retry.js'
+import { nextAttempt } from '../../src/tasks/attempts.js'
 import { broadcastTargets, DecayingCounts, pickWorker, type Candidate } from '../../src/tasks/scheduler.js'
+import { silentLogger, freshMetrics } from '../harness/fixtures.js'
 
 describe('TaskQueue', () => {
   type Item = { reward: number, submitter: string, name: string }
@@ -214,9 +212,9 @@ describe('Executor', () => {
     id, type: 'slow', payload: new Uint8Array([1]), reward: 0n, timeoutMs: 5000, attempt: 1, submitter: new Uint8Array(), params: new Map(), cancel: false, follow: false, ...over
   })
   function make (handlers: Handler[], init: Partial<ConstructorParameters<typeof Executor>[1]> = {}) {
-    const metrics = createMetrics(new Registry())
+    const metrics = freshMetrics()
     const ledger = new Ledger(join(mkdtempSync(join(tmpdir(), 'ex-')), 'r.json'), 60_000)
-    return new Executor({ metrics, logger: createLogger({ level: 'silent', pretty: false }), ledger }, {
+    return new Executor({ metrics, logger: silentLogger(), ledger }, {
       handlers, selfPeerId: 'self', selfPeerIdBytes: new Uint8Array([1]), maxConcurrency: 1, maxQueue: 1, maxPayload: 100, dedupTtlMs: 60_000, defaultTimeoutMs: 5000, ...init
     })
   }

@@ -2,14 +2,9 @@ import { describe, expect, it } from 'vitest'
 import { Timeline } from '../../src/failover/timeline.js'
 import { initialServiceState, machineConfig, type ServiceState } from '../../src/failover/service-state.js'
 import type { MemberView } from '../../src/failover/election.js'
-import type { FailoverServiceConfig } from '../../src/config/types.js'
+import { failoverService } from '../harness/fixtures.js'
 
-const C = machineConfig({
-  name: 'svc', argv: ['prog'], priority: 100, groupSize: 3, quorum: 2, intervalMs: 100, misses: 3, leaseMs: 600, marginMs: 100,
-  preempt: true, preemptDelayMs: 1000, stopTimeoutMs: 500, env: {}, members: [],
-  hooks: { before_active: [], after_active: [], before_passive: [], after_passive: [] },
-  restart: { maxRestarts: 2, windowMs: 10_000, delayMs: 100 }, dryRun: false
-} as FailoverServiceConfig, 'a')
+const C = machineConfig(failoverService(), 'a')
 
 const view = (id: string, state: MemberView['state'], term: number, lastBeatAt: number): MemberView =>
   ({ id, priority: 50, healthy: true, state, term, lastBeatAt, seq: 1, eligible: true } as MemberView)

@@ -1,15 +1,20 @@
 // Test and benchmark harness: real p2p-node processes on 127.0.0.1, each with its own config and data dir.
-// Lives in src/ so that both vitest (TypeScript) and bench/ (compiled JavaScript) share one copy.
+// vitest imports it as TypeScript; bench/ imports it compiled (npm run build:harness, into build/): one copy,
+// and none of it in dist/ or the image.
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process'
-import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { dirname, join } from 'node:path'
 import pWaitFor from 'p-wait-for'
 import { parse, stringify } from 'yaml'
-import { ControlClient } from '../control/client.js'
-import type { PeerView, StatusView } from '../control/views.js'
+import { ControlClient } from '../../src/control/client.js'
+import type { PeerView, StatusView } from '../../src/control/views.js'
 
-export const ROOT = resolve(import.meta.dirname, '../..')
+/** the repository: the nearest folder up from here with the launcher in it (test/harness/ or build/test/harness/) */
+export const ROOT = ((): string => {
+  for (let dir = import.meta.dirname; dir !== dirname(dir); dir = dirname(dir)) if (existsSync(join(dir, 'p2p-node')) && existsSync(join(dir, 'package.json'))) return dir
+  throw new Error(`no p2p-node launcher above ${import.meta.dirname}`)
+})()
 export const LAUNCHER = join(ROOT, 'p2p-node')
 
 export interface NodeSpec {

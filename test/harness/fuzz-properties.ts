@@ -4,16 +4,16 @@
 // kind of rejection, or a result that breaks the parser's own promises; every input must be handled fast.
 import fc from 'fast-check'
 import { stringify } from 'yaml'
-import { parseConfig } from '../config/load.js'
-import { parseLine } from '../cli/parse-line.js'
-import { ConfigError } from '../util/errors.js'
-import { snapshotDecoder } from '../failover/beats.js'
-import { decodeCapabilities, decodeFailoverBeat, decodeHeartbeat, type InvalidReason } from '../messages/codec.js'
-import { FailoverBeat, StateSnapshot } from '../messages/failover.js'
-import { CapabilityAdvertisement, HeartBeat } from '../messages/membership.js'
-import { TaskRequest, TaskResponse } from '../messages/tasks.js'
-import { parseTaskArgs, parseTaskJson } from '../tasks/args.js'
-import { taskRequestDecoder, taskResponseDecoder } from '../tasks/network.js'
+import { parseConfig } from '../../src/config/load.js'
+import { parseLine } from '../../src/cli/parse-line.js'
+import { ConfigError } from '../../src/util/errors.js'
+import { snapshotDecoder } from '../../src/failover/beats.js'
+import { decodeCapabilities, decodeFailoverBeat, decodeHeartbeat, type InvalidReason } from '../../src/messages/codec.js'
+import { FailoverBeat, StateSnapshot } from '../../src/messages/failover.js'
+import { CapabilityAdvertisement, HeartBeat } from '../../src/messages/membership.js'
+import { TaskRequest, TaskResponse } from '../../src/messages/tasks.js'
+import { parseTaskArgs, parseTaskJson } from '../../src/tasks/args.js'
+import { taskRequestDecoder, taskResponseDecoder } from '../../src/tasks/frames.js'
 
 const REASONS = new Set<InvalidReason>(['too_large', 'decode', 'bad_field', 'wrong_sender', 'unsigned', 'stale', 'untrusted_role'])
 
