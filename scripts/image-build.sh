@@ -1,5 +1,5 @@
 #!/bin/sh
-# The image's build steps, in one place: the Dockerfile runs this, and test/integration/image.test.ts runs
+# The image's build steps, in one place: the Dockerfile runs this, and test/e2e/image.test.ts runs
 # it on a clean copy of the repository (no Docker engine is needed to prove the steps work).
 #   install (with dev dependencies, to compile) -> build (tsc + bundle) -> prune to runtime dependencies
 set -eu

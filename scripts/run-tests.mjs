@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm test`: every suite (unit, integration), then one plain summary line `N passed, N failed`.
+// `npm test`: every suite (unit, integration, e2e), then one plain summary line `N passed, N failed`.
 import { spawnSync } from 'node:child_process'
 import { mkdirSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'

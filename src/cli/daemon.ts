@@ -28,7 +28,7 @@ export interface DaemonOptions {
 export async function runDaemon (config: NodeConfig, logger: Logger, opts: DaemonOptions): Promise<number> {
   for (const w of config.warnings ?? []) logger.warn({ file: config.file }, w)
   privateDataDir(config.node.dataDir, logger)
-  // the programs it starts get an allowlisted environment, not the node's whole one (docs/SECURITY.md, "Local")
+  // the programs it starts get an allowlisted environment, not the node's whole one (docs/guides/security.md, "Local")
   // declared before the node: `status` reads where it serves /metrics once it is bound
   let http: HttpServer | undefined
   const metricsUrl = (): string | undefined => http?.listening === true ? `http://${config.metrics.host === '0.0.0.0' ? '127.0.0.1' : config.metrics.host}:${http.port}` : undefined

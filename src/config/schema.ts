@@ -64,7 +64,7 @@ export const nodeSchema = z.strictObject({
   member_expiry: doc(duration({ min: 0 }).default(60_000), 'how long a gone member stays listed before it is removed'),
   data_dir: doc(z.string().min(1).optional(), 'identity, control socket, task journal, blobs, REPL history (made 0700)', '`data/<name>`'),
   identity_file: doc(z.string().min(1).optional(), 'the peer\'s private key; created (mode 0600) on first start, so the peer id survives restarts', '`<data_dir>/peer.key`'),
-  pass_env: doc(z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*\*?$/, 'a variable name, or a prefix ending in *')).max(256).default([]), 'more of the node\'s environment for the programs it starts (handlers, failover programs, hooks, health checks): names, or prefixes ending in `*`. They always get `PATH`, `HOME`, `USER`, `LOGNAME`, `SHELL`, `LANG`, `LANGUAGE`, `LC_*`, `TZ`, `TMPDIR`, `TERM` and their own `env:`, nothing else (docs/SECURITY.md)')
+  pass_env: doc(z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*\*?$/, 'a variable name, or a prefix ending in *')).max(256).default([]), 'more of the node\'s environment for the programs it starts (handlers, failover programs, hooks, health checks): names, or prefixes ending in `*`. They always get `PATH`, `HOME`, `USER`, `LOGNAME`, `SHELL`, `LANG`, `LANGUAGE`, `LC_*`, `TZ`, `TMPDIR`, `TERM` and their own `env:`, nothing else (docs/guides/security.md)')
 })
 
 export const networkSchema = z.strictObject({
@@ -280,7 +280,7 @@ export const configSchema = z.strictObject({
   if (c.network.require_relay && (c.node.role !== 'worker' || !c.network.enable_relay)) {
     ctx.addIssue({ code: 'custom', path: ['network', 'require_relay'], message: 'needs node.role: worker and network.enable_relay: true (only workers reserve relay slots)' })
   }
-  // a group anyone can join is a service anyone can claim or stop (docs/SECURITY.md, "Failover")
+  // a group anyone can join is a service anyone can claim or stop (docs/guides/security.md, "Failover")
   if (c.node.role === 'worker' && c.network.psk_file == null) {
     c.failover.services.forEach((s, i) => {
       if (s.members.length > 0 || s.open_group) return

@@ -1,6 +1,7 @@
 import { UnknownServiceError, UsageError } from '../util/errors.js'
 import { parseTaskArgs, parseTaskJson } from '../tasks/args.js'
 import type { TaskOutput, TaskRecord } from '../tasks/types.js'
+import type { TaskSummary } from '../messages/api.js'
 import type { NodeViews } from './views.js'
 import type { FailoverSupervisor } from '../failover/supervisor.js'
 import type { TopologyView } from '../discovery/topology.js'
@@ -17,11 +18,11 @@ export type CommandEvent = { output: TaskOutput } | { accepted: { id: string, fo
 export type CommandHandler = (args: string[], ctx?: CommandContext) => Promise<unknown> | unknown
 
 /** a task list entry: the record without outputs */
-export function summarize (r: TaskRecord): Record<string, unknown> {
+export function summarize (r: TaskRecord): TaskSummary {
   const first = r.results[0]
   return {
-    id: r.id, type: r.type, state: r.state, broadcast: r.broadcast, attempts: r.attempts, submittedAt: new Date(r.submittedAt).toISOString(),
-    workers: r.results.map(x => x.workerName ?? x.worker).filter(Boolean), durationMs: first?.durationMs, error: r.error
+    id: r.id, type: r.type, state: r.state, broadcast: r.broadcast, attempts: r.attempts, submittedAt: r.submittedAt,
+    workers: r.results.map(x => x.workerName ?? x.worker).filter((w): w is string => w != null), durationMs: first?.durationMs, error: r.error
   }
 }
 

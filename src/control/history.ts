@@ -7,24 +7,9 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { Ring } from '../util/ring.js'
 import type { Startable } from '../util/startable.js'
+import type { HistorySample } from '../messages/api.js'
+export type { HistorySample } from '../messages/api.js'
 
-export interface HistorySample {
-  /** wall-clock ms */
-  at: number
-  connections: number
-  /** gossip messages received per second over the interval */
-  messagesPerSecond: number
-  rssBytes: number
-  /** event-loop delay over the interval, ms */
-  loopLagP50Ms: number
-  loopLagMaxMs: number
-  /** tasks taken here (REPL, CLI, API) that finished in the interval, per second, and how many failed */
-  tasksPerSecond: number
-  taskFailures: number
-  /** their submit → result time, ms (0 when none finished) */
-  taskP50Ms: number
-  taskP99Ms: number
-}
 
 /** durations kept per interval for the percentiles (a flood past this still counts in the rate) */
 const MAX_DURATIONS = 20_000

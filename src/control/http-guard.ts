@@ -1,4 +1,4 @@
-// Who may call the HTTP endpoints (docs/SECURITY.md, "HTTP and the browser"). Pure checks on a request's
+// Who may call the HTTP endpoints (docs/guides/security.md, "HTTP and the browser"). Pure checks on a request's
 // headers, so each rule has a table of cases; http.ts applies them before any route runs. The anchors: Jupyter's
 // and Syncthing's Host and Origin checks (DNS rebinding, cross-site requests), Consul's default-deny with a token.
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto'

@@ -2,7 +2,7 @@
  * Every HTTP endpoint of a node, in one table: the server (http.ts) routes by it and the HTTP API reference
  * (docs/reference/http-api-and-metrics.md) is generated from it (scripts/gen-docs.mjs), so the two cannot part.
  * `access`: `open` needs nothing (Prometheus and probes); `read` needs the token when one is set; `write` needs
- * the token, or a loopback client when there is none (docs/SECURITY.md).
+ * the token, or a loopback client when there is none (docs/guides/security.md).
  */
 export type RouteHandler =
   | 'metrics' | 'healthz' | 'readyz' | 'console' | 'read' | 'events'

@@ -11,68 +11,17 @@ import type { Pinger } from '../discovery/pinger.js'
 import type { Membership } from '../membership/service.js'
 import type { Metrics } from '../metrics/metrics.js'
 import type { Executor } from '../tasks/executor.js'
-import type { LedgerEntry, Ledger } from '../tasks/ledger.js'
+import type { Ledger } from '../tasks/ledger.js'
 import type { Submitter } from '../tasks/submitter.js'
 import type { NodeConfig } from '../config/types.js'
 import type { Node } from '../libp2p/libp2p.js'
 import type { NodeStatus } from '../util/startable.js'
 import { isInternalType } from '../tasks/types.js'
+import type { PeerView, StatusView, CapabilitiesView } from '../messages/api.js'
+export type { PeerView, StatusView, CapabilitiesView } from '../messages/api.js'
 
-export interface PeerView {
-  peerId: string
-  name?: string
-  role?: string
-  capabilities: string[]
-  addresses: string[]
-  /** stale: a connection is open but the member missed its heartbeats (frozen, or cut off) */
-  connection: 'direct' | 'relayed' | 'stale' | 'none'
-  /** relayed: the relay(s) the connection goes through (peer id) */
-  via?: string[]
-  rttMs?: number
-  lastHeartbeatAgeMs?: number
-  state: 'alive' | 'gone' | 'unknown'
-  /** the member's software version, from its heartbeats */
-  version?: string
-  /** workers: tasks queued and running there (heartbeat), and what it advertises it takes */
-  load?: number
-  maxConcurrency?: number
-  queueCapacity?: number
-}
 
-export interface StatusView {
-  peerId: string
-  /** the process id: the local network's launcher stops, by it, nodes of the network that are not its children */
-  pid: number
-  name: string
-  role: string
-  version: string
-  protocolVersion: string
-  listenAddresses: string[]
-  /** what this node tells others about itself (identify, DHT): node.announce when set */
-  announceAddresses: string[]
-  /** workers: whether others can dial this node, from a bootstrap's or relay's dial back */
-  reachability?: ReachabilityView
-  uptimeSeconds: number
-  connectedPeers: number
-  members: { bootstrap: number, relay: number, worker: number, gone: number }
-  topics: string[]
-  capabilities: string[]
-  health: { healthy: boolean, ready: boolean, reasons: string[] }
-  /** where this node serves /metrics, /healthz, /readyz (when enabled) */
-  metricsUrl?: string
-  /** workers with enable_relay: the relays this node holds a reservation on, and the search for one */
-  relay?: { reservations: string[], searching: boolean, searchRounds: number, nextSearchInMs?: number }
-  /** workers: tasks queued and running, and the reward ledger per task type */
-  tasks?: { load: number, maxConcurrency: number, queueCapacity: number, queued: Record<string, number> }
-  rewards?: { total: LedgerEntry, byType: Record<string, LedgerEntry> }
-}
 
-export interface CapabilitiesView {
-  self: { capabilities: string[], taskTypes: string[] }
-  network: Record<string, string[]>
-  /** task types offered in the network, with how many live workers offer each */
-  taskTypes: Record<string, number>
-}
 
 export interface ViewComponents {
   libp2p: Pick<Node, 'peerId' | 'getConnections' | 'getMultiaddrs' | 'peerStore' | 'services'>

@@ -9,28 +9,12 @@ import type { Node } from '../libp2p/libp2p.js'
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import { STREAM_LIMITS, streamProtocol } from '../messages/protocols.js'
 import type { Startable } from '../util/startable.js'
+import type { ReachabilityState, DialBackCheck, ReachabilityView } from '../messages/api.js'
+export type { ReachabilityState, DialBackCheck, ReachabilityView } from '../messages/api.js'
 
 
-export type ReachabilityState = 'public' | 'private' | 'unknown'
 
-/** one bootstrap's or relay's answer */
-export interface DialBackCheck {
-  /** who dialled back (peer id), and its name when it is a member */
-  by: string
-  byName?: string
-  result: 'reachable' | 'unreachable' | 'no_address'
-  /** reachable: the address the dial back reached */
-  address?: string
-  /** this node's address as that peer saw its connection (after any NAT) */
-  observed?: string
-}
 
-export interface ReachabilityView {
-  /** public: every peer that checked could dial this node back; private: at least one could not */
-  state: ReachabilityState
-  checks: DialBackCheck[]
-  checkedAgoMs?: number
-}
 
 export interface ReachabilityComponents {
   libp2p: Pick<Node, 'handle' | 'unhandle' | 'dial' | 'getConnections' | 'dialProtocol' | 'peerStore' | 'addEventListener' | 'removeEventListener'>

@@ -17,18 +17,12 @@ import type { Node } from '../libp2p/libp2p.js'
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import { STREAM_LIMITS, streamProtocol } from '../messages/protocols.js'
 import type { Startable } from '../util/startable.js'
+import type { TopologyNode, TopologyLink, TopologyView } from '../messages/api.js'
+export type { TopologyNode, TopologyLink, TopologyView } from '../messages/api.js'
 
 
 const MAX_MESSAGE = STREAM_LIMITS.links
 
-export interface TopologyNode { peerId: string, name?: string, role?: string, state?: string, self?: boolean }
-export interface TopologyLink { from: string, to: string, relayed: boolean }
-export interface TopologyView {
-  nodes: TopologyNode[]
-  links: TopologyLink[]
-  /** members that did not answer (their own links are missing from the graph) */
-  unanswered: string[]
-}
 
 export interface TopologyComponents {
   libp2p: Pick<Node, 'peerId' | 'handle' | 'unhandle' | 'getConnections' | 'dialProtocol'>

@@ -5,6 +5,8 @@
  */
 import { fresh, initialState, type ElectionConfig, type ElectionState, type MemberView } from './election.js'
 import type { FailoverServiceConfig } from '../config/types.js'
+import type { FailoverStatus } from '../messages/api.js'
+export type { Holding, FailoverStatus } from '../messages/api.js'
 
 export interface MachineConfig extends ElectionConfig {
   name: string
@@ -203,38 +205,7 @@ export function releaseLabel (reason: string): string {
   return reason === 'handoff' ? 'handoff' : 'other'
 }
 
-/** one change of a service's holder, as a member saw it (timeline.ts) */
-export interface Holding {
-  /** wall-clock ms of the change, as seen here */
-  at: number
-  /** the member holding the service from then on (none: no member is active) */
-  active?: string
-  term: number
-  /** why the previous holder no longer holds it, or how this one came to (for people) */
-  reason: string
-}
 
-export interface FailoverStatus {
-  service: string
-  state: string
-  /** where the member is in the service state machine */
-  phase: ServicePhase['name']
-  term: number
-  running: boolean
-  priority: number
-  active?: string
-  /** the program on this member: running, restarting (after an exit, within the restart policy), stopped, or dry-run */
-  program: 'running' | 'restarting' | 'stopped' | 'dry-run'
-  dryRun: boolean
-  /** this member's own health: the damped state, and the latest check's outcome */
-  health: { healthy: boolean, check?: string, holdMs: number }
-  restarts: number
-  /** the newest state snapshot held here (produced when active, received when standby) */
-  stateFile?: { term: number, version: number }
-  members: Array<{ peerId: string, priority: number, state: string, healthy: boolean, term: number, lastBeatAgeMs: number }>
-  /** who held the service when, as this member saw it, oldest first (the last 100 changes) */
-  timeline?: Holding[]
-}
 
 /** what `failover` shows of a service on this member */
 /** the active member and its term in `s`: this member while it holds the service, else a fresh active view */

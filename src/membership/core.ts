@@ -55,7 +55,7 @@ export type MembershipEvent =
   | { type: 'removed', peerId: string }
 
 /**
- * What this node believes of a member's own claims (docs/SECURITY.md, "Everything from outside is a claim"). A peer
+ * What this node believes of a member's own claims (docs/guides/security.md, "Everything from outside is a claim"). A peer
  * states its heartbeat interval, miss count and capacity; the node bounds them by its own policy, so a lying peer
  * (interval and misses 2^32-1, capacity 2^32-1) neither stays listed for good nor draws every task.
  */

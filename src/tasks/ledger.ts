@@ -1,7 +1,8 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
+import type { LedgerEntry } from '../messages/api.js'
+export type { LedgerEntry } from '../messages/api.js'
 
-export interface LedgerEntry { tasks: number, credits: number }
 
 /** Credits this worker earned, per task type, kept in a JSON file in the data dir. */
 export class Ledger {

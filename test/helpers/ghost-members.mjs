@@ -1,4 +1,4 @@
-// Ghost members for test/integration/hostile-members.test.ts: one throw-away process makes `count` peers (each
+// Ghost members for test/e2e/hostile-members.test.ts: one throw-away process makes `count` peers (each
 // its own key, so each signs its own messages and passes the sender checks), connects them to `targets`,
 // publishes for each a heartbeat and a capability advert that claim the most a field can hold (interval and
 // misses 2^32-1, max_concurrency and queue_capacity 2^32-1, every task type), then stops them all: members

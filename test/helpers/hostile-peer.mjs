@@ -1,10 +1,10 @@
-// A hostile peer for test/integration/hostile-peer.test.ts: a real libp2p node built like ours (same
+// A hostile peer for test/e2e/hostile-peer.test.ts: a real libp2p node built like ours (same
 // transports and protocol names, no membership, no validators of its own) that, for `seconds`:
 //  - floods the heartbeat, capabilities and failover topics with random bytes and oversized messages,
 //  - forges heartbeats and failover beats in the name of honest members (claimed sender != author),
 //  - claims the failover service itself (ACTIVE, a huge term) with beats signed by its own key,
 //  - sends oversized and malformed frames on task streams,
-//  - opens task and state streams and never reads from them.
+//  - opens task and state streams and never reads from them, and a burst of task streams at one victim.
 // (its config names the failover service only so that its own GossipSub lets it publish on that topic)
 // Usage: node hostile-peer.mjs '<json: { targets, pv, service, victims, seconds, dataDir }>'; prints a JSON summary.
 import { randomBytes } from 'node:crypto'
@@ -29,7 +29,7 @@ const topics = { ...membershipTopics(opts.pv), failover: stringifyTopic({ kind: 
 for (const t of Object.values(topics)) pubsub.subscribe(t)
 for (const t of opts.targets) await libp2p.dial(multiaddr(t)).catch(() => {})
 
-const sent = { junk: 0, oversized: 0, forgedHeartbeats: 0, forgedBeats: 0, claimedBeats: 0, badFrames: 0, idleStreams: 0, refusedStreams: 0, publishErrors: 0 }
+const sent = { junk: 0, oversized: 0, forgedHeartbeats: 0, forgedBeats: 0, claimedBeats: 0, badFrames: 0, idleStreams: 0, burstStreams: 0, refusedStreams: 0, publishErrors: 0 }
 const victims = opts.victims.map(id => peerIdFromString(id))
 const publish = async (topic, data, counter) => {
   try { await pubsub.publish(topic, data); sent[counter]++ } catch { sent.publishErrors++ }
@@ -63,6 +63,17 @@ while (Date.now() < until) {
       s.send(round % 10 === 0 ? new Uint8Array([0xff, 0xff, 0xff, 0xff, 0x0f, 1, 2, 3]) : new Uint8Array([5, 0xff, 0xff, 0xff, 0xff, 0xff]))
       sent.badFrames++
     } catch { sent.refusedStreams++ }
+  }
+  // 6. a burst of task streams at one victim, back to back: past the per-peer stream-open limit (a burst of 16,
+  // then 2 a second) whatever the speed of the rounds on a loaded machine
+  if (round === 1) {
+    for (let i = 0; i < 40; i++) {
+      try {
+        const s = await libp2p.dialProtocol(victims[0], streamProtocol('task', opts.pv), { signal: AbortSignal.timeout(2000) })
+        s.abort(new Error('burst'))
+        sent.burstStreams++
+      } catch { sent.refusedStreams++ }
+    }
   }
   // 5. streams opened and never read or written (held until the end)
   if (round % 3 === 0 && held.length < 200) {

@@ -1,4 +1,4 @@
-// A task client that speaks the task stream by hand, for test/integration/hostile-tasks.test.ts. Two modes:
+// A task client that speaks the task stream by hand, for test/e2e/hostile-tasks.test.ts. Two modes:
 //  - flood: opens one task stream to `target`, sends `count` echo requests of `size` bytes (each its own id)
 //    as fast as the stream takes them, reads nothing, and holds the stream open for `seconds`. Prints how many
 //    requests went out before the worker stopped taking them.

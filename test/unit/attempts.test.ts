@@ -4,7 +4,7 @@ import { afterAttempt, chooseTarget, deadlineOf, initialAttempts, outcomeOf, typ
 import type { Candidate } from '../../src/tasks/scheduler.js'
 
 // The task attempt machine (src/tasks/attempts.ts): which worker the next attempt goes to and what a finished
-// attempt means, as tables. The submitter that sends the attempts is tested with real nodes (test/integration/tasks*).
+// attempt means, as tables. The submitter that sends the attempts is tested with real nodes (test/e2e/tasks*).
 
 const worker = (peerId: string, over: Partial<Candidate> = {}): Candidate => ({
   peerId, taskTypes: ['echo'], capabilities: [], alive: true, healthy: true, advertisedLoad: 0, maxConcurrency: 2, queueCapacity: 10, inFlight: 0, connected: true, ...over

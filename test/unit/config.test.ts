@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest'
+import { z } from 'zod'
 import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -6,7 +7,7 @@ import { loadConfig, parseConfig } from '../../src/config/load.js'
 import { parseDuration } from '../../src/config/duration.js'
 import { interpolate } from '../../src/config/interpolate.js'
 import { ConfigError } from '../../src/util/errors.js'
-import { formatByteSize } from '../../src/config/schema.js'
+import { configSchema, formatByteSize } from '../../src/config/schema.js'
 import { taskBodyLimit } from '../../src/cli/daemon.js'
 import { ensureSwarmKey } from '../../src/cli/keygen.js'
 import { withoutLocalAddresses } from '../../src/libp2p/libp2p.js'
@@ -189,5 +190,31 @@ describe('example configs', () => {
     const c = loadConfig(join(root, 'config/edge-worker.yaml'), {})
     expect(c.network).toMatchObject({ enableRelay: true, requireRelay: true, enableMdns: false })
     expect(c.network.bootstrap.every(b => !b.includes('.svc.cluster.local'))).toBe(true)
+  })
+})
+
+describe('every schema key reaches the node', () => {
+  // docs/development/extending.md, "Add a config key": a key in the schema (src/config/schema.ts) that normalize
+  // forgets would be validated, documented and then ignored. Each key of each section must have a camelCase field
+  // (with Ms for a duration) in the parsed config; the few renamed ones are listed.
+  const RENAMED: Record<string, string> = { 'network.psk_file': 'psk', 'metrics.api_token_file': 'apiToken', 'relay.circuit_data': 'circuitDataBytes' }
+  /** `duration` or `bytes` when the key's schema says so (the kind the schema's helpers attach) */
+  const kindOf = (schema: any): string | undefined => {
+    for (let cur = schema; cur != null; cur = cur._zod.def.innerType ?? cur._zod.def.in) {
+      const kind = (z.globalRegistry.get(cur) as { kind?: string } | undefined)?.kind
+      if (kind != null) return kind
+    }
+    return undefined
+  }
+  const camel = (k: string): string => k.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase())
+  it.each(['node', 'network', 'relay', 'metrics', 'control', 'logging', 'tasks'] as const)('%s', section => {
+    const c = parseConfig('node:\n  role: worker\n', { file: '/cfg/config.yaml', hostname: 'h' }) as unknown as Record<string, Record<string, unknown>>
+    const shape = (configSchema.shape[section] as any)._zod.def.innerType?._zod.def.shape ?? (configSchema.shape[section] as any)._zod.def.shape
+    const missing = Object.keys(shape).filter(k => {
+      const kind = kindOf(shape[k])
+      const name = RENAMED[`${section}.${k}`] ?? `${camel(k)}${kind === 'duration' ? 'Ms' : ''}`
+      return !Object.hasOwn(c[section], name)
+    })
+    expect(missing).toEqual([])
   })
 })

@@ -7,7 +7,7 @@ import type { OutgoingBeat } from '../../src/failover/service-state.js'
 import { failoverService, freshMetrics, silentLogger } from '../harness/fixtures.js'
 
 // The shell around the pure machine, with the wire and the watchdog replaced by recorders: what it asks of
-// them, in what order, and that start and stop are idempotent. (The real processes: test/integration/failover*.)
+// them, in what order, and that start and stop are idempotent. (The real processes: test/e2e/failover*.)
 
 const SELF = '12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp'
 const service = (over: Partial<FailoverServiceConfig> = {}): FailoverServiceConfig => failoverService({

@@ -23,7 +23,7 @@ export function TasksView (): preact.JSX.Element {
       { label: 'p99', values: history.map(s => s.taskP99Ms ?? null), color: '#f59e0b', unit: 'ms' }
     ]
   }), [history])
-  const recent = useMemo(() => [...tasks].sort((a, b) => b.submittedAt.localeCompare(a.submittedAt)).slice(0, 100), [tasks])
+  const recent = useMemo(() => [...tasks].sort((a, b) => b.submittedAt - a.submittedAt).slice(0, 100), [tasks])
   const workers = peers.filter(p => p.role === 'worker')
   // this node runs tasks too when it is a worker: its own figures come from its status
   if (status?.role === 'worker' && status.tasks != null) {

@@ -122,28 +122,33 @@ describe('distributed tasks', () => {
 
   it('GET /api/events streams the node\'s task events as SSE, and a reconnect with Last-Event-ID gets what it missed', async () => {
     const { metricsUrl } = await boot.request('status') as any
-    /** reads SSE frames from a stream until `until` says stop */
-    const read = async (headers: Record<string, string>, until: (frames: Array<{ id: number, event: string, data: any }>) => boolean) => {
+    type Frame = { id: number, event: string, data: any }
+    /** opens the event stream (subscribed once its headers are here); `frames` reads until `until` says stop */
+    const open = async (headers: Record<string, string>) => {
       const ac = new AbortController()
       const res = await fetch(`${metricsUrl}/api/events`, { headers, signal: ac.signal })
       expect(res.headers.get('content-type')).toBe('text/event-stream')
-      const frames: Array<{ id: number, event: string, data: any }> = []
-      const timer = setTimeout(() => { ac.abort() }, 30_000)
-      try {
-        for await (const f of sseFrames(res)) {
-          if (f.id != null) frames.push({ ...f, id: f.id })
-          if (until(frames)) break
+      return {
+        frames: async (until: (frames: Frame[]) => boolean): Promise<Frame[]> => {
+          const frames: Frame[] = []
+          const timer = setTimeout(() => { ac.abort() }, 30_000)
+          try {
+            for await (const f of sseFrames(res)) {
+              if (f.id != null) frames.push({ ...f, id: f.id })
+              if (until(frames)) break
+            }
+          } finally {
+            clearTimeout(timer)
+            ac.abort()
+          }
+          return frames
         }
-      } finally {
-        clearTimeout(timer)
-        ac.abort()
       }
-      return frames
     }
-    const live = read({}, f => f.some(x => x.event === 'task' && x.data.state === 'done' && x.data.type === 'echo'))
-    await new Promise(resolve => setTimeout(resolve, 300))
+    const read = async (headers: Record<string, string>, until: (frames: Frame[]) => boolean): Promise<Frame[]> => await (await open(headers)).frames(until)
+    const live = await open({})
     const r = await (await fetch(`${metricsUrl}/api/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ type: 'echo', payload: 'streamed' }) })).json()
-    const frames = await live
+    const frames = await live.frames(f => f.some(x => x.event === 'task' && x.data.state === 'done' && x.data.id === r.id))
     const mine = frames.filter(f => f.event === 'task' && f.data.id === r.id)
     expect(mine.map(f => f.data.state)).toEqual(['pending', 'running', 'done'])
     // a client that saw only the first of them reconnects: the rest come again, in order, nothing twice

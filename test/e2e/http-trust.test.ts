@@ -1,4 +1,4 @@
-// The HTTP endpoints as an attacker reaches them, with curl-like requests (docs/SECURITY.md, "HTTP and the
+// The HTTP endpoints as an attacker reaches them, with curl-like requests (docs/guides/security.md, "HTTP and the
 // browser"): malformed request lines, a rebinding Host, cross-site writes, reads behind the token, and caps on
 // event streams. The browser's side of the same rules is in console.test.ts.
 import { request } from 'node:http'
