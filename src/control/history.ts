@@ -23,7 +23,7 @@ export interface HistoryComponents {
 }
 
 /** the node's own history: a sample every interval, the last `keep` of them */
-export function createHistory (components: HistoryComponents, init: { intervalMs?: number, keep?: number } = {}): History {
+export function createHistory (components: HistoryComponents, init: { intervalMs: number, keep?: number }): History {
   return new History(components, init)
 }
 
@@ -38,8 +38,8 @@ export class History implements Startable {
   private failed = 0
   private readonly intervalMs: number
 
-  constructor (private readonly components: HistoryComponents, init: { intervalMs?: number, keep?: number } = {}) {
-    this.intervalMs = init.intervalMs ?? 10_000
+  constructor (private readonly components: HistoryComponents, init: { intervalMs: number, keep?: number }) {
+    this.intervalMs = init.intervalMs
     this.ring = new Ring(init.keep ?? 180)
   }
 

@@ -65,7 +65,7 @@ export class HttpServer {
   private readonly streams = new Map<string, number>()
   private streamCount = 0
 
-  constructor (private readonly c: HttpComponents, private readonly init: HttpInit) {
+  constructor (private readonly components: HttpComponents, private readonly init: HttpInit) {
     this.allowedHosts = new Set((init.allowedHosts ?? []).map(h => h.toLowerCase()))
   }
 
@@ -86,7 +86,7 @@ export class HttpServer {
       server.listen(this.init.port, this.init.host, () => { server.off('error', reject); resolve() })
     })
     this.server = server
-    this.c.logger.info({ host: this.init.host, port: this.port }, 'metrics and health endpoints listening')
+    this.components.logger.info({ host: this.init.host, port: this.port }, 'metrics and health endpoints listening')
   }
 
   async stop (): Promise<void> {
@@ -122,58 +122,58 @@ export class HttpServer {
       // the one map from a failure to a status (errors.ts): a refusal is the caller's to read, anything else is ours
       const status = httpStatusOf(err)
       if (status !== 500) return this.json(res, status, { error: err.message })
-      this.c.logger.warn({ err: err.message, path: url.pathname }, 'http handler failed')
+      this.components.logger.warn({ err: err.message, path: url.pathname }, 'http handler failed')
       return this.send(res, 500, 'text/plain', 'internal error\n')
     }
   }
 
   /** what each route of ROUTES runs; false: this node does not serve it (404) */
   private readonly handlers: Record<RouteHandler, (req: IncomingMessage, res: ServerResponse, url: URL, args: string[]) => Promise<void | false> | void | false> = {
-    metrics: async (_req, res) => { this.send(res, 200, this.c.registry.contentType, await this.c.registry.metrics()) },
+    metrics: async (_req, res) => { this.send(res, 200, this.components.registry.contentType, await this.components.registry.metrics()) },
     healthz: (_req, res) => { this.health(res, 'healthy') },
     readyz: (_req, res) => { this.health(res, 'ready') },
     console: (req, res, url) => {
-      const file = this.c.console?.get(url.pathname === '/index.html' ? '/' : url.pathname)
+      const file = this.components.console?.get(url.pathname === '/index.html' ? '/' : url.pathname)
       if (file != null) { this.asset(req, res, file); return }
-      if (url.pathname === '/' && this.c.console != null) { this.send(res, 404, 'text/plain', 'the web console is not built into this install (npm run build)\n'); return }
+      if (url.pathname === '/' && this.components.console != null) { this.send(res, 404, 'text/plain', 'the web console is not built into this install (npm run build)\n'); return }
       return false
     },
     read: async (_req, res, url, [name]) => {
-      if (!Object.hasOwn(this.c.api, name)) return false
+      if (!Object.hasOwn(this.components.api, name)) return false
       // `?level=warn` (GET /api/logs) is the one argument a read takes
       const level = url.searchParams.get('level')
-      this.json(res, 200, await this.c.api[name](level != null ? [level] : []))
+      this.json(res, 200, await this.components.api[name](level != null ? [level] : []))
     },
     events: (req, res, url) => {
-      if (this.c.events == null) return false
+      if (this.components.events == null) return false
       this.stream(req, res, url)
     },
     submitTask: async (req, res) => {
-      if (this.c.tasks == null) return false
+      if (this.components.tasks == null) return false
       await this.postTask(req, res)
     },
     getTask: (_req, res, _url, [id]) => {
-      if (this.c.tasks == null) return false
-      const record = this.c.tasks.get(id)
+      if (this.components.tasks == null) return false
+      const record = this.components.tasks.get(id)
       if (record == null) throw new UnknownTaskError(`no task ${id} here`)
       this.json(res, 200, record)
     },
     cancelTask: async (_req, res, _url, [id]) => {
-      if (this.c.tasks == null) return false
-      this.json(res, 200, await this.c.tasks.cancel(id))
+      if (this.components.tasks == null) return false
+      this.json(res, 200, await this.components.tasks.cancel(id))
     },
     taskEvents: (req, res, _url, [id]) => {
-      if (this.c.tasks == null) return false
+      if (this.components.tasks == null) return false
       this.taskEvents(req, res, id)
     },
     handoff: async (_req, res, _url, [service]) => {
-      if (this.c.handoff == null) return false
-      this.json(res, 200, { result: await this.c.handoff(service) })
+      if (this.components.handoff == null) return false
+      this.json(res, 200, { result: await this.components.handoff(service) })
     }
   }
 
   private health (res: ServerResponse, which: 'healthy' | 'ready'): void {
-    const h = this.c.health()
+    const h = this.components.health()
     const ok = h[which]
     this.send(res, ok ? 200 : 503, 'application/json', JSON.stringify({ ok, ...h }) + '\n')
   }
@@ -185,7 +185,7 @@ export class HttpServer {
     if (!this.openSse(req, res, 'retry: 2000\n: connected\n\n', () => { off() })) return
     const raw = req.headers['last-event-id'] ?? url.searchParams.get('last_event_id') ?? undefined
     const last = raw != null && /^\d{1,15}$/.test(String(raw)) ? Number(raw) : undefined
-    off = this.c.events!.subscribe({ write: chunk => { res.write(chunk) }, pending: () => res.writableLength, close: () => { res.destroy() } }, last)
+    off = this.components.events!.subscribe({ write: chunk => { res.write(chunk) }, pending: () => res.writableLength, close: () => { res.destroy() } }, last)
   }
 
   /**
@@ -194,11 +194,11 @@ export class HttpServer {
    * 1 MiB behind is cut off (`dropped` counted); the task goes on.
    */
   private taskEvents (req: IncomingMessage, res: ServerResponse, id: string): void {
-    if (this.c.tasks!.get(id) == null) throw new UnknownTaskError(`no task ${id} here`)
+    if (this.components.tasks!.get(id) == null) throw new UnknownTaskError(`no task ${id} here`)
     let pendingEnd = false
     const write = (event: string, data: unknown): void => {
       if (res.writableLength > MAX_PENDING_SSE) {
-        this.c.onSlowReader?.()
+        this.components.onSlowReader?.()
         res.destroy()
         return
       }
@@ -206,7 +206,7 @@ export class HttpServer {
     }
     let stop: (() => void) | undefined
     if (!this.openSse(req, res, ': following\n\n', () => { if (!pendingEnd) stop?.() })) return
-    stop = this.c.tasks!.follow(id, {
+    stop = this.components.tasks!.follow(id, {
       output: o => { write('output', o) },
       end: record => { pendingEnd = true; write('end', record); res.end() }
     })
@@ -226,7 +226,7 @@ export class HttpServer {
     const token = this.init.apiToken
     if (token != null && path === '/' && url.searchParams.has('token') && (req.method === 'GET' || req.method === 'HEAD')) {
       if (authOf({ authorization: `Bearer ${url.searchParams.get('token')}` }, token) !== 'bearer') {
-        this.c.onDenied?.('bad_token')
+        this.components.onDenied?.('bad_token')
         this.login(res, 'That is not this node\'s token.')
         return false
       }
@@ -240,7 +240,7 @@ export class HttpServer {
       if (auth === 'none' || auth === 'bad') {
         const reason = auth === 'none' ? 'no_token' : 'bad_token'
         if (!path.startsWith('/api/') && (req.method === 'GET' || req.method === 'HEAD')) {
-          this.c.onDenied?.(reason)
+          this.components.onDenied?.(reason)
           this.login(res, auth === 'bad' ? 'The session has ended or the token changed.' : undefined)
           return false
         }
@@ -265,8 +265,8 @@ export class HttpServer {
   }
 
   private deny (req: IncomingMessage, res: ServerResponse, status: number, reason: string, error: string, headers: Record<string, string> = {}): false {
-    this.c.onDenied?.(reason)
-    this.c.logger.warn({ reason, remote: req.socket.remoteAddress, path: req.url?.slice(0, 200), method: req.method }, 'API request refused')
+    this.components.onDenied?.(reason)
+    this.components.logger.warn({ reason, remote: req.socket.remoteAddress, path: req.url?.slice(0, 200), method: req.method }, 'API request refused')
     this.send(res, status, 'application/json', JSON.stringify({ error }) + '\n', headers)
     return false
   }
@@ -288,7 +288,7 @@ export class HttpServer {
     const client = req.socket.remoteAddress ?? ''
     const mine = this.streams.get(client) ?? 0
     if (this.streamCount >= MAX_SSE_STREAMS || mine >= MAX_SSE_PER_CLIENT) {
-      this.c.onDenied?.('too_many_streams')
+      this.components.onDenied?.('too_many_streams')
       this.send(res, 429, 'application/json', JSON.stringify({ error: `too many event streams open (at most ${MAX_SSE_STREAMS}, ${MAX_SSE_PER_CLIENT} from one client)` }) + '\n', { 'retry-after': '5' })
       return false
     }
@@ -313,7 +313,7 @@ export class HttpServer {
     }
     let body: unknown
     try { body = JSON.parse(raw.toString('utf8')) } catch { return this.json(res, 400, { error: 'body is not valid JSON' }) }
-    const answer = this.c.tasks!.submit(body)
+    const answer = this.components.tasks!.submit(body)
     if (answer.done == null) return this.json(res, answer.status, answer.body)
     return this.json(res, answer.status, await answer.done)
   }

@@ -44,13 +44,13 @@ export interface ViewInit {
 
 /** What the commands, the API and /healthz answer from. Owns p2p_peers_connected and p2p_node_healthy (read at scrape time). */
 export class NodeViews {
-  constructor (private readonly c: ViewComponents, private readonly init: ViewInit) {
-    c.metrics.collectFrom('peersConnected', () => this.connectedPeerIds().size)
-    c.metrics.collectFrom('ready', () => this.health().ready)
+  constructor (private readonly components: ViewComponents, private readonly init: ViewInit) {
+    components.metrics.collectFrom('peersConnected', () => this.connectedPeerIds().size)
+    components.metrics.collectFrom('ready', () => this.health().ready)
   }
 
   connectedPeerIds (): Set<string> {
-    return new Set(this.c.libp2p.getConnections().filter(c => c.status === 'open').map(c => c.remotePeer.toString()))
+    return new Set(this.components.libp2p.getConnections().filter(c => c.status === 'open').map(c => c.remotePeer.toString()))
   }
 
   /** healthy: the process runs and libp2p is started; ready: it has joined the network */
@@ -58,28 +58,28 @@ export class NodeViews {
     const reasons: string[] = []
     const running = this.init.status() === 'running'
     if (!running) reasons.push(this.init.status() === 'stopped' ? 'not started' : this.init.status())
-    const subscribed = this.c.libp2p.services.pubsub.getTopics()
-    for (const t of this.c.membership.topics()) if (!subscribed.includes(t)) reasons.push(`not subscribed to ${t}`)
+    const subscribed = this.components.libp2p.services.pubsub.getTopics()
+    for (const t of this.components.membership.topics()) if (!subscribed.includes(t)) reasons.push(`not subscribed to ${t}`)
     // a bootstrap with no peer is not ready either: nobody could have found the network through it yet
     if (this.connectedPeerIds().size === 0) reasons.push('no connected peers')
-    if (this.init.config.network.requireRelay && (this.c.libp2p.services.relaySearch?.reservations().length ?? 0) === 0) reasons.push('no relay reservation (network.require_relay)')
+    if (this.init.config.network.requireRelay && (this.components.libp2p.services.relaySearch?.reservations().length ?? 0) === 0) reasons.push('no relay reservation (network.require_relay)')
     return { healthy: running, ready: running && reasons.length === 0, reasons }
   }
 
   /** addresses bound locally: the configured listen address with the port the OS gave */
   private listenAddresses (): string[] {
     const { listenHost, listenPort } = this.init.config.node
-    const bound = this.c.libp2p.getMultiaddrs().flatMap(a => a.getComponents()).find(c => c.name === 'tcp')?.value
+    const bound = this.components.libp2p.getMultiaddrs().flatMap(a => a.getComponents()).find(c => c.name === 'tcp')?.value
     return [`/ip4/${listenHost}/tcp/${listenPort === 0 ? bound ?? 0 : listenPort}`]
   }
 
   status (): StatusView {
-    const members = this.c.membership.members()
+    const members = this.components.membership.members()
     const byRole = countByRole(members)
-    const addrs = this.c.libp2p.getMultiaddrs().map(String)
+    const addrs = this.components.libp2p.getMultiaddrs().map(String)
     const health = this.health()
     return {
-      peerId: this.c.libp2p.peerId.toString(),
+      peerId: this.components.libp2p.peerId.toString(),
       pid: process.pid,
       name: this.init.config.node.name,
       role: this.init.config.node.role,
@@ -91,24 +91,24 @@ export class NodeViews {
       uptimeSeconds: Math.round((Date.now() - this.init.startedAt) / 1000),
       connectedPeers: this.connectedPeerIds().size,
       members: { ...byRole, gone: members.filter(m => m.state.phase === 'gone').length },
-      topics: this.c.libp2p.services.pubsub.getTopics(),
+      topics: this.components.libp2p.services.pubsub.getTopics(),
       capabilities: this.init.config.node.role === 'worker' ? this.init.config.node.capabilities : [],
       health,
       metricsUrl: this.init.metricsUrl(),
       relay: this.relayStatus(),
-      tasks: this.c.executor != null ? { load: this.c.executor.load(), maxConcurrency: this.c.executor.maxConcurrency, queueCapacity: this.c.executor.queueCapacity, queued: this.c.executor.queueDepth() } : undefined,
-      rewards: this.c.ledger != null ? { total: this.c.ledger.total(), byType: this.c.ledger.snapshot() } : undefined
+      tasks: this.components.executor != null ? { load: this.components.executor.load(), maxConcurrency: this.components.executor.maxConcurrency, queueCapacity: this.components.executor.queueCapacity, queued: this.components.executor.queueDepth() } : undefined,
+      rewards: this.components.ledger != null ? { total: this.components.ledger.total(), byType: this.components.ledger.snapshot() } : undefined
     }
   }
 
   private reachabilityStatus (members: ReturnType<Membership['members']>): ReachabilityView {
-    const view = this.c.reachability.status()
+    const view = this.components.reachability.status()
     const names = new Map(members.map(m => [m.peerId, m.name]))
     return { ...view, checks: view.checks.map(c => ({ ...c, byName: names.get(c.by) })) }
   }
 
   private relayStatus (): StatusView['relay'] {
-    const search = this.c.libp2p.services.relaySearch
+    const search = this.components.libp2p.services.relaySearch
     if (search == null) return undefined
     const s = search.status()
     return { reservations: search.reservations(), searching: s.searching, searchRounds: s.rounds, nextSearchInMs: s.nextRoundAt != null ? Math.max(0, s.nextRoundAt - Date.now()) : undefined }
@@ -116,10 +116,10 @@ export class NodeViews {
 
   async peers (): Promise<PeerView[]> {
     const now = Date.now()
-    const conns = this.c.libp2p.getConnections()
+    const conns = this.components.libp2p.getConnections()
     const views = new Map<string, PeerView>()
     const connectionOf = (peer: string): PeerView['connection'] => connectionTo(conns, peer)
-    for (const m of this.c.membership.members()) {
+    for (const m of this.components.membership.members()) {
       // a gone member's last RTT and open connection say nothing about it now
       const gone = m.state.phase === 'gone'
       const connection = connectionOf(m.peerId)
@@ -131,7 +131,7 @@ export class NodeViews {
         addresses: [],
         connection: gone && connection !== 'none' ? 'stale' : connection,
         via: connection === 'relayed' ? relaysOf(conns, m.peerId) : undefined,
-        rttMs: gone ? undefined : this.c.pinger.rtt(m.peerId),
+        rttMs: gone ? undefined : this.components.pinger.rtt(m.peerId),
         lastHeartbeatAgeMs: m.seq >= 0n ? now - m.lastSeen : undefined,
         state: m.state.phase,
         version: m.version !== '' ? m.version : undefined,
@@ -142,11 +142,11 @@ export class NodeViews {
       const id = c.remotePeer.toString()
       if (views.has(id)) continue
       const connection = connectionOf(id)
-      views.set(id, { peerId: id, capabilities: [], addresses: [], connection, via: connection === 'relayed' ? relaysOf(conns, id) : undefined, rttMs: this.c.pinger.rtt(id), state: 'unknown' })
+      views.set(id, { peerId: id, capabilities: [], addresses: [], connection, via: connection === 'relayed' ? relaysOf(conns, id) : undefined, rttMs: this.components.pinger.rtt(id), state: 'unknown' })
     }
     await Promise.all([...views.values()].map(async v => {
       try {
-        const p = await this.c.libp2p.peerStore.get(peerIdFromString(v.peerId))
+        const p = await this.components.libp2p.peerStore.get(peerIdFromString(v.peerId))
         // one address once: the peer store may hold it with and without the peer's own /p2p/ suffix
         const own = `/p2p/${v.peerId}`
         v.addresses = [...new Set(p.addresses.map(a => { const s = a.multiaddr.toString(); return s.endsWith(own) ? s.slice(0, -own.length) : s }))]
@@ -160,15 +160,15 @@ export class NodeViews {
 
   capabilities (): CapabilitiesView {
     const network: Record<string, string[]> = {}
-    for (const m of this.c.membership.members()) {
+    for (const m of this.components.membership.members()) {
       if (m.state.phase !== 'alive') continue
       for (const c of m.capabilities) (network[c] ??= []).push(m.name)
     }
     if (this.init.config.node.role === 'worker') for (const c of this.init.config.node.capabilities) (network[c] ??= []).push(`${this.init.config.node.name} (self)`)
     for (const list of Object.values(network)) list.sort()
-    const taskTypes = Object.fromEntries(Object.entries(this.c.submitter.offeredTypes()).filter(([t]) => !isInternalType(t)))
+    const taskTypes = Object.fromEntries(Object.entries(this.components.submitter.offeredTypes()).filter(([t]) => !isInternalType(t)))
     return {
-      self: { capabilities: this.init.config.node.role === 'worker' ? this.init.config.node.capabilities : [], taskTypes: this.c.executor?.publicTypes() ?? [] },
+      self: { capabilities: this.init.config.node.role === 'worker' ? this.init.config.node.capabilities : [], taskTypes: this.components.executor?.publicTypes() ?? [] },
       network,
       taskTypes
     }

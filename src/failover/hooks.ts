@@ -13,7 +13,7 @@ export class HookRunner {
 
   private readonly cfg: FailoverServiceConfig
 
-  constructor (private readonly deps: { logger: Logger, metrics: Metrics }, private readonly init: {
+  constructor (private readonly components: { logger: Logger, metrics: Metrics }, private readonly init: {
     service: FailoverServiceConfig
     env: (event: HookEvent, term: number) => Record<string, string | undefined>
   }) {
@@ -22,7 +22,7 @@ export class HookRunner {
 
   /** runs a transition's hooks now; false when a must-succeed hook failed (the rest are then skipped) */
   async run (event: HookEvent, term: number): Promise<boolean> {
-    const { logger, metrics } = this.deps
+    const { logger, metrics } = this.components
     const service = this.cfg.name
     for (const hook of this.cfg.hooks[event]) {
       if (this.cfg.dryRun) {

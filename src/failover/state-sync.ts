@@ -127,7 +127,7 @@ export class StateReplicator {
 
   readonly store: StateStore
 
-  constructor (private readonly deps: {
+  constructor (private readonly components: {
     store: StateStore
     /** sends one snapshot to a member (beats.ts) */
     push: (to: string, snap: Snapshot, timeoutMs: number) => Promise<void>
@@ -138,21 +138,21 @@ export class StateReplicator {
     /** the members the final state goes to: heard within a wider window (default: `live`) */
     recent?: () => string[]
   }, private readonly init: { service: string, intervalMs: number }) {
-    this.store = deps.store
+    this.store = components.store
   }
 
   /** before the start in `term`: the newest received state file in place (counted and logged when there is one) */
   restore (term: number): void {
     const restored = this.store.restore(term)
     if (restored == null) return
-    this.deps.metrics.failoverStateSnapshots.inc({ service: this.init.service, outcome: 'restored' })
-    this.deps.logger.info({ service: this.init.service, term: restored.term, version: restored.version, bytes: restored.data.byteLength, path: this.store.path }, 'state file restored before the start')
+    this.components.metrics.failoverStateSnapshots.inc({ service: this.init.service, outcome: 'restored' })
+    this.components.logger.info({ service: this.init.service, term: restored.term, version: restored.version, bytes: restored.data.byteLength, path: this.store.path }, 'state file restored before the start')
   }
 
   /** a snapshot pushed to this member: kept unless `refusal` (or the store) says why not; counted and logged */
   receive (from: string, snap: Snapshot, refusal: string | undefined): string {
     const outcome = refusal ?? this.store.accept(snap)
-    const { metrics, logger } = this.deps
+    const { metrics, logger } = this.components
     const { service } = this.init
     metrics.failoverStateSnapshots.inc({ service, outcome })
     if (outcome === 'kept') logger.debug({ service, term: snap.term, version: snap.version, bytes: snap.data.byteLength }, 'state snapshot received')
@@ -183,12 +183,12 @@ export class StateReplicator {
       await this.send(Math.max(RETRY_MS, deadline - Date.now()), true, this.final())
     }
     const lacking = this.lacking()
-    if (lacking.length > 0) this.deps.logger.warn({ service: this.init.service, members: lacking }, 'final state not delivered to every member: the next active may start from an older copy')
+    if (lacking.length > 0) this.components.logger.warn({ service: this.init.service, members: lacking }, 'final state not delivered to every member: the next active may start from an older copy')
   }
 
   /** who the final state goes to */
   private final (): string[] {
-    return (this.deps.recent ?? this.deps.live)()
+    return (this.components.recent ?? this.components.live)()
   }
 
   /** members the final state goes to that do not hold the latest snapshot */
@@ -198,7 +198,7 @@ export class StateReplicator {
     return this.final().filter(id => this.pushedTo.get(id) !== `${snap.term}:${snap.version}`)
   }
 
-  private async send (timeoutMs: number, wait: boolean, to: string[] = this.deps.live()): Promise<void> {
+  private async send (timeoutMs: number, wait: boolean, to: string[] = this.components.live()): Promise<void> {
     this.latest = this.store.poll() ?? this.latest
     const snap = this.latest
     if (snap == null) return
@@ -212,15 +212,15 @@ export class StateReplicator {
   }
 
   private async pushTo (id: string, snap: Snapshot, timeoutMs: number): Promise<void> {
-    const { metrics } = this.deps
+    const { metrics } = this.components
     const { service } = this.init
     try {
-      await this.deps.push(id, snap, timeoutMs)
+      await this.components.push(id, snap, timeoutMs)
       this.pushedTo.set(id, `${snap.term}:${snap.version}`)
       metrics.failoverStateSnapshots.inc({ service, outcome: 'sent' })
     } catch (err: any) {
       metrics.failoverStateSnapshots.inc({ service, outcome: 'send_failed' })
-      this.deps.logger.debug({ service, to: id, err: err.message }, 'state snapshot not delivered')
+      this.components.logger.debug({ service, to: id, err: err.message }, 'state snapshot not delivered')
     }
   }
 }

@@ -17,14 +17,14 @@ export interface ExecutorInit {
   /** payload bytes the queue holds at most (default: no bound beyond maxQueue x maxPayload) */
   maxQueueBytes?: number
   maxPayload: number
-  /** the longest timeout granted to a task (default: 1 hour); a task asks for its own, up to this */
-  maxTimeoutMs?: number
-  /** rewards above this order the queue and are credited as this (default 1,000,000) */
-  maxReward?: number
+  /** the longest timeout granted to a task (tasks.max_timeout); a task asks for its own, up to this */
+  maxTimeoutMs: number
+  /** rewards above this order the queue and are credited as this (tasks.max_reward) */
+  maxReward: number
   dedupTtlMs: number
-  /** the dedup cache's other bounds (defaults 10,000 ids, 32 MiB of answers) */
-  dedupMaxEntries?: number
-  dedupMaxBytes?: number
+  /** the dedup cache's other bounds (tasks.dedup_max_entries, dedup_max_bytes) */
+  dedupMaxEntries: number
+  dedupMaxBytes: number
   defaultTimeoutMs: number
 }
 
@@ -106,11 +106,11 @@ export class Executor {
   private running = 0
   private readonly unregister: Array<() => void>
 
-  constructor (private readonly deps: ExecutorComponents, private readonly init: ExecutorInit) {
+  constructor (private readonly components: ExecutorComponents, private readonly init: ExecutorInit) {
     for (const h of init.handlers) this.handlers.set(h.type, h)
     this.queue = new TaskQueue(init.maxQueue)
-    this.unregister = [deps.metrics.collectFrom('dedup', () => this.dedupStats()), deps.metrics.collectFrom('queueByClass', () => this.queue.depthByClass())]
-    this.seen = new BoundedCache<Seen>({ ttlMs: init.dedupTtlMs, maxEntries: init.dedupMaxEntries ?? 10_000, maxBytes: init.dedupMaxBytes ?? 32 * 1024 ** 2 })
+    this.unregister = [components.metrics.collectFrom('dedup', () => this.dedupStats()), components.metrics.collectFrom('queueByClass', () => this.queue.depthByClass())]
+    this.seen = new BoundedCache<Seen>({ ttlMs: init.dedupTtlMs, maxEntries: init.dedupMaxEntries, maxBytes: init.dedupMaxBytes })
   }
 
   /** every type this worker runs, internal ones included (the scheduler needs them) */
@@ -156,14 +156,14 @@ export class Executor {
       outcome = 'queued'
       this.dequeued(job)
       this.jobs.delete(job.key)
-      this.deps.metrics.tasksExecuted.inc({ type: job.req.type, outcome: 'cancelled' })
+      this.components.metrics.tasksExecuted.inc({ type: job.req.type, outcome: 'cancelled' })
       job.resolve(this.response(job.req, Status.CANCELLED, { error: 'cancelled while queued', queueMs: Date.now() - job.enqueuedAt }))
       this.gauges()
     } else {
       outcome = 'running'
       job.cancel.abort(new CancelledError())
     }
-    this.deps.metrics.taskCancelRequests.inc({ outcome })
+    this.components.metrics.taskCancelRequests.inc({ outcome })
     return outcome
   }
 
@@ -184,20 +184,20 @@ export class Executor {
     const earlier = this.seen.get(key, now)
     if (earlier != null) {
       if (earlier.digest !== digest) return this.response(req, Status.REJECTED, { error: `task id ${req.id} was used for another request (another type, payload or params)` })
-      this.deps.metrics.taskDuplicates.inc()
+      this.components.metrics.taskDuplicates.inc()
       return { ...(await earlier.answer), duplicate: true }
     }
     if (this.stopping.signal.aborted) return this.response(req, Status.BUSY, { error: 'worker is stopping' })
     const refusal = this.room(req, submitter)
     if (refusal != null) {
-      this.deps.metrics.tasksExecuted.inc({ type: req.type, outcome: 'busy' })
+      this.components.metrics.tasksExecuted.inc({ type: req.type, outcome: 'busy' })
       return this.response(req, Status.BUSY, { error: refusal })
     }
     // the submitter asks for a timeout; this worker grants at most its own maximum (and what a timer can hold)
     const asked = req.timeoutMs > 0 ? req.timeoutMs : this.init.defaultTimeoutMs
-    const timeout = Math.min(asked, this.init.maxTimeoutMs ?? 3_600_000, handler.timeoutMs ?? Infinity, MAX_TIMER_MS)
+    const timeout = Math.min(asked, this.init.maxTimeoutMs, handler.timeoutMs ?? Infinity, MAX_TIMER_MS)
     // the reward orders the queue and is credited: a claim past this worker's policy counts as its maximum
-    const reward = Math.min(Number(req.reward), this.init.maxReward ?? 1_000_000)
+    const reward = Math.min(Number(req.reward), this.init.maxReward)
     const promise = new Promise<TaskResponse>(resolve => {
       const job: Job = { req, key, handler, reward, submitter, enqueuedAt: now, deadline: now + timeout, cancel: new AbortController(), onProgress: opts.onProgress, resolve }
       this.jobs.set(key, job)
@@ -274,7 +274,7 @@ export class Executor {
     const started = Date.now()
     const queueMs = started - job.enqueuedAt
     const remaining = job.deadline - started
-    const m = this.deps.metrics
+    const m = this.components.metrics
     if (remaining <= 0) {
       m.tasksExecuted.inc({ type: req.type, outcome: 'timeout' })
       return this.response(req, Status.TIMEOUT, { error: `waited ${queueMs}ms in the queue, past its timeout`, queueMs })
@@ -291,7 +291,7 @@ export class Executor {
     const progress = sink == null ? noProgress : (msg: string | Uint8Array): void => { if (!signal.aborted) sink(typeof msg === 'string' ? encoder.encode(msg) : msg) }
     try {
       const result = await raceAbort(handler.run({
-        id: req.id, payload: req.payload, params: Object.fromEntries(req.params), signal, progress, followed: sink != null, submit: this.deps.submit ?? cannotSubmit, selfPeerId: this.init.selfPeerId
+        id: req.id, payload: req.payload, params: Object.fromEntries(req.params), signal, progress, followed: sink != null, submit: this.components.submit ?? cannotSubmit, selfPeerId: this.init.selfPeerId
       }), signal)
       const runMs = Date.now() - started
       // the answer must fit a frame a submitter reads (its max_payload + 64 KiB; ours is the one we know)
@@ -303,7 +303,7 @@ export class Executor {
       this.runHistogram(req.type).observe(runMs / 1000)
       const reward = job.reward
       if (reward > 0) {
-        this.deps.ledger.credit(req.type, reward)
+        this.components.ledger.credit(req.type, reward)
         m.rewardsEarned.inc({ type: req.type }, reward)
       }
       return this.response(req, Status.OK, { result: result as Uint8Array<ArrayBuffer>, queueMs, runMs, reward: BigInt(reward) })
@@ -322,7 +322,7 @@ export class Executor {
         return this.response(req, Status.NOT_FOUND, { error: err.message, queueMs, runMs })
       }
       this.counter(req.type, 'error').inc()
-      if (!(err instanceof HandlerError)) this.deps.logger.warn({ type: req.type, id: req.id, err: err.message }, 'task handler failed unexpectedly')
+      if (!(err instanceof HandlerError)) this.components.logger.warn({ type: req.type, id: req.id, err: err.message }, 'task handler failed unexpectedly')
       return this.response(req, Status.ERROR, { error: err.message, queueMs, runMs })
     } finally {
       clearTimeout(timer)
@@ -337,19 +337,19 @@ export class Executor {
   private counter (type: string, outcome: string): { inc: () => void } {
     const key = `${type}\u0000${outcome}`
     let c = this.counters.get(key)
-    if (c == null) this.counters.set(key, c = this.deps.metrics.tasksExecuted.labels({ type, outcome }))
+    if (c == null) this.counters.set(key, c = this.components.metrics.tasksExecuted.labels({ type, outcome }))
     return c
   }
 
   private runHistogram (type: string): { observe: (v: number) => void } {
     let h = this.histograms.get(type)
-    if (h == null) this.histograms.set(type, h = this.deps.metrics.taskRunSeconds.labels({ type }))
+    if (h == null) this.histograms.set(type, h = this.components.metrics.taskRunSeconds.labels({ type }))
     return h
   }
 
   private gauges (): void {
-    this.deps.metrics.taskQueueDepth.set(this.queue.size)
-    this.deps.metrics.tasksRunning.set(this.running)
+    this.components.metrics.taskQueueDepth.set(this.queue.size)
+    this.components.metrics.tasksRunning.set(this.running)
   }
 
   private response (req: TaskRequest, status: TaskResponse.Status, extra: Partial<TaskResponse>): TaskResponse {

@@ -24,10 +24,10 @@ export interface SubmitterInit {
   maxPayload: number
   defaultTimeoutMs: number
   maxRetries: number
-  /** how many tasks `tasks` remembers (default 1000, as tasks.records_max) */
-  keep?: number
-  /** and at most this many bytes of their outputs (default 32 MiB) */
-  keepBytes?: number
+  /** how many tasks `tasks` remembers (tasks.records_max) */
+  keep: number
+  /** and at most this many bytes of their outputs (tasks.records_max_bytes) */
+  keepBytes: number
   /** and for at most this long after they were accepted (tasks.result_ttl; default: no limit) */
   resultTtlMs?: number
   /** unfinished tasks taken here, and their payload bytes, at most (tasks.max_pending, max_pending_bytes) */
@@ -78,20 +78,20 @@ export class Submitter {
   /** tasks read back from the journal that `resume` runs again */
   private toResume: Array<{ record: TaskRecord, spec: TaskSpec }> = []
 
-  constructor (private readonly deps: SubmitterComponents, private readonly init: SubmitterInit) {
+  constructor (private readonly components: SubmitterComponents, private readonly init: SubmitterInit) {
     this.records = new TaskRecords({
-      journal: deps.journal,
+      journal: components.journal,
       ttlMs: init.resultTtlMs ?? Infinity,
-      maxEntries: init.keep ?? 1000,
-      maxBytes: init.keepBytes ?? 32 * 1024 ** 2,
+      maxEntries: init.keep,
+      maxBytes: init.keepBytes,
       active: () => this.active.values(),
       isActive: id => this.active.has(id),
       onWriteError: err => {
-        deps.metrics.journalErrors.inc()
-        deps.logger.warn({ err: err.message }, 'the task journal could not be written: the task goes on, its record in memory only')
+        components.metrics.journalErrors.inc()
+        components.logger.warn({ err: err.message }, 'the task journal could not be written: the task goes on, its record in memory only')
       }
     })
-    this.book = new CandidateBook(deps, { selfPeerId: init.selfPeerId, selfCapabilities: init.selfCapabilities })
+    this.book = new CandidateBook(components, { selfPeerId: init.selfPeerId, selfCapabilities: init.selfCapabilities })
   }
 
   /**
@@ -120,8 +120,8 @@ export class Submitter {
       // a fresh deadline: the time the node was down is not the task's
       record.submittedAt = this.now()
       const a = this.track(record, spec, { durable: true, resumable: true })
-      this.deps.metrics.tasksResumed.inc({ type: spec.type })
-      this.deps.logger.info({ id: record.id, type: spec.type }, 'resuming a task accepted before the restart')
+      this.components.metrics.tasksResumed.inc({ type: spec.type })
+      this.components.logger.info({ id: record.id, type: spec.type }, 'resuming a task accepted before the restart')
       void (async () => {
         const until = this.now() + RESUME_WAIT_MS
         // a worker it was sent to before, if any (it may have run it: going elsewhere would run it twice), else any capable one
@@ -161,11 +161,11 @@ export class Submitter {
     const record = this.get(id)
     const a = this.active.get(id)
     if (record == null && a == null) {
-      this.deps.metrics.taskCancels.inc({ outcome: 'not_found' })
+      this.components.metrics.taskCancels.inc({ outcome: 'not_found' })
       throw new UnknownTaskError(`no task ${id} here (tasks lists the ones this node took)`)
     }
     if (a == null) {
-      this.deps.metrics.taskCancels.inc({ outcome: 'already' })
+      this.components.metrics.taskCancels.inc({ outcome: 'already' })
       throw new TaskEndedError(`task ${id} has already ended: ${record!.state}${record!.state === 'cancelled' ? '' : ' (nothing to cancel)'}`)
     }
     a.cancel.abort()
@@ -173,7 +173,7 @@ export class Submitter {
     await Promise.race([a.done, new Promise<void>(resolve => { timer = setTimeout(resolve, CANCEL_WAIT_MS) })])
     clearTimeout(timer)
     const r = this.get(id) ?? record!
-    this.deps.metrics.taskCancels.inc({ outcome: r.state === 'cancelled' ? 'cancelled' : 'finished' })
+    this.components.metrics.taskCancels.inc({ outcome: r.state === 'cancelled' ? 'cancelled' : 'finished' })
     return r
   }
 
@@ -241,12 +241,12 @@ export class Submitter {
     const max = this.init.maxPending ?? Infinity
     const maxBytes = this.init.maxPendingBytes ?? Infinity
     if (this.active.size >= max || this.pendingBytes + spec.payload.byteLength > maxBytes) {
-      this.deps.metrics.tasksRefused.inc({ reason: 'too_many_pending' })
+      this.components.metrics.tasksRefused.inc({ reason: 'too_many_pending' })
       throw new TooManyTasksError(`this node has ${this.active.size} unfinished tasks holding ${this.pendingBytes} payload bytes (tasks.max_pending ${max}, max_pending_bytes ${maxBytes}): try again when some have finished`)
     }
     const record: TaskRecord = { id, type: spec.type, state: 'pending', submittedAt: this.now(), broadcast: spec.broadcast === true, attempts: 0, results: [] }
     this.track(record, spec, opts)
-    this.deps.metrics.tasksSubmitted.inc({ type: spec.type })
+    this.components.metrics.tasksSubmitted.inc({ type: spec.type })
     this.changed(record)
     return record
   }
@@ -297,8 +297,8 @@ export class Submitter {
     record.finishedAt = this.now()
     this.changed(record)
     for (const r of results) {
-      this.deps.metrics.tasksCompleted.inc({ type: spec.type, outcome: r.ok ? 'ok' : r.cancelled === true ? 'cancelled' : 'failed' })
-      this.deps.metrics.taskDuration.observe({ type: spec.type }, r.durationMs / 1000)
+      this.components.metrics.tasksCompleted.inc({ type: spec.type, outcome: r.ok ? 'ok' : r.cancelled === true ? 'cancelled' : 'failed' })
+      this.components.metrics.taskDuration.observe({ type: spec.type }, r.durationMs / 1000)
     }
   }
 
@@ -336,8 +336,8 @@ export class Submitter {
       const { outcome, problem } = outcomeOf(sent, spec.type, spec.payload)
       if (problem != null) {
         // a lying or broken worker: not the caller's answer; the next worker is asked
-        this.deps.metrics.invalidMessages.inc({ reason: 'task_answer' })
-        this.deps.logger.warn({ id: record.id, worker: target, type: spec.type }, problem)
+        this.components.metrics.invalidMessages.inc({ reason: 'task_answer' })
+        this.components.logger.warn({ id: record.id, worker: target, type: spec.type }, problem)
       }
       const { decision, marks } = afterAttempt(s, plan, outcome, this.candidates().filter(c => capable(c, spec.type, spec.capability)), this.now(), signal.aborted)
       for (const m of marks) {
@@ -351,8 +351,8 @@ export class Submitter {
         case 'cancelled': return res?.status === Status.CANCELLED ? { ...cancelled(target, res.error), queueMs: res.queueMs, runMs: res.runMs } : cancelled(target)
         case 'fail': return fail(decision.error)
         case 'retry':
-          this.deps.metrics.taskRetries.inc({ reason: decision.failure })
-          this.deps.logger.debug({ id: record.id, attempt: s.attempt, failure: decision.failure, worker: target, error: outcome.kind === 'answer' ? undefined : outcome.error }, 'retrying task')
+          this.components.metrics.taskRetries.inc({ reason: decision.failure })
+          this.components.logger.debug({ id: record.id, attempt: s.attempt, failure: decision.failure, worker: target, error: outcome.kind === 'answer' ? undefined : outcome.error }, 'retrying task')
           if (decision.delayMs > 0) await sleep(decision.delayMs, signal)
       }
     }
@@ -360,17 +360,17 @@ export class Submitter {
 
 
 
-  private now (): number { return (this.deps.clock ?? Date).now() }
+  private now (): number { return (this.components.clock ?? Date).now() }
 
   private nameOf (worker: string): string | undefined {
-    return worker === this.init.selfPeerId ? this.init.selfName : this.deps.membership.get(worker)?.name
+    return worker === this.init.selfPeerId ? this.init.selfName : this.components.membership.get(worker)?.name
   }
 
   /** one attempt on one worker; a cancel (signal) asks that worker to stop it, and its answer is awaited */
   private async attempt (target: string, req: TaskRequest, timeoutMs: number, signal: AbortSignal, onProgress?: (data: Uint8Array, dropped: number) => void): Promise<Sent> {
     this.book.sending(target)
     try {
-      const local = this.deps.local
+      const local = this.components.local
       if (target === this.init.selfPeerId && local != null) {
         const onAbort = (): void => { local.cancel(req.id, this.init.selfPeerId) }
         signal.addEventListener('abort', onAbort, { once: true })
@@ -380,7 +380,7 @@ export class Submitter {
           signal.removeEventListener('abort', onAbort)
         }
       }
-      return { response: await this.deps.network.request(this.book.peerId(target), req, timeoutMs, onProgress, signal) }
+      return { response: await this.components.network.request(this.book.peerId(target), req, timeoutMs, onProgress, signal) }
     } catch (err: any) {
       if (err instanceof AttemptError) return { failure: err.failure, error: err.message, unreachable: err.unreachable }
       return { failure: 'disconnect', error: err.message, unreachable: true }

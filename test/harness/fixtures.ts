@@ -2,11 +2,17 @@
 import { Registry } from 'prom-client'
 import { createMetrics, type Metrics } from '../../src/metrics/metrics.js'
 import { createLogger, type Logger } from '../../src/util/logger.js'
-import type { FailoverServiceConfig } from '../../src/config/types.js'
+import { parseConfig } from '../../src/config/load.js'
+import type { FailoverServiceConfig, NodeConfig } from '../../src/config/types.js'
 
 /** a logger that writes nothing (with child loggers, as every subsystem names its own) */
 export function silentLogger (): Logger {
   return createLogger({ level: 'silent', pretty: false })
+}
+
+/** a worker's config with every default, from the schema (the one place defaults live): what a part's init gets */
+export function defaultConfig (): NodeConfig {
+  return parseConfig('node:\n  role: worker\n  name: test\n', { file: '/tmp/p2p-test/config.yaml' })
 }
 
 /** every metric of the project in a registry of its own: no test sees another's counts */

@@ -55,8 +55,11 @@ describe('three nodes in one process: a bootstrap and two workers', () => {
 
   it('a worker\'s heartbeat carries its load and that it takes tasks', async () => {
     const [boot, w1] = set.nodes
-    const peers = await boot.commands.peers([]) as Array<{ peerId: string, maxConcurrency?: number, load?: number }>
-    expect(peers.find(p => p.peerId === w1.peerId)).toMatchObject({ load: 0 })
+    const view = async (): Promise<{ peerId: string, maxConcurrency?: number, load?: number } | undefined> =>
+      (await boot.commands.peers([]) as Array<{ peerId: string, maxConcurrency?: number, load?: number }>).find(p => p.peerId === w1.peerId)
+    expect(await view()).toMatchObject({ maxConcurrency: w1.config.tasks.maxConcurrency })
+    // the tasks of the tests before have ended: a heartbeat after that says so (one is due every 500 ms)
+    await pWaitFor(async () => (await view())?.load === 0, { interval: 100, timeout: 10_000 })
     expect(boot.submitter.candidates().find(c => c.peerId === w1.peerId)).toMatchObject({ healthy: true, alive: true })
   })
 })

@@ -12,8 +12,9 @@ import { createMetrics } from '../../src/metrics/metrics.js'
 import { TaskJournal } from '../../src/tasks/journal.js'
 import { Submitter, type SubmitterInit } from '../../src/tasks/submitter.js'
 import type { Member } from '../../src/membership/core.js'
-import { silentLogger } from '../harness/fixtures.js'
+import { defaultConfig, silentLogger } from '../harness/fixtures.js'
 
+const defaults = defaultConfig().tasks
 const newId = async (): Promise<string> => peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
 
 function member (peerId: string, name: string, types: string[]): Member {
@@ -42,7 +43,7 @@ async function harness (answers: Record<string, (req: TaskRequest) => Promise<Ta
     rtt: () => 1,
     metrics,
     logger: silentLogger()
-  }, { selfPeerId: await newId(), selfName: 'me', selfCapabilities: [], maxPayload: 1024, defaultTimeoutMs: 2000, maxRetries: 3, ...init })
+  }, { selfPeerId: await newId(), selfName: 'me', selfCapabilities: [], maxPayload: 1024, defaultTimeoutMs: 2000, maxRetries: 3, keep: defaults.recordsMax, keepBytes: defaults.recordsMaxBytes, ...init })
   const counter = async (name: string, labels: Record<string, string> = {}): Promise<number> =>
     (await registry.getSingleMetric(name)!.get()).values.filter(v => Object.entries(labels).every(([k, x]) => v.labels[k] === x)).reduce((a, v) => a + v.value, 0)
   return { submitter, asked, counter, table }
