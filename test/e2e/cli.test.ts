@@ -2,7 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import pWaitFor from 'p-wait-for'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Cluster, dnsAddr, runCli, type TestNode } from '../harness/cluster.js'
+import { Cluster, dnsAddr, ROOT, runCli, type TestNode } from '../harness/cluster.js'
 
 describe('the p2p-node command', () => {
   const cluster = new Cluster()
@@ -22,7 +22,8 @@ describe('the p2p-node command', () => {
   it('--version and --help exit 0', async () => {
     const v = await runCli(['--version'])
     expect(v.code).toBe(0)
-    expect(v.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/)
+    // the package's own version, not a fallback (the bundle once read a package.json that was not there: 0.0.0)
+    expect(v.stdout.trim()).toBe(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version)
     const h = await runCli(['--help'])
     expect(h.code).toBe(0)
     expect(h.stdout).toMatch(/peers/)
