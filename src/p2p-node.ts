@@ -28,6 +28,9 @@ import { VERSION } from './util/version.js'
 import type { NodeConfig } from './config/types.js'
 import type { Logger } from './util/logger.js'
 import type { Submitter } from './tasks/submitter.js'
+import type { Executor } from './tasks/executor.js'
+import type { Membership } from './membership/service.js'
+import type { FailoverSupervisor } from './failover/supervisor.js'
 
 export interface CreateOptions {
   registry?: Registry
@@ -37,7 +40,7 @@ export interface CreateOptions {
   metricsUrl?: () => string | undefined
 }
 
-/** the parts of a node a caller may read */
+/** the parts of a node a caller may read, and those drain acts on */
 interface Parts {
   libp2p: Node
   metrics: Metrics
@@ -45,6 +48,9 @@ interface Parts {
   submitter: Submitter
   events: EventHub
   history: History
+  executor?: Executor
+  membership: Membership
+  failover: FailoverSupervisor[]
 }
 
 /**
@@ -148,7 +154,7 @@ export class P2PNode {
       { name: 'bootstrap', part: bootstrapper },
       { name: 'history', part: history }
     ]
-    return new P2PNode(config, { libp2p, metrics, logger, submitter: tasks.submitter, events, history }, parts,
+    return new P2PNode(config, { libp2p, metrics, logger, submitter: tasks.submitter, events, history, executor: workerTasks?.executor, membership, failover }, parts,
       status => new NodeViews({
         libp2p, membership, pinger, reachability, submitter: tasks.submitter, executor: workerTasks?.executor, ledger: workerTasks?.ledger, metrics
       }, { config, startedAt: Date.now(), status, metricsUrl: opts.metricsUrl ?? (() => undefined) }),
@@ -177,8 +183,36 @@ export class P2PNode {
     this.p.logger.info({ peerId: this.peerId, role: this.config.node.role, addrs: this.p.libp2p.getMultiaddrs().map(String) }, 'node started')
   }
 
+  /**
+   * Leaves the network without losing a task (scale-in, SIGTERM, `p2p-node drain`): the node takes no new task
+   * (answered BUSY, so submitters place it elsewhere at once) and hands its queued ones back the same way; its
+   * next heartbeat, sent now, says so, and schedulers pass it over; its failover services are handed on; the
+   * tasks it is running, and those it took, run to their end — for `node.drain_timeout` at most — and then it
+   * stops. Returns what was still running or pending when it stopped.
+   */
+  async drain (timeoutMs = this.config.node.drainTimeoutMs): Promise<{ drainedMs: number, running: number, pending: number }> {
+    if (this.state !== 'running') return { drainedMs: 0, running: 0, pending: 0 }
+    const started = Date.now()
+    const p = this.p
+    this.state = 'draining'
+    p.logger.info({ timeoutMs, running: p.executor?.runningCount ?? 0 }, 'draining: taking no new task, finishing the running ones')
+    const signal = AbortSignal.timeout(timeoutMs)
+    const working = p.executor?.drain(signal)
+    await p.membership.publishHeartbeat().catch(() => {})
+    const [, running, pending] = await Promise.all([
+      Promise.all(p.failover.map(async f => { await f.stop() })),
+      working ?? 0,
+      p.submitter.drain(signal)
+    ])
+    const drainedMs = Date.now() - started
+    if (running + pending > 0) p.logger.warn({ running, pending, drainedMs }, 'drain timed out (node.drain_timeout): stopping with tasks unfinished; their submitters retry them elsewhere')
+    else p.logger.info({ drainedMs }, 'drained')
+    await this.stop()
+    return { drainedMs, running, pending }
+  }
+
   async stop (): Promise<void> {
-    if (this.state !== 'running') return
+    if (this.state !== 'running' && this.state !== 'draining') return
     this.state = 'stopping'
     try {
       await stopAll(this.parts)

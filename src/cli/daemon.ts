@@ -61,12 +61,36 @@ export async function runDaemon (config: NodeConfig, logger: Logger, opts: Daemo
     })()
     await stopping
   }
+  // SIGTERM, SIGINT and `p2p-node drain` leave the same way: the node drains (no task lost: node.drain), then the
+  // servers close and the process exits 0
+  let finish: (code: number) => void = () => {}
+  let leaving: Promise<Awaited<ReturnType<P2PNode['drain']>>> | undefined
+  const leave = async (): Promise<Awaited<ReturnType<P2PNode['drain']>>> => {
+    if (leaving == null) {
+      const force = setTimeout(() => { logger.error('graceful stop took too long; exiting'); process.exit(1) }, config.node.drainTimeoutMs + 10_000)
+      force.unref()
+      leaving = node.drain()
+    }
+    return await leaving
+  }
+  const shutdown = async (): Promise<void> => {
+    try {
+      await stop()
+      finish(0)
+    } catch (err: any) {
+      logger.error({ err: err.message }, 'stop failed')
+      finish(1)
+    }
+  }
+  // the answer goes out first, then the servers close
+  commands.drain = async () => { const r = await leave(); setImmediate(() => { void shutdown() }); return r }
 
   await node.start()
   await control.start()
   await http?.start()
 
   const done = new Promise<number>(resolve => {
+    finish = resolve
     let signals = 0
     const onSignal = (sig: NodeJS.Signals): void => {
       signals++
@@ -74,10 +98,8 @@ export async function runDaemon (config: NodeConfig, logger: Logger, opts: Daemo
         logger.warn({ signal: sig }, 'second signal: exiting now')
         process.exit(1)
       }
-      logger.info({ signal: sig }, 'stopping')
-      const force = setTimeout(() => { logger.error('graceful stop took too long; exiting'); process.exit(1) }, 10_000)
-      force.unref()
-      void stop().then(() => { clearTimeout(force); resolve(0) }, err => { logger.error({ err: err.message }, 'stop failed'); resolve(1) })
+      logger.info({ signal: sig }, 'leaving: draining, then stopping')
+      void leave().then(shutdown, async err => { logger.error({ err: err.message }, 'drain failed'); await shutdown() })
     }
     process.on('SIGTERM', onSignal)
     process.on('SIGINT', onSignal)

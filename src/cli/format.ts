@@ -22,7 +22,7 @@ export function formatPeers (peers: PeerView[], opts: { wide?: boolean } = {}): 
     opts.wide === true ? p.peerId : shortId(p.peerId),
     p.name ?? '-',
     p.role ?? '?',
-    p.state,
+    p.draining === true ? 'draining' : p.state,
     p.connection === 'relayed' && p.via != null && p.via.length > 0 ? `relayed via ${p.via.map(r => names.get(r) ?? shortId(r)).join(',')}` : p.connection,
     p.rttMs != null ? `${p.rttMs.toFixed(p.rttMs < 10 ? 1 : 0)}ms` : '-',
     p.lastHeartbeatAgeMs != null ? formatDuration(p.lastHeartbeatAgeMs) : '-',
@@ -39,7 +39,7 @@ export function formatStatus (s: StatusView): string {
     ['name', s.name],
     ['role', s.role],
     ['version', `${s.version} (network ${s.protocolVersion})`],
-    ['health', s.health.ready ? 'ready' : s.health.healthy ? `healthy, not ready: ${s.health.reasons.join('; ')}` : `unhealthy: ${s.health.reasons.join('; ')}`],
+    ['health', s.draining === true ? 'draining: taking no new task, finishing the running ones, then stopping' : s.health.ready ? 'ready' : s.health.healthy ? `healthy, not ready: ${s.health.reasons.join('; ')}` : `unhealthy: ${s.health.reasons.join('; ')}`],
     ['uptime', formatDuration(s.uptimeSeconds * 1000)],
     ['listen', s.listenAddresses.join(' ')],
     ['announce', s.announceAddresses.join('\n' + ' '.repeat(14)) || '-'],
@@ -153,6 +153,13 @@ export function toJson (value: unknown): string {
 }
 
 /** Formats a command's result for a person, or as JSON. */
+function formatDrain (r: { drainedMs: number, running: number, pending: number }): string {
+  const secs = (r.drainedMs / 1000).toFixed(1)
+  return r.running + r.pending === 0
+    ? `drained in ${secs}s: every task it ran or took has ended; the node has stopped`
+    : `stopped after ${secs}s (node.drain_timeout) with ${r.running} task(s) still running and ${r.pending} taken here unfinished: their submitters retry them elsewhere`
+}
+
 export function formatResult (command: string, result: unknown, opts: { json?: boolean, wide?: boolean } = {}): string {
   if (opts.json === true) return toJson(result)
   return printable(humanResult(command, result, opts))
@@ -167,6 +174,7 @@ function humanResult (command: string, result: unknown, opts: { wide?: boolean }
     case 'tasks': return formatTasks(result as Array<Record<string, any>>)
     case 'failover': return formatFailover(result as FailoverStatus[] | string)
     case 'topology': return formatTopology(result as TopologyView)
+    case 'drain': return formatDrain(result as { drainedMs: number, running: number, pending: number })
     default: return typeof result === 'string' ? result : toJson(result)
   }
 }

@@ -132,7 +132,8 @@ export function buildProgram (run: (p: Promise<number>) => void): Command {
     ['peers', 'list every known node of the running daemon'],
     ['status', 'show the running daemon\'s own status'],
     ['capabilities', 'show capabilities of the daemon and of the network'],
-    ['topology', 'who is connected to whom (the daemon asks the members it is connected to)']
+    ['topology', 'who is connected to whom (the daemon asks the members it is connected to)'],
+    ['drain', 'leave the network without losing a task, then stop: no new task, failover handed on, the running ones finished (scale-in; what SIGTERM does)']
   ] as const) {
     const cmd = program.command(name).description(description)
       .option('-c, --config <file>', 'node config file (default: $P2P_CONFIG_PATH)')

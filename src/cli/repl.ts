@@ -20,6 +20,7 @@ export const REPL_COMMANDS: ReplCommand[] = [
   { name: 'task', usage: 'task <type> [payload] [options] [--json]', help: 'run a task on the network and print its result (an empty payload when none is given; --payload-file PATH sends a file); options: --timeout 5s --reward N --capability NAME --broadcast --retries N --cost N --param k=v --follow (print output as it comes); task cancel <id> stops one. Ctrl-C while it runs cancels it (a second Ctrl-C stops waiting)' },
   { name: 'tasks', usage: 'tasks [--json]', help: 'recent tasks submitted through this node, with their state' },
   { name: 'failover', usage: 'failover [handoff <service>] [--json]', help: 'each supervised service: this member\'s state, term, the active member, every member; handoff moves it on' },
+  { name: 'drain', usage: 'drain', help: 'leave the network without losing a task: take no new task, hand failover services on, finish the running tasks (node.drain_timeout at most), then stop the node' },
   { name: 'quit', usage: 'quit | exit', help: 'leave the REPL, as Ctrl-D does (what that does to the node: see the banner)' }
 ]
 

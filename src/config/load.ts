@@ -197,6 +197,7 @@ function normalize (c: RawConfig, opts: ParseOptions, secrets: Secrets = {}): No
       heartbeatIntervalMs: c.node.heartbeat_interval,
       heartbeatMisses: c.node.heartbeat_misses,
       memberExpiryMs: c.node.member_expiry,
+      drainTimeoutMs: c.node.drain_timeout,
       dataDir,
       identityFile: abs(c.node.identity_file ?? `${dataDir}/peer.key`),
       passEnv: c.node.pass_env

@@ -17,6 +17,7 @@ export interface NodeConfig {
     heartbeatIntervalMs: number
     heartbeatMisses: number
     memberExpiryMs: number
+    drainTimeoutMs: number
     dataDir: string
     identityFile: string
     /** node.pass_env: more of the node's environment for the programs it starts (names, or prefixes ending in *) */

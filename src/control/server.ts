@@ -48,7 +48,12 @@ export class ControlServer {
     const server = this.server
     if (server == null) return
     this.server = undefined
-    for (const s of this.sockets) s.destroy()
+    // answers already written still reach their clients (the drain command's, say); a client that keeps its
+    // socket open is cut a second later
+    for (const s of this.sockets) {
+      s.end()
+      setTimeout(() => { s.destroy() }, 1000).unref()
+    }
     await new Promise<void>(resolve => server.close(() => { resolve() }))
     await unlink(this.path).catch(() => {})
   }

@@ -47,6 +47,7 @@ export class NodeViews {
   constructor (private readonly components: ViewComponents, private readonly init: ViewInit) {
     components.metrics.collectFrom('peersConnected', () => this.connectedPeerIds().size)
     components.metrics.collectFrom('ready', () => this.health().ready)
+    components.metrics.collectFrom('draining', () => this.init.status() === 'draining')
   }
 
   connectedPeerIds (): Set<string> {
@@ -56,8 +57,10 @@ export class NodeViews {
   /** healthy: the process runs and libp2p is started; ready: it has joined the network */
   health (): { healthy: boolean, ready: boolean, reasons: string[] } {
     const reasons: string[] = []
-    const running = this.init.status() === 'running'
-    if (!running) reasons.push(this.init.status() === 'stopped' ? 'not started' : this.init.status())
+    const status = this.init.status()
+    // a draining node is alive (its running tasks finish) but not ready: a Service sends it nothing new
+    const running = status === 'running' || status === 'draining'
+    if (status !== 'running') reasons.push(status === 'stopped' ? 'not started' : status)
     const subscribed = this.components.libp2p.services.pubsub.getTopics()
     for (const t of this.components.membership.topics()) if (!subscribed.includes(t)) reasons.push(`not subscribed to ${t}`)
     // a bootstrap with no peer is not ready either: nobody could have found the network through it yet
@@ -94,6 +97,7 @@ export class NodeViews {
       topics: this.components.libp2p.services.pubsub.getTopics(),
       capabilities: this.init.config.node.role === 'worker' ? this.init.config.node.capabilities : [],
       health,
+      ...(this.init.status() === 'draining' ? { draining: true } : {}),
       metricsUrl: this.init.metricsUrl(),
       relay: this.relayStatus(),
       tasks: this.components.executor != null ? { load: this.components.executor.load(), maxConcurrency: this.components.executor.maxConcurrency, queueCapacity: this.components.executor.queueCapacity, queued: this.components.executor.queueDepth() } : undefined,
@@ -135,7 +139,7 @@ export class NodeViews {
         lastHeartbeatAgeMs: m.seq >= 0n ? now - m.lastSeen : undefined,
         state: m.state.phase,
         version: m.version !== '' ? m.version : undefined,
-        ...(m.role === 'worker' ? { load: m.load, maxConcurrency: m.maxConcurrency, queueCapacity: m.queueCapacity } : {})
+        ...(m.role === 'worker' ? { load: m.load, maxConcurrency: m.maxConcurrency, queueCapacity: m.queueCapacity, ...(m.state.phase === 'alive' && !m.healthy ? { draining: true } : {}) } : {})
       })
     }
     for (const c of conns) {

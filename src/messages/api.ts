@@ -40,6 +40,8 @@ export interface PeerView {
   rttMs?: number
   lastHeartbeatAgeMs?: number
   state: 'alive' | 'gone' | 'unknown'
+  /** workers: it says it takes no new task (draining: leaving the network) */
+  draining?: boolean
   /** the member's software version, from its heartbeats */
   version?: string
   /** workers: tasks queued and running there (heartbeat), and what it advertises it takes */
@@ -67,6 +69,8 @@ export interface StatusView {
   topics: string[]
   capabilities: string[]
   health: { healthy: boolean, ready: boolean, reasons: string[] }
+  /** leaving the network: taking no new task, its running ones finishing */
+  draining?: boolean
   /** where this node serves /metrics, /healthz, /readyz (when enabled) */
   metricsUrl?: string
   /** workers with enable_relay: the relays this node holds a reservation on, and the search for one */

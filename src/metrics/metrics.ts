@@ -6,6 +6,8 @@ export interface CollectSources {
   peersConnected: () => number
   /** the node's views: healthy and ready (what /readyz answers) */
   ready: () => boolean
+  /** the node's views: leaving the network (draining) */
+  draining: () => boolean
   /** a worker's executor: its deduplication cache */
   dedup: () => { entries: number, bytes: number, windowMs: number }
   /** a worker's executor: its queue depth per priority class */
@@ -44,6 +46,7 @@ export function createMetrics (registry: Registry) {
       registers
     }),
     nodeHealthy: new Gauge({ name: 'p2p_node_healthy', help: '1 when this node is healthy and ready (GET /readyz answers 200), else 0', registers, collect () { this.set(sources.ready?.() === true ? 1 : 0) } }),
+    nodeDraining: new Gauge({ name: 'p2p_node_draining', help: '1 while this node drains (SIGTERM or p2p-node drain): it takes no new task, hands its failover services on, and finishes the running tasks before it stops', registers, collect () { this.set(sources.draining?.() === true ? 1 : 0) } }),
     nodeInfo: new Gauge({ name: 'p2p_node_info', help: 'Constant 1, labelled with this node\'s role, version and name', labelNames: ['role', 'version', 'name'] as const, registers }),
     pings: new Counter({ name: 'p2p_pings_total', help: 'Pings to connected peers answered, by how they went: a ping frame of the connection\'s multiplexer (muxer) or a libp2p ping stream (stream)', labelNames: ['via'] as const, registers }),
     pingFailures: new Counter({ name: 'p2p_ping_failures_total', help: 'Failed pings to connected peers, by reason (timeout closes the connection after 3 in a row)', labelNames: ['reason'] as const, registers }),

@@ -10,7 +10,7 @@ import { exponentialDelay } from '../util/backoff.js'
 export interface CandidateBookComponents {
   membership: Pick<Membership, 'members'>
   /** this node's own executor (workers): a candidate like any other */
-  local?: Pick<Executor, 'types' | 'load' | 'maxConcurrency' | 'queueCapacity'>
+  local?: Pick<Executor, 'types' | 'load' | 'maxConcurrency' | 'queueCapacity' | 'accepting'>
   rtt: (peer: string) => number | undefined
   /** an open connection to the peer now (absent: every member counts as connected) */
   connected?: (peer: PeerId) => boolean
@@ -158,7 +158,7 @@ export class CandidateBook {
     }))
     if (local != null) {
       list.push({
-        peerId: this.init.selfPeerId, taskTypes: local.types(), capabilities: this.init.selfCapabilities, alive: true, healthy: true,
+        peerId: this.init.selfPeerId, taskTypes: local.types(), capabilities: this.init.selfCapabilities, alive: true, healthy: local.accepting(),
         advertisedLoad: local.load(), maxConcurrency: local.maxConcurrency, queueCapacity: local.queueCapacity, inFlight: 0, rttMs: 0
       })
     }

@@ -104,6 +104,10 @@ export class Executor {
   private readonly queuedBy = new Map<string, { count: number, bytes: number }>()
   private readonly stopping = new AbortController()
   private running = 0
+  /** draining: new and queued tasks are answered BUSY, running ones finish */
+  private draining = false
+  /** called once nothing runs (drain waits on it) */
+  private readonly idle = new Set<() => void>()
   private readonly unregister: Array<() => void>
 
   constructor (private readonly components: ExecutorComponents, private readonly init: ExecutorInit) {
@@ -125,8 +129,34 @@ export class Executor {
   publicTypes (): string[] { return [...this.handlers.values()].filter(h => h.internal !== true).map(h => h.type).sort() }
   load (): number { return this.running + this.queue.size }
   get maxConcurrency (): number { return this.init.maxConcurrency }
-  /** false once the executor stops: it answers every task BUSY then, and says so in its heartbeats */
-  accepting (): boolean { return !this.stopping.signal.aborted }
+  /** false once the executor drains or stops: it answers every new task BUSY then, and says so in its heartbeats */
+  accepting (): boolean { return !this.stopping.signal.aborted && !this.draining }
+
+  /**
+   * Scale-in: takes no new task (answered BUSY, "worker is draining"), hands the queued ones back the same way
+   * (their submitters place them elsewhere at once, none of them has started), and resolves once the running
+   * ones have finished and been answered, or when `signal` aborts. Returns how many still run then.
+   */
+  async drain (signal: AbortSignal): Promise<number> {
+    this.draining = true
+    for (const job of this.queue.removeWhere(() => true)) {
+      this.dequeued(job)
+      this.components.metrics.tasksExecuted.inc({ type: job.req.type, outcome: 'busy' })
+      job.resolve(this.response(job.req, Status.BUSY, { error: 'worker is draining' }))
+    }
+    this.gauges()
+    if (this.running > 0 && !signal.aborted) {
+      await new Promise<void>(resolve => {
+        const done = (): void => { this.idle.delete(done); signal.removeEventListener('abort', done); resolve() }
+        this.idle.add(done)
+        signal.addEventListener('abort', done, { once: true })
+      })
+    }
+    return this.running
+  }
+
+  /** tasks running now */
+  get runningCount (): number { return this.running }
   get queueCapacity (): number { return this.init.maxQueue }
 
   stop (): void {
@@ -188,6 +218,7 @@ export class Executor {
       return { ...(await earlier.answer), duplicate: true }
     }
     if (this.stopping.signal.aborted) return this.response(req, Status.BUSY, { error: 'worker is stopping' })
+    if (this.draining) return this.response(req, Status.BUSY, { error: 'worker is draining' })
     const refusal = this.room(req, submitter)
     if (refusal != null) {
       this.components.metrics.tasksExecuted.inc({ type: req.type, outcome: 'busy' })
@@ -265,6 +296,7 @@ export class Executor {
         job.resolve(res)
         this.gauges()
         this.pump()
+        if (this.running === 0) for (const done of [...this.idle]) done()
       })
     }
   }

@@ -4,7 +4,7 @@ import { AttemptError, type TaskNetwork } from './network.js'
 import { afterAttempt, chooseTarget, deadlineOf, initialAttempts, outcomeOf, type AttemptPlan, type Sent } from './attempts.js'
 import { broadcastTargets, capable, type Candidate } from './scheduler.js'
 import { CandidateBook } from './candidates.js'
-import { NoCapableWorkerError, PayloadTooLargeError, TaskEndedError, TooManyTasksError, UnknownTaskError } from '../util/errors.js'
+import { NoCapableWorkerError, NotRunningError, PayloadTooLargeError, TaskEndedError, TooManyTasksError, UnknownTaskError } from '../util/errors.js'
 import { isInternalType, type TaskRecord, type TaskResult, type TaskSpec } from './types.js'
 import { Followers, type TaskFollower } from './followers.js'
 import { isOpen, TaskRecords, type AcceptOptions, type ActiveTask } from './records.js'
@@ -14,7 +14,7 @@ import type { Logger } from '../util/logger.js'
 import type { Membership } from '../membership/service.js'
 import type { Metrics } from '../metrics/metrics.js'
 import type { PeerId } from '@libp2p/interface'
-import { sleep } from '../util/lifetime.js'
+import { sleep, until } from '../util/lifetime.js'
 import { answered, resultView } from './results.js'
 
 export interface SubmitterInit {
@@ -73,6 +73,8 @@ export class Submitter {
   private readonly book: CandidateBook
   private readonly listeners = new Set<(record: TaskRecord) => void>()
   private readonly active = new Map<string, ActiveTask>()
+  /** draining: no new task is taken; those taken run to their end */
+  private draining = false
   /** payload bytes of the tasks in `active` */
   private pendingBytes = 0
   /** tasks read back from the journal that `resume` runs again */
@@ -123,12 +125,9 @@ export class Submitter {
       this.components.metrics.tasksResumed.inc({ type: spec.type })
       this.components.logger.info({ id: record.id, type: spec.type }, 'resuming a task accepted before the restart')
       void (async () => {
-        const until = this.now() + RESUME_WAIT_MS
         // a worker it was sent to before, if any (it may have run it: going elsewhere would run it twice), else any capable one
         const known = (): boolean => this.candidates().some(c => capable(c, spec.type, spec.capability) && (record.sentTo == null || record.sentTo.includes(c.peerId)))
-        while (this.now() < until && !known() && !a.cancel.signal.aborted) {
-          await sleep(500)
-        }
+        await until(known, AbortSignal.any([a.cancel.signal, AbortSignal.timeout(RESUME_WAIT_MS)]), 500)
         await this.completion(record, spec)
       })()
     }
@@ -192,6 +191,13 @@ export class Submitter {
     return a.followers.add(follower)
   }
 
+  /** Takes no new task; resolves once every task taken here has ended, or when `signal` aborts (how many are left). */
+  async drain (signal: AbortSignal): Promise<number> {
+    this.draining = true
+    await until(() => this.active.size === 0, signal)
+    return this.active.size
+  }
+
   /** calls `listener` whenever a task taken here changes state (pending, running, done, failed) */
   onChange (listener: (record: TaskRecord) => void): () => void {
     this.listeners.add(listener)
@@ -228,6 +234,7 @@ export class Submitter {
    * A durable task's record is on its way to disk when this returns.
    */
   accept (spec: TaskSpec & { exclude?: string[] }, opts: AcceptOptions = {}): TaskRecord {
+    if (this.draining) throw new NotRunningError('this node is draining (leaving the network): submit the task through another node')
     if (spec.payload.byteLength > this.init.maxPayload) {
       throw new PayloadTooLargeError(`payload is ${spec.payload.byteLength} bytes; the limit is ${this.init.maxPayload}`)
     }

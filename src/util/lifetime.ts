@@ -30,3 +30,12 @@ export async function sleep (ms: number, signal?: AbortSignal): Promise<void> {
     signal?.addEventListener('abort', done, { once: true })
   })
 }
+
+/** resolves once `done()` is true (checked every `intervalMs`) or `signal` aborts; true when it was done */
+export async function until (done: () => boolean, signal: AbortSignal, intervalMs = 100): Promise<boolean> {
+  while (!done()) {
+    if (signal.aborted) return false
+    await sleep(intervalMs, signal)
+  }
+  return true
+}

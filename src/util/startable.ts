@@ -9,8 +9,8 @@ import type { Startable } from '@libp2p/interface'
 
 export type { Startable }
 
-/** where a node is in its life; `stopped` also before the first start */
-export type NodeStatus = 'stopped' | 'starting' | 'running' | 'stopping'
+/** where a node is in its life; `stopped` also before the first start; `draining`: leaving, its running tasks finishing */
+export type NodeStatus = 'stopped' | 'starting' | 'running' | 'draining' | 'stopping'
 
 /** one subsystem in a node's start order, named for logs and errors */
 export interface Part {

@@ -320,6 +320,31 @@ describe('Executor', () => {
     expect(order).toEqual(['first', 'honest', 'greedy'])
     expect((await greedy).reward).toBe(10n)
   })
+  it('drain: queued and new tasks go back BUSY at once, the running one finishes, and drain resolves when it has', async () => {
+    const g = gate()
+    const ex = make([{ type: 'slow', run: async () => { await g.p; return new Uint8Array([7]) } }])
+    const running = ex.execute(req('run'))
+    const queued = ex.execute(req('queued'))
+    expect(ex.accepting()).toBe(true)
+    let drained = false
+    const drain = ex.drain(AbortSignal.timeout(10_000)).then(left => { drained = true; return left })
+    expect(ex.accepting()).toBe(false)
+    expect(await queued).toMatchObject({ status: TaskResponse.Status.BUSY, error: 'worker is draining' })
+    expect(await ex.execute(req('new'))).toMatchObject({ status: TaskResponse.Status.BUSY, error: 'worker is draining' })
+    // a repeat of the running task still joins it: it is not a new task
+    const repeat = ex.execute(req('run'))
+    await new Promise(resolve => setImmediate(resolve))
+    expect(drained).toBe(false)
+    g.open()
+    expect(await running).toMatchObject({ status: TaskResponse.Status.OK })
+    expect(await repeat).toMatchObject({ status: TaskResponse.Status.OK, duplicate: true })
+    expect(await drain).toBe(0)
+  })
+  it('drain gives up at its signal with what still runs', async () => {
+    const ex = make([{ type: 'slow', run: async () => await new Promise<Uint8Array>(() => {}) }])
+    void ex.execute(req('stuck'))
+    expect(await ex.drain(AbortSignal.timeout(50))).toBe(1)
+  })
   it('grants a remote task at most max_timeout, whatever it asks for', async () => {
     const ex = make([{ type: 'hang', run: async () => await new Promise<Uint8Array>(() => {}) }], { maxTimeoutMs: 40 })
     const started = Date.now()
