@@ -2,7 +2,8 @@
 # Installs what the project needs, once: npm packages (with the pinned Node 24 in node_modules/.bin) and,
 # when run as root, the Debian tools some tests use (tmux to drive the REPL, iproute2 for network namespaces,
 # prometheus for a real scrape and promtool, nftables for the NAT routers of the NAT tests, chromium and
-# firefox-esr for the web console's browser tests).
+# firefox-esr for the web console's browser tests, podman, runc and mmdebstrap to build the image and run it in
+# real containers).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +20,9 @@ if [ "$(id -u)" = 0 ] && [ "${P2P_SKIP_APT:-}" = "" ]; then
   command -v nft >/dev/null || missing+=(nftables)
   command -v chromium >/dev/null || missing+=(chromium)
   command -v firefox-esr >/dev/null || command -v firefox >/dev/null || missing+=(firefox-esr)
+  command -v podman >/dev/null || missing+=(podman)
+  command -v runc >/dev/null || missing+=(runc)
+  command -v mmdebstrap >/dev/null || missing+=(mmdebstrap)
   if [ ${#missing[@]} -gt 0 ]; then
     echo "installing ${missing[*]} (apt-get)..." >&2
     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null) \

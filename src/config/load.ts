@@ -183,7 +183,8 @@ function normalize (c: RawConfig, opts: ParseOptions, secrets: Secrets = {}): No
   const abs = (p: string): string => isAbsolute(p) ? p : resolve(base, p)
   const name = c.node.name ?? `${c.node.role}-${opts.hostname ?? 'local'}`
   const cpus = opts.cpus ?? 2
-  const dataDir = abs(c.node.data_dir ?? `data/${name}`)
+  // the image sets P2P_DATA_DIR=/data (its volume): a config without data_dir uses it there
+  const dataDir = abs(c.node.data_dir ?? (opts.env?.P2P_DATA_DIR != null && opts.env.P2P_DATA_DIR !== '' ? opts.env.P2P_DATA_DIR : `data/${name}`))
   return {
     file: opts.file,
     node: {

@@ -63,7 +63,7 @@ export const nodeSchema = z.strictObject({
   heartbeat_misses: doc(z.int().min(1).max(1000).default(3), 'a member is gone after this many of its own intervals without a heartbeat'),
   member_expiry: doc(duration({ min: 0 }).default(60_000), 'how long a gone member stays listed before it is removed'),
   drain_timeout: doc(duration({ min: 0, max: 3_600_000 }).default(30_000), 'how long a leaving node (SIGTERM, `p2p-node drain`) waits for the tasks it is running, and those it took, to end before it stops anyway; keep it below the pod\'s `terminationGracePeriodSeconds`'),
-  data_dir: doc(z.string().min(1).optional(), 'identity, control socket, task journal, blobs, REPL history (made 0700)', '`data/<name>`'),
+  data_dir: doc(z.string().min(1).optional(), 'identity, control socket, task journal, blobs, REPL history (made 0700)', '`$P2P_DATA_DIR` (the image sets `/data`), else `data/<name>`'),
   identity_file: doc(z.string().min(1).optional(), 'the peer\'s private key; created (mode 0600) on first start, so the peer id survives restarts', '`<data_dir>/peer.key`'),
   pass_env: doc(z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*\*?$/, 'a variable name, or a prefix ending in *')).max(256).default([]), 'more of the node\'s environment for the programs it starts (handlers, failover programs, hooks, health checks): names, or prefixes ending in `*`. They always get `PATH`, `HOME`, `USER`, `LOGNAME`, `SHELL`, `LANG`, `LANGUAGE`, `LC_*`, `TZ`, `TMPDIR`, `TERM` and their own `env:`, nothing else (docs/guides/security.md)')
 })
