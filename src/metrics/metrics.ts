@@ -10,6 +10,10 @@ export interface CollectSources {
   draining: () => boolean
   /** a worker's executor: its deduplication cache */
   dedup: () => { entries: number, bytes: number, windowMs: number }
+  /** a worker's executor: tasks queued or running there, by capability */
+  workByCapability: () => Record<string, number>
+  /** a submitter: tasks waiting for room on a worker, by the capability they need */
+  waitingByCapability: () => Record<string, number>
   /** a worker's executor: its queue depth per priority class */
   queueByClass: () => Record<string, number>
   /** libp2p (the relay role): reservations it holds for others */
@@ -64,6 +68,18 @@ export function createMetrics (registry: Registry) {
     taskStreamsPaused: new Counter({ name: 'p2p_task_streams_paused_total', help: 'Inbound task streams paused because their submitter was not reading its answers (its unread answers passed the bound)', registers }),
     workersSetAside: new Counter({ name: 'p2p_task_workers_set_aside_total', help: 'Times the circuit breaker set a worker aside because attempts kept failing to reach it', registers }),
     taskRetries: new Counter({ name: 'p2p_task_retries_total', help: 'Task attempts retried on another worker, by reason (timeout, disconnect, busy, rejected, not_found, worker_timeout)', labelNames: ['reason'] as const, registers }),
+    taskBacklog: new Gauge({
+      name: 'p2p_task_backlog',
+      help: 'Work for workers, by the capability it needs (any: every worker runs it): tasks queued or running on this worker plus tasks waiting at this node for room on one. Summed over the fleet and divided by what one worker takes, it is the number of workers needed (k8s/components/autoscaling)',
+      labelNames: ['capability'] as const,
+      registers,
+      collect () {
+        this.reset()
+        const sum: Record<string, number> = {}
+        for (const part of [sources.workByCapability?.() ?? {}, sources.waitingByCapability?.() ?? {}]) for (const [k, v] of Object.entries(part)) sum[k] = (sum[k] ?? 0) + v
+        for (const [k, v] of Object.entries(sum)) this.set({ capability: k }, v)
+      }
+    }),
     taskQueueDepth: new Gauge({ name: 'p2p_task_queue_depth', help: 'Tasks waiting in this worker\'s queue', registers }),
     taskQueueDepthByClass: new Gauge({
       name: 'p2p_task_queue_depth_by_class', help: 'Tasks waiting in this worker\'s queue, by priority class (reward: 0, 1-9, 10-99, 100-999, 1000+)', labelNames: ['class'] as const, registers,

@@ -14,7 +14,7 @@ export interface CandidateBookComponents {
   rtt: (peer: string) => number | undefined
   /** an open connection to the peer now (absent: every member counts as connected) */
   connected?: (peer: PeerId) => boolean
-  metrics: Pick<Metrics, 'workersSetAside'>
+  metrics: Pick<Metrics, 'workersSetAside' | 'collectFrom'>
   logger: Logger
 }
 
@@ -51,8 +51,12 @@ export class CandidateBook {
   private cached?: { at: number, base: Candidate[] }
   /** tasks waiting for room on a worker, oldest first; each finished attempt wakes one */
   private readonly waiters: Array<() => void> = []
+  /** how many of them need each capability */
+  private readonly waiting = new Map<string, number>()
 
-  constructor (private readonly components: CandidateBookComponents, private readonly init: CandidateBookInit) {}
+  constructor (private readonly components: CandidateBookComponents, private readonly init: CandidateBookInit) {
+    components.metrics.collectFrom('waitingByCapability', () => this.waitingByCapability())
+  }
 
   /** the candidates now, this node included when it runs tasks */
   list (now = Date.now()): Candidate[] {
@@ -87,9 +91,10 @@ export class CandidateBook {
    * attempt finished), or after a short while anyway (a worker may have joined or its busy mark expired); false
    * once the deadline has passed or the task was cancelled.
    */
-  async waitForSlot (deadline: number, signal: AbortSignal, now = Date.now): Promise<boolean> {
+  async waitForSlot (deadline: number, signal: AbortSignal, now = Date.now, capability = 'any'): Promise<boolean> {
     const left = deadline - now()
     if (left <= 0 || signal.aborted) return false
+    this.waiting.set(capability, (this.waiting.get(capability) ?? 0) + 1)
     await new Promise<void>(resolve => {
       const wake = (): void => { clearTimeout(timer); signal.removeEventListener('abort', wake); resolve() }
       signal.addEventListener('abort', wake, { once: true })
@@ -101,8 +106,14 @@ export class CandidateBook {
       }, Math.min(left, BUSY_BACKOFF_MS))
       this.waiters.push(wake)
     })
+    const n = (this.waiting.get(capability) ?? 1) - 1
+    if (n <= 0) this.waiting.delete(capability)
+    else this.waiting.set(capability, n)
     return now() < deadline && !signal.aborted
   }
+
+  /** tasks waiting here for room on a worker, by the capability they need (the backlog a scaler reads) */
+  waitingByCapability (): Record<string, number> { return Object.fromEntries(this.waiting) }
 
   /** `worker` answered busy: skipped for a moment */
   busy (worker: string, now = Date.now()): void {

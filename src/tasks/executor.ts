@@ -113,7 +113,11 @@ export class Executor {
   constructor (private readonly components: ExecutorComponents, private readonly init: ExecutorInit) {
     for (const h of init.handlers) this.handlers.set(h.type, h)
     this.queue = new TaskQueue(init.maxQueue)
-    this.unregister = [components.metrics.collectFrom('dedup', () => this.dedupStats()), components.metrics.collectFrom('queueByClass', () => this.queue.depthByClass())]
+    this.unregister = [
+      components.metrics.collectFrom('dedup', () => this.dedupStats()),
+      components.metrics.collectFrom('queueByClass', () => this.queue.depthByClass()),
+      components.metrics.collectFrom('workByCapability', () => this.workByCapability())
+    ]
     this.seen = new BoundedCache<Seen>({ ttlMs: init.dedupTtlMs, maxEntries: init.dedupMaxEntries, maxBytes: init.dedupMaxBytes })
   }
 
@@ -153,6 +157,16 @@ export class Executor {
       })
     }
     return this.running
+  }
+
+  /** tasks queued or running here, by the capability their handler needs (`any`: every worker runs it) */
+  workByCapability (): Record<string, number> {
+    const out: Record<string, number> = {}
+    for (const job of this.jobs.values()) {
+      const c = job.handler.capability ?? 'any'
+      out[c] = (out[c] ?? 0) + 1
+    }
+    return out
   }
 
   /** tasks running now */

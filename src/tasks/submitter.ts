@@ -5,7 +5,7 @@ import { afterAttempt, chooseTarget, deadlineOf, initialAttempts, outcomeOf, typ
 import { broadcastTargets, capable, type Candidate } from './scheduler.js'
 import { CandidateBook } from './candidates.js'
 import { NoCapableWorkerError, NotRunningError, PayloadTooLargeError, TaskEndedError, TooManyTasksError, UnknownTaskError } from '../util/errors.js'
-import { isInternalType, type TaskRecord, type TaskResult, type TaskSpec } from './types.js'
+import { capabilityOfTask, isInternalType, type TaskRecord, type TaskResult, type TaskSpec } from './types.js'
 import { Followers, type TaskFollower } from './followers.js'
 import { isOpen, TaskRecords, type AcceptOptions, type ActiveTask } from './records.js'
 import type { TaskJournal } from './journal.js'
@@ -323,7 +323,7 @@ export class Submitter {
       if (choice.kind === 'give-up') return fail(choice.error)
       if (choice.kind === 'wait') {
         // every capable worker has its window full: wait here for a slot; waiting is not an attempt
-        if (!await this.book.waitForSlot(plan.deadline, signal, () => this.now())) return signal.aborted ? cancelled() : fail('every capable worker stayed busy until the deadline')
+        if (!await this.book.waitForSlot(plan.deadline, signal, () => this.now(), capabilityOfTask(spec.type, spec.capability))) return signal.aborted ? cancelled() : fail('every capable worker stayed busy until the deadline')
         continue
       }
       const { target, timeoutMs } = choice

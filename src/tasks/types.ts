@@ -39,3 +39,15 @@ export interface TaskResult extends Omit<TaskResultView, 'output' | 'outputBase6
  * are left out of `tasks`, `capabilities`, the node's events and "no worker offers" hints. The one rule for it.
  */
 export function isInternalType (type: string): boolean { return type.endsWith('.replicate') }
+
+/**
+ * The capability a task needs, as the backlog metric labels it (p2p_task_backlog{capability}): the one it names,
+ * else the built-in types' own (compute, storage), `any` for echo (every worker runs it), else its type (a
+ * configured handler's capability is its type unless its config says otherwise).
+ */
+export function capabilityOfTask (type: string, capability?: string): string {
+  if (capability != null) return capability
+  if (type === 'compute') return 'compute'
+  if (type.startsWith('storage.')) return 'storage'
+  return type === 'echo' ? 'any' : type
+}

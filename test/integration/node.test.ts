@@ -103,3 +103,24 @@ describe('lifecycle of one node', () => {
     }
   })
 })
+
+describe('the task backlog a scaler reads (p2p_task_backlog{capability})', () => {
+  it('counts tasks running and queued on the worker and those waiting at the submitter for room', async () => {
+    const set = await createNodes(2, i => i === 0
+      ? { role: 'bootstrap' }
+      : { role: 'worker', capabilities: ['slow'], config: { tasks: { max_concurrency: 1, max_queue: 1, handlers: { slow: { command: ['sh', '-c', 'sleep 1; cat'] } } } } })
+    const [boot, worker] = set.nodes
+    try {
+      await connect(worker, boot)
+      const backlog = async (node: P2PNode): Promise<number> => (await node.metrics.taskBacklog.get()).values.find(v => v.labels.capability === 'slow')?.value ?? 0
+      const all = Array.from({ length: 5 }, async (_, i) => await boot.submitter.submit({ type: 'slow', payload: new TextEncoder().encode(`t${i}`), timeoutMs: 20_000 }))
+      // one runs and one queues on the worker (its window); the other three wait at the bootstrap
+      await pWaitFor(async () => await backlog(worker) === 2 && await backlog(boot) === 3, { interval: 20, timeout: 10_000 })
+      const records = await Promise.all(all)
+      expect(records.map(r => r.state)).toEqual(['done', 'done', 'done', 'done', 'done'])
+      expect(await backlog(worker) + await backlog(boot)).toBe(0)
+    } finally {
+      await teardown(set)
+    }
+  }, 60_000)
+})

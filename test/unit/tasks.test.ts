@@ -340,6 +340,23 @@ describe('Executor', () => {
     expect(await repeat).toMatchObject({ status: TaskResponse.Status.OK, duplicate: true })
     expect(await drain).toBe(0)
   })
+  it('the backlog a scaler reads: queued and running tasks by their handler\'s capability', async () => {
+    const g = gate()
+    const metrics = freshMetrics()
+    const ledger = new Ledger(join(mkdtempSync(join(tmpdir(), 'ex-')), 'r.json'), 60_000)
+    const ex = new Executor({ metrics, logger: silentLogger(), ledger }, {
+      handlers: [{ type: 'slow', capability: 'compute', run: async () => { await g.p; return new Uint8Array() } }, { type: 'echo', run: async () => { await g.p; return new Uint8Array() } }],
+      selfPeerId: 'self', selfPeerIdBytes: new Uint8Array([1]), maxConcurrency: 1, maxQueue: 10, maxPayload: 100, dedupTtlMs: 60_000, defaultTimeoutMs: 5000,
+      maxTimeoutMs: tasks.maxTimeoutMs, maxReward: tasks.maxReward, dedupMaxEntries: tasks.dedupMaxEntries, dedupMaxBytes: tasks.dedupMaxBytes
+    })
+    const all = [ex.execute(req('a')), ex.execute(req('b')), ex.execute(req('c', { type: 'echo' }))]
+    const backlog = async (): Promise<Record<string, number>> => Object.fromEntries((await metrics.taskBacklog.get()).values.map(v => [v.labels.capability, v.value]))
+    expect(await backlog()).toEqual({ compute: 2, any: 1 })
+    g.open()
+    await Promise.all(all)
+    expect(await backlog()).toEqual({})
+    ex.stop()
+  })
   it('drain gives up at its signal with what still runs', async () => {
     const ex = make([{ type: 'slow', run: async () => await new Promise<Uint8Array>(() => {}) }])
     void ex.execute(req('stuck'))
