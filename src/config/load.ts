@@ -6,7 +6,8 @@ import { ConfigError, type ConfigIssue } from '../util/errors.js'
 import { interpolate } from './interpolate.js'
 import { fromSeed, isSeed, seedSchema } from './seed.js'
 import { configSchema, controlSchema, failoverSchema, failoverServiceSchema, handlerSchema, healthCheckSchema, hooksSchema, restartSchema, stateSchema, loggingSchema, metricsSchema, networkSchema, nodeSchema, tasksSchema, type RawConfig } from './schema.js'
-import type { FailoverServiceConfig, NodeConfig } from './types.js'
+import { normalize, type Secrets } from './normalize.js'
+import type { NodeConfig } from './types.js'
 
 const KNOWN_KEYS: Record<string, string[]> = {
   '': Object.keys(configSchema.shape),
@@ -132,7 +133,6 @@ export function parseConfig (text: string, opts: ParseOptions = {}): NodeConfig 
   return { ...normalize(c, opts, secrets), ...(warnings.length > 0 ? { warnings } : {}) }
 }
 
-interface Secrets { psk?: Uint8Array, apiToken?: string }
 
 /**
  * Reads the files that hold secrets (network.psk_file, metrics.api_token_file): a missing, unreadable or
@@ -176,131 +176,6 @@ export function pskProblem (data: Uint8Array): string | undefined {
   if (lines[0] !== '/key/swarm/psk/1.0.0/' || lines[1] !== '/base16/') return 'not a libp2p swarm key (first lines must be /key/swarm/psk/1.0.0/ and /base16/; p2p-node keygen writes one)'
   if (!/^[0-9a-fA-F]{64}$/.test(lines[2] ?? '')) return 'the key line must be 64 hex digits (32 bytes)'
   return undefined
-}
-
-function normalize (c: RawConfig, opts: ParseOptions, secrets: Secrets = {}): NodeConfig {
-  const base = opts.file != null ? dirname(opts.file) : process.cwd()
-  const abs = (p: string): string => isAbsolute(p) ? p : resolve(base, p)
-  const name = c.node.name ?? `${c.node.role}-${opts.hostname ?? 'local'}`
-  const cpus = opts.cpus ?? 2
-  // the image sets P2P_DATA_DIR=/data (its volume): a config without data_dir uses it there
-  const dataDir = abs(c.node.data_dir ?? (opts.env?.P2P_DATA_DIR != null && opts.env.P2P_DATA_DIR !== '' ? opts.env.P2P_DATA_DIR : `data/${name}`))
-  return {
-    file: opts.file,
-    node: {
-      role: c.node.role,
-      name,
-      listenHost: c.node.listen_host,
-      listenPort: c.node.listen_port,
-      announce: c.node.announce,
-      capabilities: [...new Set(c.node.capabilities)],
-      maxConnections: c.node.max_connections,
-      heartbeatIntervalMs: c.node.heartbeat_interval,
-      heartbeatMisses: c.node.heartbeat_misses,
-      memberExpiryMs: c.node.member_expiry,
-      drainTimeoutMs: c.node.drain_timeout,
-      dataDir,
-      identityFile: abs(c.node.identity_file ?? `${dataDir}/peer.key`),
-      passEnv: c.node.pass_env
-    },
-    network: {
-      protocolVersion: c.network.protocol_version,
-      meshNetwork: c.network.mesh_network,
-      enableMdns: c.network.enable_mdns,
-      enableRelay: c.network.enable_relay,
-      connectionTimeoutMs: c.network.connection_timeout,
-      bootstrap: c.network.bootstrap,
-      bootstrapMaxBackoffMs: c.network.bootstrap_max_backoff,
-      pingIntervalMs: c.network.ping_interval,
-      psk: secrets.psk,
-      allowedPeers: c.network.allowed_peers,
-      infrastructurePeers: c.network.infrastructure_peers,
-      requireRelay: c.network.require_relay
-    },
-    relay: {
-      maxReservations: c.relay.max_reservations ?? Math.max(16, c.node.max_connections),
-      reservationTtlMs: c.relay.reservation_ttl,
-      maxCircuits: c.relay.max_circuits,
-      circuitDurationMs: c.relay.circuit_duration,
-      circuitDataBytes: c.relay.circuit_data
-    },
-    metrics: { enabled: c.metrics.enabled, host: c.metrics.host, port: c.metrics.port, apiToken: secrets.apiToken, allowedHosts: c.metrics.allowed_hosts, historyIntervalMs: c.metrics.history_interval },
-    control: { socket: abs(c.control.socket ?? `${dataDir}/control.sock`) },
-    tasks: {
-      maxConcurrency: c.tasks.max_concurrency ?? Math.max(2, 2 * cpus),
-      maxQueue: c.tasks.max_queue,
-      maxQueueBytes: c.tasks.max_queue_bytes,
-      maxPayload: c.tasks.max_payload,
-      defaultTimeoutMs: c.tasks.default_timeout,
-      maxTimeoutMs: c.tasks.max_timeout,
-      maxReward: c.tasks.max_reward,
-      storageMaxBytes: c.tasks.storage_max_bytes,
-      maxPending: c.tasks.max_pending,
-      maxPendingBytes: c.tasks.max_pending_bytes,
-      maxRetries: c.tasks.max_retries,
-      dedupTtlMs: c.tasks.dedup_ttl,
-      dedupMaxEntries: c.tasks.dedup_max_entries,
-      dedupMaxBytes: c.tasks.dedup_max_bytes,
-      computeThreads: c.tasks.compute_threads ?? Math.max(1, cpus - 1),
-      storageReplicas: c.tasks.storage_replicas,
-      rawEcho: c.tasks.raw_echo,
-      resultTtlMs: c.tasks.result_ttl,
-      recordsMax: c.tasks.records_max,
-      recordsMaxBytes: c.tasks.records_max_bytes,
-      allowedSubmitters: c.tasks.allowed_submitters,
-      rateLimit: c.tasks.rate_limit,
-      rateBurst: c.tasks.rate_burst ?? Math.max(1, Math.ceil(c.tasks.rate_limit * 2)),
-      handlers: Object.fromEntries(Object.entries(c.tasks.handlers).map(([type, h]) => [type, {
-        command: h.command, module: h.module == null ? undefined : abs(h.module), threads: h.threads ?? c.tasks.max_concurrency ?? Math.max(2, 2 * cpus),
-        maxMemory: h.max_memory, capability: h.capability ?? type, timeoutMs: h.timeout, maxOutput: h.max_output, env: h.env
-      }]))
-    },
-    logging: { level: c.logging.level },
-    failover: {
-      services: c.failover.services.map(f => {
-        // acks come back within milliseconds (members answer an active's beat at once), so the active renews
-        // long before its deadline; the extra two intervals absorb a lost beat or a GC pause
-        const leaseMs = f.lease ?? Math.max(f.heartbeat_interval * (f.misses + 2), 300)
-        return {
-          name: f.name,
-          argv: argvOf(f.command),
-          priority: f.priority,
-          groupSize: f.group_size,
-          quorum: f.quorum ?? Math.floor(f.group_size / 2) + 1,
-          intervalMs: f.heartbeat_interval,
-          misses: f.misses,
-          leaseMs,
-          marginMs: Math.max(50, Math.round(leaseMs * 0.15)),
-          preempt: f.preempt,
-          preemptDelayMs: f.preempt_delay,
-          stopTimeoutMs: f.stop_timeout,
-          env: f.env,
-          members: f.members,
-          openGroup: f.open_group,
-          cwd: opts.file != null ? dirname(opts.file) : undefined,
-          healthCheck: f.health_check != null
-            ? { argv: argvOf(f.health_check.command), intervalMs: f.health_check.interval, timeoutMs: f.health_check.timeout, rise: f.health_check.rise, fall: f.health_check.fall }
-            : undefined,
-          hooks: Object.fromEntries(HOOK_EVENTS.map(event => [event, f.hooks[event].map(h => ({
-            argv: argvOf(h.command),
-            timeoutMs: h.timeout ?? 10_000,
-            // only a hook that prepares the member for the service can stop it from taking the service
-            mustSucceed: h.must_succeed ?? event === 'before_active'
-          }))])) as FailoverServiceConfig['hooks'],
-          restart: { maxRestarts: f.restart.max_restarts, windowMs: f.restart.window, delayMs: f.restart.delay },
-          state: f.state != null ? { path: abs(f.state.path), intervalMs: f.state.interval, maxBytes: f.state.max_size } : undefined,
-          dryRun: f.dry_run
-        }
-      })
-    }
-  }
-}
-
-const HOOK_EVENTS = ['before_active', 'after_active', 'before_passive', 'after_passive'] as const
-
-/** a command as configured: an argv list as is, a string through sh -c */
-function argvOf (command: string | string[]): string[] {
-  return typeof command === 'string' ? ['sh', '-c', command] : command
 }
 
 function retype (value: string): unknown {
