@@ -3,6 +3,7 @@ import { TaskResponse, type TaskRequest } from '../messages/tasks.js'
 import { BoundedCache } from './bounded-cache.js'
 import { HandlerError, NotFoundError, type Handler, type HandlerContext } from './handlers/handler.js'
 import { TaskQueue, type PriorityClass, type QueueItem } from './queue.js'
+import { QueueShare } from './queue-share.js'
 import { raceAbort } from '../util/lifetime.js'
 import type { Ledger } from './ledger.js'
 import type { Logger } from '../util/logger.js'
@@ -100,8 +101,7 @@ export class Executor {
   /** queued and running tasks by submitter and id: what a cancel can reach */
   private readonly jobs = new Map<string, Job>()
   /** payload bytes in the queue, all told and per submitter */
-  private queuedBytes = 0
-  private readonly queuedBy = new Map<string, { count: number, bytes: number }>()
+  private readonly share: QueueShare
   private readonly stopping = new AbortController()
   private running = 0
   /** draining: new and queued tasks are answered BUSY, running ones finish */
@@ -113,6 +113,7 @@ export class Executor {
   constructor (private readonly components: ExecutorComponents, private readonly init: ExecutorInit) {
     for (const h of init.handlers) this.handlers.set(h.type, h)
     this.queue = new TaskQueue(init.maxQueue)
+    this.share = new QueueShare(init.maxQueueBytes)
     this.unregister = [
       components.metrics.collectFrom('dedup', () => this.dedupStats()),
       components.metrics.collectFrom('queueByClass', () => this.queue.depthByClass()),
@@ -144,7 +145,7 @@ export class Executor {
   async drain (signal: AbortSignal): Promise<number> {
     this.draining = true
     for (const job of this.queue.removeWhere(() => true)) {
-      this.dequeued(job)
+      this.share.removed(job.submitter, job.req.payload.byteLength)
       this.components.metrics.tasksExecuted.inc({ type: job.req.type, outcome: 'busy' })
       job.resolve(this.response(job.req, Status.BUSY, { error: 'worker is draining' }))
     }
@@ -176,7 +177,7 @@ export class Executor {
   stop (): void {
     this.stopping.abort(new Error('node stopping'))
     for (const job of this.queue.removeWhere(() => true)) {
-      this.dequeued(job)
+      this.share.removed(job.submitter, job.req.payload.byteLength)
       job.resolve(this.response(job.req, Status.BUSY, { error: 'worker is stopping' }))
     }
     this.jobs.clear()
@@ -198,7 +199,7 @@ export class Executor {
     if (job == null) outcome = this.anyJob(id) ? 'refused' : 'unknown'
     else if (this.queue.removeWhere(j => j === job).length > 0) {
       outcome = 'queued'
-      this.dequeued(job)
+      this.share.removed(job.submitter, job.req.payload.byteLength)
       this.jobs.delete(job.key)
       this.components.metrics.tasksExecuted.inc({ type: job.req.type, outcome: 'cancelled' })
       job.resolve(this.response(job.req, Status.CANCELLED, { error: 'cancelled while queued', queueMs: Date.now() - job.enqueuedAt }))
@@ -247,7 +248,7 @@ export class Executor {
       const job: Job = { req, key, handler, reward, submitter, enqueuedAt: now, deadline: now + timeout, cancel: new AbortController(), onProgress: opts.onProgress, resolve }
       this.jobs.set(key, job)
       this.queue.push(job)
-      this.enqueued(job)
+      this.share.added(job.submitter, job.req.payload.byteLength)
     })
     void promise.then(() => { this.jobs.delete(key) })
     this.seen.set(key, { digest, answer: promise }, now)
@@ -258,40 +259,10 @@ export class Executor {
     return await promise
   }
 
-  /**
-   * Why a new task from `submitter` cannot wait here now, or undefined when it can: the queue is full (by count or
-   * by payload bytes), or it is half full and this submitter holds half of it already (its share).
-   */
+  /** why a new task from `submitter` cannot wait here now (undefined: it can) */
   private room (req: TaskRequest, submitter: string): string | undefined {
     if (this.running < this.init.maxConcurrency && this.queue.size === 0) return undefined
-    const maxBytes = this.init.maxQueueBytes ?? Infinity
-    if (this.queue.full) return 'queue full'
-    if (this.queuedBytes + req.payload.byteLength > maxBytes) return `queue full (${this.queuedBytes} payload bytes waiting; tasks.max_queue_bytes)`
-    const mine = this.queuedBy.get(submitter)
-    const busy = this.queue.size * 2 >= this.queue.capacity || this.queuedBytes * 2 >= maxBytes
-    if (busy && mine != null && (mine.count * 2 > this.queue.size || mine.bytes * 2 > this.queuedBytes) && this.queuedBy.size > 1) {
-      return 'queue half full and half of it is yours: wait for your tasks to run'
-    }
-    return undefined
-  }
-
-  private enqueued (job: Job): void {
-    const n = job.req.payload.byteLength
-    this.queuedBytes += n
-    const mine = this.queuedBy.get(job.submitter) ?? { count: 0, bytes: 0 }
-    mine.count++
-    mine.bytes += n
-    this.queuedBy.set(job.submitter, mine)
-  }
-
-  private dequeued (job: Job): void {
-    const n = job.req.payload.byteLength
-    this.queuedBytes -= n
-    const mine = this.queuedBy.get(job.submitter)
-    if (mine == null) return
-    mine.count--
-    mine.bytes -= n
-    if (mine.count <= 0) this.queuedBy.delete(job.submitter)
+    return this.share.refusal(req.payload.byteLength, submitter, this.queue.size, this.queue.capacity)
   }
 
   private anyJob (id: string): boolean {
@@ -302,7 +273,7 @@ export class Executor {
   private pump (): void {
     while (this.running < this.init.maxConcurrency && this.queue.size > 0) {
       const job = this.queue.pop()!
-      this.dequeued(job)
+      this.share.removed(job.submitter, job.req.payload.byteLength)
       this.running++
       this.gauges()
       void this.run(job).then(res => {
