@@ -6,13 +6,12 @@ import pWaitFor from 'p-wait-for'
 import { afterAll, describe, expect, it } from 'vitest'
 import { parseAllDocuments } from 'yaml'
 import { ControlClient } from '../../src/control/client.js'
-import { keygen, LAUNCHER, ROOT } from '../harness/cluster.js'
+import { hasKubectl, keygen, LAUNCHER, ROOT } from '../harness/cluster.js'
 import { canUseNetns, Hosts, type Host } from '../harness/netns.js'
 
 interface Pod { name: string, role: string, host: Host, workload: any, dataDir: string, proc?: ChildProcess, log: string }
 
 const NODE = join(ROOT, 'node_modules/.bin/node')
-const hasKubectl = (() => { try { execFileSync('kubectl', ['version', '--client'], { stdio: 'ignore' }); return true } catch { return false } })()
 
 // The dev overlay's pods as real p2p-node processes, each a host of its own (network namespace, own IP),
 // with the command, args, env and ConfigMap config from the rendered manifests. Needs root.

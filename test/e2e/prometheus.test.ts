@@ -1,27 +1,15 @@
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { mkdirSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
+import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import pWaitFor from 'p-wait-for'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Cluster, dnsAddr, type TestNode } from '../harness/cluster.js'
-
-const has = (cmd: string): boolean => { try { execFileSync(cmd, ['--version'], { stdio: 'ignore' }); return true } catch { return false } }
-
-async function freePort (): Promise<number> {
-  return await new Promise(resolve => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as any).port
-      s.close(() => { resolve(port) })
-    })
-  })
-}
+import { hasPrometheus, Prometheus } from '../harness/prometheus.js'
 
 // A real Prometheus (Debian's package; ./test.sh installs it as root) scraping a local network.
-describe.skipIf(!has('prometheus') || !has('promtool'))('Prometheus scraping a local network (skipped without the prometheus and promtool binaries)', () => {
+describe.skipIf(!hasPrometheus())('Prometheus scraping a local network (skipped without the prometheus and promtool binaries)', () => {
   const cluster = new Cluster()
   let nodes: TestNode[]
-  let prom: ChildProcess | undefined
+  let prom: Prometheus | undefined
 
   beforeAll(async () => {
     const boot = cluster.add({ name: 'prom-boot', role: 'bootstrap', mesh: false })
@@ -31,8 +19,7 @@ describe.skipIf(!has('prometheus') || !has('promtool'))('Prometheus scraping a l
     nodes = [boot, ...ws]
   })
   afterAll(async () => {
-    prom?.kill('SIGTERM')
-    if (prom != null && prom.exitCode == null) await new Promise(resolve => prom!.once('exit', resolve))
+    await prom?.stop()
     await cluster.teardown()
   })
 
@@ -50,30 +37,15 @@ describe.skipIf(!has('prometheus') || !has('promtool'))('Prometheus scraping a l
   })
 
   it('scrapes every node; a query returns p2p_peers_connected for each', async () => {
-    const dir = join(cluster.dir, 'prometheus')
-    mkdirSync(dir, { recursive: true })
     const targets = await Promise.all(nodes.map(async n => new URL((await n.request('status') as any).metricsUrl).host))
-    writeFileSync(join(dir, 'prometheus.yml'), [
-      'global: { scrape_interval: 1s, evaluation_interval: 1s }',
-      'scrape_configs:',
-      '  - job_name: p2p',
-      `    static_configs: [{ targets: [${targets.map(t => `"${t}"`).join(', ')}] }]`
-    ].join('\n') + '\n')
-    expect(spawnSync('promtool', ['check', 'config', join(dir, 'prometheus.yml')]).status).toBe(0)
-    const port = await freePort()
-    prom = spawn('prometheus', [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'], { stdio: 'ignore' })
+    prom = await Prometheus.start(join(cluster.dir, 'prometheus'), { scrapeIntervalMs: 1000, targets })
     let result: any[] = []
     await pWaitFor(async () => {
-      try {
-        const r = await fetch(`http://127.0.0.1:${port}/api/v1/query?query=p2p_peers_connected`)
-        result = (await r.json()).data.result
-        return result.length === nodes.length
-      } catch { return false }
+      result = await prom!.query('p2p_peers_connected')
+      return result.length === nodes.length
     }, { interval: 500, timeout: 60_000 })
     expect(result.map(r => r.metric.instance).sort()).toEqual([...targets].sort())
     for (const r of result) expect(Number(r.value[1])).toBeGreaterThanOrEqual(1)
-    const up = await (await fetch(`http://127.0.0.1:${port}/api/v1/query?query=up`)).json()
-    expect(up.data.result.every((r: any) => r.value[1] === '1')).toBe(true)
+    expect((await prom.query('up')).every(r => r.value[1] === '1')).toBe(true)
   })
 })

@@ -28,7 +28,7 @@ export interface NodeSpec {
   mdns?: boolean
   relay?: boolean
   listenHost?: string
-  /** extra top-level sections merged into the YAML */
+  /** extra top-level sections: new ones added, the keys of node, network and metrics merged into the defaults */
   extra?: Record<string, unknown>
 }
 
@@ -176,7 +176,7 @@ export class Cluster {
 }
 
 export function configFor (spec: NodeSpec, dataDir: string): Record<string, unknown> {
-  return {
+  const base: Record<string, any> = {
     node: {
       role: spec.role,
       name: spec.name,
@@ -196,9 +196,11 @@ export function configFor (spec: NodeSpec, dataDir: string): Record<string, unkn
       bootstrap_max_backoff: '2s',
       ping_interval: '2s'
     },
-    metrics: { host: spec.listenHost ?? '127.0.0.1', port: 0 },
-    ...spec.extra
+    metrics: { host: spec.listenHost ?? '127.0.0.1', port: 0 }
   }
+  // a section of `extra` that this config has too adds its keys to it (node: { drain_timeout } keeps the role)
+  for (const [k, v] of Object.entries(spec.extra ?? {})) base[k] = base[k] != null && typeof v === 'object' && !Array.isArray(v) ? { ...base[k], ...v } : v
+  return base
 }
 
 /** the bootstrap address of `node` as a DNS name without /p2p/ (the Kubernetes Service form) */
@@ -216,6 +218,14 @@ export async function waitAllSeeAll (nodes: TestNode[], timeoutMs = 60_000): Pro
     return true
   }, { interval: 200, timeout: { milliseconds: timeoutMs, message: 'not every node saw every other' } })
 }
+
+/** whether a program is there and runs (`kubectl version --client`, `prometheus --version`): tests skip without it */
+export function hasCommand (cmd: string, args: string[] = ['--version']): boolean {
+  try { execFileSync(cmd, args, { stdio: 'ignore' }); return true } catch { return false }
+}
+
+/** kubectl with kustomize, for the tests that render the manifests */
+export const hasKubectl = hasCommand('kubectl', ['version', '--client'])
 
 /** Runs the CLI to completion and returns its output. */
 export async function runCli (args: string[], input?: string, env: Record<string, string> = {}): Promise<{ code: number | null, stdout: string, stderr: string }> {
