@@ -160,9 +160,13 @@ export class Executor {
     return this.running
   }
 
-  /** tasks queued or running here, by the capability their handler needs (`any`: every worker runs it) */
+  /**
+   * tasks queued or running here, by the capability their handler needs (`any`: every worker runs it); every
+   * capability this worker serves is there at 0 when idle, so a scaler's sum reads 0, not "no data"
+   */
   workByCapability (): Record<string, number> {
     const out: Record<string, number> = {}
+    for (const h of this.handlers.values()) out[h.capability ?? 'any'] = 0
     for (const job of this.jobs.values()) {
       const c = job.handler.capability ?? 'any'
       out[c] = (out[c] ?? 0) + 1

@@ -4,10 +4,11 @@ import * as apps from 'kubernetes-models/apps/v1'
 import * as networking from 'kubernetes-models/networking.k8s.io/v1'
 import * as policy from 'kubernetes-models/policy/v1'
 import * as core from 'kubernetes-models/v1'
+import * as keda from '@kubernetes-models/keda/keda.sh/v1alpha1'
 import { describe, expect, it } from 'vitest'
 import { parseAllDocuments } from 'yaml'
 import { parseConfig } from '../../src/config/load.js'
-import { ROOT } from '../harness/cluster.js'
+import { hasKubectl, ROOT } from '../harness/cluster.js'
 
 const MODELS: Record<string, any> = {
   'v1/Namespace': core.Namespace,
@@ -16,9 +17,11 @@ const MODELS: Record<string, any> = {
   'apps/v1/Deployment': apps.Deployment,
   'apps/v1/StatefulSet': apps.StatefulSet,
   'policy/v1/PodDisruptionBudget': policy.PodDisruptionBudget,
-  'networking.k8s.io/v1/NetworkPolicy': networking.NetworkPolicy
+  'networking.k8s.io/v1/NetworkPolicy': networking.NetworkPolicy,
+  // KEDA's own models (@kubernetes-models/keda)
+  'keda.sh/v1alpha1/ScaledObject': keda.ScaledObject
 }
-// custom resources have no upstream schema here; their shape is checked below
+// the ServiceMonitor has no upstream schema here: its shape is checked below
 const CUSTOM = new Set(['monitoring.coreos.com/v1/ServiceMonitor'])
 
 function render (overlay: string, dir = 'k8s/overlays'): any[] {
@@ -46,7 +49,6 @@ function envOf (workload: any): Record<string, string> {
   return Object.fromEntries(workload.spec.template.spec.containers[0].env.filter((e: any) => e.value != null).map((e: any) => [e.name, e.value]))
 }
 
-const hasKubectl = (() => { try { execFileSync('kubectl', ['version', '--client'], { stdio: 'ignore' }); return true } catch { return false } })()
 
 describe.skipIf(!hasKubectl)('Kubernetes manifests (kubectl kustomize, offline; skipped without kubectl)', () => {
   for (const overlay of ['dev', 'production']) {
@@ -72,7 +74,8 @@ describe.skipIf(!hasKubectl)('Kubernetes manifests (kubectl kustomize, offline; 
           expect(o.metadata.labels?.['app.kubernetes.io/part-of'], `${o.kind}/${o.metadata.name}`).toBe('p2p-network')
           expect(o.metadata.labels?.['app.kubernetes.io/managed-by']).toBe('kustomize')
         }
-        expect(workloads.map(w => w.spec.template.metadata.labels['app.kubernetes.io/component']).sort()).toEqual(['bootstrap', 'relay', 'worker'])
+        // production adds the autoscaled pool (components/autoscaling)
+        expect(workloads.map(w => w.spec.template.metadata.labels['app.kubernetes.io/component']).sort()).toEqual(overlay === 'production' ? ['bootstrap', 'pool', 'relay', 'worker'] : ['bootstrap', 'relay', 'worker'])
       })
 
       it('ports agree between pods, probes, Services, configs and scrape annotations', () => {
@@ -226,6 +229,34 @@ describe.skipIf(!hasKubectl)('Kubernetes manifests (kubectl kustomize, offline; 
     expect(() => new core.Service(svc).validate()).toThrow()
   })
 
+  describe('components/autoscaling (in production)', () => {
+    const prod = render('production')
+    const so = prod.find(o => o.kind === 'ScaledObject')
+    const pool = prod.find(o => o.kind === 'Deployment' && o.metadata.name === 'p2p-pool')
+
+    it('the ScaledObject validates against KEDA\'s schema and sizes the pool Deployment on the task backlog', () => {
+      expect(() => new keda.ScaledObject(so).validate()).not.toThrow()
+      const broken = structuredClone(so)
+      broken.spec.minReplicaCount = 'one'
+      expect(() => new keda.ScaledObject(broken).validate()).toThrow()
+      expect(so.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: 'p2p-pool' })
+      expect(so.spec.triggers).toHaveLength(1)
+      expect(so.spec.triggers[0].type).toBe('prometheus')
+      expect(so.spec.triggers[0].metadata.query).toMatch(/^sum\(p2p_task_backlog\{/)
+    })
+
+    it('its threshold is what one pool worker takes at once, for every capability the query counts', () => {
+      const cm = prod.find(o => o.kind === 'ConfigMap' && o.metadata.name === pool.spec.template.spec.volumes.find((v: any) => v.name === 'config').configMap.name)
+      const cfg = podConfig(cm.data['config.yaml'], { ...envOf(pool), POD_NAME: 'p2p-pool-x', POD_IP: '10.0.0.5' })
+      expect(Number(so.spec.triggers[0].metadata.threshold)).toBe(cfg.tasks.maxConcurrency)
+      for (const c of cfg.node.capabilities) expect(so.spec.triggers[0].metadata.query).toContain(c)
+      // the pool is no failover member: the group's size must not move with it
+      expect(cfg.failover.services).toEqual([])
+      expect(cfg.node.drainTimeoutMs / 1000).toBeLessThan(pool.spec.template.spec.terminationGracePeriodSeconds)
+      expect(pool.spec.template.spec.containers[0].lifecycle.preStop.exec.command).toEqual(['/app/p2p-node', 'drain', '--config', '/app/config.yaml'])
+    })
+  })
+
   it('production adds replicas, a pushed image and a ServiceMonitor', () => {
     const prod = render('production')
     expect(prod.find(o => o.kind === 'StatefulSet').spec.replicas).toBe(5)
@@ -239,7 +270,7 @@ describe.skipIf(!hasKubectl)('Kubernetes manifests (kubectl kustomize, offline; 
       const objects = render(overlay)
       const configs = new Map(objects.filter(o => o.kind === 'ConfigMap').map(o => [o.metadata.name, o.data['config.yaml']]))
       const workloads = objects.filter(o => o.kind === 'Deployment' || o.kind === 'StatefulSet')
-      expect(workloads).toHaveLength(3)
+      expect(workloads).toHaveLength(overlay === 'production' ? 4 : 3)
       for (const wl of workloads) {
         const spec = wl.spec.template.spec
         const c = spec.containers.find((x: any) => x.name === 'p2p-node')
