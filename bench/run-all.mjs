@@ -8,7 +8,7 @@ import { Command } from 'commander'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const ALL = ['network', 'tasks', 'failover', 'fuzz']
-const ONE = [...ALL, 'idle', 'soak', 'stress', 'nat', 'console', 'scale', 'rolling', 'scalein', 'autoscale']
+const ONE = [...ALL, 'idle', 'soak', 'stress', 'nat', 'console', 'scale', 'rolling', 'scalein', 'autoscale', 'swim']
 const program = new Command('npm run bench --')
   .description(`runs the benchmarks on the pinned Node: all of ${ALL.join(', ')} in turn, or one of ${ONE.join(', ')}`)
   .argument('[benchmark]', 'one benchmark; the options after it are its own')

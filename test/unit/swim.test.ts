@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest'
+import { SwimSim } from '../harness/swim-sim.js'
+
+// The SWIM core (src/membership/swim.ts) on a simulated network and clock: behaviour, not speed (the figures at
+// 1,000 and 10,000 members are bench/swim.mjs's). Defaults: 500 ms period, 200 ms probe timeout, k = 3; the
+// suspicion timeout at 20 members is 1.3 s to 7.8 s (2 x log10(n) periods, down from 6 times that as others confirm).
+const suspicionsOf = (sim: SwimSim, id: string, kind: 'suspect' | 'dead' | 'raised'): number =>
+  [...sim.nodes.values()].reduce((n, node) => n + node.events.filter(e => e.type === kind && 'id' in e && e.id === id).length, 0)
+
+describe('SWIM membership core (simulated network)', () => {
+  it('a steady fleet with no loss suspects nobody', () => {
+    const sim = new SwimSim({ n: 50, seed: 3 })
+    sim.run(20_000)
+    for (const id of sim.ids) expect(suspicionsOf(sim, id, 'suspect'), id).toBe(0)
+    expect(sim.share('n0', s => s === 'alive')).toBe(1)
+  })
+
+  it('a killed member is suspected, then declared dead by every member', () => {
+    const sim = new SwimSim({ n: 50, seed: 4 })
+    sim.run(3000)
+    sim.kill('n7')
+    const at = sim.run(60_000, () => sim.share('n7', s => s === 'dead') === 1)
+    expect(sim.share('n7', s => s === 'dead')).toBe(1)
+    expect(suspicionsOf(sim, 'n7', 'suspect')).toBeGreaterThan(0)
+    expect(at).toBeLessThan(30_000)
+    // nobody else was touched
+    for (const id of sim.ids.filter(i => i !== 'n7')) expect(suspicionsOf(sim, id, 'dead'), id).toBe(0)
+  })
+
+  it('a member one node cannot reach directly is reached through others (ping-req): not suspected', () => {
+    const sim = new SwimSim({ n: 20, seed: 5 })
+    sim.cut('n1', 'n2')
+    sim.run(30_000)
+    expect(sim.nodes.get('n1')!.state('n2')).toBe('alive')
+    expect(suspicionsOf(sim, 'n2', 'suspect')).toBe(0)
+    expect(suspicionsOf(sim, 'n1', 'suspect')).toBe(0)
+  })
+
+  it('a member slower than the probe timeout but within the period is not suspected (the relayed probes wait too)', () => {
+    const sim = new SwimSim({ n: 20, seed: 6 })
+    // each way 120 ms more: its acks miss the 200 ms timeout, so ping-reqs go out, but come within the period
+    sim.slow('n3', 120)
+    sim.run(30_000)
+    expect(suspicionsOf(sim, 'n3', 'suspect')).toBe(0)
+  })
+
+  it('a member that stops (a GC pause) until someone suspects it, refutes when it wakes, and is never declared dead', () => {
+    const sim = new SwimSim({ n: 20, seed: 6 })
+    sim.run(3000)
+    sim.freeze('n3')
+    // it wakes as soon as a probe of it has failed somewhere, well within the suspicion timeout
+    sim.run(10_000, () => suspicionsOf(sim, 'n3', 'raised') > 0)
+    sim.thaw('n3')
+    sim.run(sim.now + 20_000)
+    expect(suspicionsOf(sim, 'n3', 'suspect')).toBeGreaterThan(0)
+    expect(suspicionsOf(sim, 'n3', 'dead')).toBe(0)
+    expect(sim.nodes.get('n3')!.incarnationOf('n3')).toBeGreaterThan(1)
+    expect(sim.share('n3', s => s === 'alive')).toBe(1)
+  })
+
+  it('a partition: each side declares the other dead; after the heal everyone sees everyone alive again', () => {
+    const sim = new SwimSim({ n: 30, seed: 7, swim: { syncIntervalMs: 5000 } })
+    sim.run(2000)
+    const a = sim.ids.slice(0, 15)
+    sim.partition(a)
+    sim.run(40_000)
+    expect(sim.share('n20', s => s === 'dead')).toBeGreaterThan(0.4)
+    sim.heal()
+    const allAlive = (): boolean => sim.ids.every(id => sim.share(id, s => s === 'alive') === 1)
+    sim.run(200_000, allAlive)
+    expect(allAlive()).toBe(true)
+  })
+
+  it('a joiner that knows one seed is known to every member, alive', () => {
+    const sim = new SwimSim({ n: 50, seed: 8 })
+    sim.run(2000)
+    sim.join('new', 'n5')
+    sim.run(30_000, () => sim.share('new', s => s === 'alive') === 1)
+    expect(sim.share('new', s => s === 'alive')).toBe(1)
+    // and it knows every member (the seed's sync)
+    expect(sim.nodes.get('new')!.list().filter(m => m.state === 'alive')).toHaveLength(50)
+  })
+
+  it('with 5 % of messages lost a killed member is still found dead by everyone, and live ones are not declared dead', () => {
+    const sim = new SwimSim({ n: 100, seed: 9, loss: 0.05 })
+    sim.run(5000)
+    sim.kill('n42')
+    sim.run(60_000, () => sim.share('n42', s => s === 'dead') === 1)
+    expect(sim.share('n42', s => s === 'dead')).toBe(1)
+    for (const id of sim.ids.filter(i => i !== 'n42')) expect(suspicionsOf(sim, id, 'dead'), id).toBe(0)
+  })
+})
