@@ -133,7 +133,6 @@ export function parseConfig (text: string, opts: ParseOptions = {}): NodeConfig 
   return { ...normalize(c, opts, secrets), ...(warnings.length > 0 ? { warnings } : {}) }
 }
 
-
 /**
  * Reads the files that hold secrets (network.psk_file, metrics.api_token_file): a missing, unreadable or
  * malformed one is a config error naming its key and line, like any other. The contents are never logged.
