@@ -29,8 +29,9 @@ export function formatPeers (peers: PeerView[], opts: { wide?: boolean } = {}): 
     p.capabilities.join(',') || '-',
     p.addresses.slice(0, opts.wide === true ? undefined : 1).join(' ') + (opts.wide !== true && p.addresses.length > 1 ? ` (+${p.addresses.length - 1})` : '')
   ])
-  const alive = peers.filter(p => p.state === 'alive').length
-  return `${table(['PEER', 'NAME', 'ROLE', 'STATE', 'CONN', 'RTT', 'LAST HB', 'CAPABILITIES', 'ADDRESSES'], rows)}\n${peers.length} peer(s), ${alive} alive`
+  const draining = peers.filter(p => p.state === 'alive' && p.draining === true).length
+  const alive = peers.filter(p => p.state === 'alive').length - draining
+  return `${table(['PEER', 'NAME', 'ROLE', 'STATE', 'CONN', 'RTT', 'LAST HB', 'CAPABILITIES', 'ADDRESSES'], rows)}\n${peers.length} peer(s), ${alive} alive${draining > 0 ? `, ${draining} draining` : ''}`
 }
 
 export function formatStatus (s: StatusView): string {

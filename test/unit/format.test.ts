@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { formatEvent, formatFailover, formatResult, formatTopology, printable } from '../../src/cli/format.js'
+import { formatEvent, formatFailover, formatPeers, formatResult, formatTopology, printable } from '../../src/cli/format.js'
 import type { FailoverStatus } from '../../src/failover/service-state.js'
 
 const A = '12D3KooWAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'
@@ -7,6 +7,16 @@ const B = '12D3KooWBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB'
 const C = '12D3KooWCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC'
 
 describe('REPL output', () => {
+  it('peers: a draining member is listed and counted as draining, not as alive', () => {
+    const out = formatPeers([
+      { peerId: A, name: 'w1', role: 'worker', capabilities: [], addresses: [], connection: 'direct', state: 'alive' },
+      { peerId: B, name: 'w2', role: 'worker', capabilities: [], addresses: [], connection: 'direct', state: 'alive', draining: true },
+      { peerId: C, name: 'w3', role: 'worker', capabilities: [], addresses: [], connection: 'none', state: 'gone' }
+    ])
+    expect(out).toMatch(/w2\s+worker\s+draining/)
+    expect(out.split('\n').at(-1)).toBe('3 peer(s), 1 alive, 1 draining')
+  })
+
   it('topology: one row per connection by name, relayed marked, members that did not answer named', () => {
     const out = formatTopology({
       nodes: [{ peerId: A, name: 'w1', self: true }, { peerId: B, name: 'boot' }, { peerId: C, name: 'w2' }],
