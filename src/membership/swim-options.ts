@@ -39,7 +39,14 @@ export interface SwimOptions {
   syncIntervalMs: number
   /** a dead member stays in the table this long (a sync partner now and then, so partitions heal) */
   deadKeepMs: number
+  /** members this node keeps at most (a peer that makes up ids cannot grow the table past it) */
+  maxMembers: number
+  /** an incarnation more than this above what this node knows of a member is a lie, and ignored */
+  maxIncarnationJump: number
 }
+
+/** no incarnation past this is taken (a refutation adds one: a liar must not push a member to the float's end) */
+export const MAX_INCARNATION = 2 ** 48
 
 // memberlist's LAN settings, with a faster period (a fleet's members are one network hop apart): a death is known
 // in a few seconds at 100 members (issue 28's aim: under 5 s p99)
@@ -55,7 +62,9 @@ export const SWIM_DEFAULTS: SwimOptions = {
   gossipNodes: 3,
   awarenessMax: 8,
   syncIntervalMs: 30_000,
-  deadKeepMs: 120_000
+  deadKeepMs: 120_000,
+  maxMembers: 65_536,
+  maxIncarnationJump: 1_000_000
 }
 
 /**

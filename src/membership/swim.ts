@@ -16,7 +16,7 @@
  *   table digests and merges whole tables only when they differ, a remote "dead" taken as a suspicion.
  */
 
-import { entryHash, roster, SWIM_DEFAULTS, type Outgoing, type Roster, type SwimMessage, type SwimOptions, type SwimState, type SwimUpdate } from './swim-options.js'
+import { entryHash, MAX_INCARNATION, roster, SWIM_DEFAULTS, type Outgoing, type Roster, type SwimMessage, type SwimOptions, type SwimState, type SwimUpdate } from './swim-options.js'
 
 export { roster, SWIM_DEFAULTS, type Outgoing, type Roster, type SwimMessage, type SwimOptions, type SwimState, type SwimUpdate }
 
@@ -210,7 +210,7 @@ export class SwimCore {
     if (msg.type !== 'nack') {
       // hearing from a member at all says it is alive at the incarnation we know (it would refute otherwise)
       if (msg.type !== 'sync') for (const u of msg.updates) this.apply(u, now)
-      if (msg.from !== this.self && !this.known(msg.from)) this.insert({ id: msg.from, state: 'alive', incarnation: 0, since: now })
+      if (msg.from !== this.self && !this.known(msg.from) && this.members.size + this.base.ids.length < this.opts.maxMembers) this.insert({ id: msg.from, state: 'alive', incarnation: 0, since: now })
     }
     switch (msg.type) {
       case 'ping':
@@ -241,7 +241,7 @@ export class SwimCore {
         if (this.probe?.seq === msg.seq) this.probe.nacks++
         break
       case 'sync':
-        for (const m of msg.members ?? []) {
+        for (const m of (msg.members ?? []).slice(0, this.opts.maxMembers)) {
           // another node's "dead" is a suspicion here: we did not see it die (memberlist does the same)
           this.apply(m.kind === 'dead' ? { ...m, kind: 'suspect', from: msg.from } : { ...m, from: msg.from }, now)
         }
@@ -258,6 +258,9 @@ export class SwimCore {
 
   /** the SWIM precedence rules: a change applies only if it is newer than what this node knows */
   private apply (u: SwimUpdate, now: number): void {
+    // everything from the wire is a claim: an incarnation out of range, or far above what we know, is a lie
+    if (!Number.isSafeInteger(u.incarnation) || u.incarnation < 0 || u.incarnation > MAX_INCARNATION) return
+    if (u.incarnation > (this.incarnationOf(u.id) ?? 0) + this.opts.maxIncarnationJump) return
     if (u.id === this.self) {
       // someone thinks we are suspect or dead: refute with a higher incarnation, and doubt ourselves a little
       if (u.kind !== 'alive' && u.incarnation >= this.incarnation) {
@@ -271,7 +274,7 @@ export class SwimCore {
     }
     const e = this.entry(u.id)
     if (e == null) {
-      if (u.kind === 'dead') return
+      if (u.kind === 'dead' || this.members.size + this.base.ids.length >= this.opts.maxMembers) return
       this.insert({ id: u.id, state: u.kind, incarnation: u.incarnation, since: now, suspecters: u.kind === 'suspect' ? new Set([u.from]) : undefined })
       this.events.push({ type: 'joined', id: u.id, at: now })
       this.enqueue(u)
@@ -316,8 +319,12 @@ export class SwimCore {
     this.awareness = Math.min(this.opts.awarenessMax, Math.max(0, this.awareness + delta))
   }
 
+  /**
+   * to spread on: a suspicion keeps the member that raised it (Lifeguard counts independent suspecters, not the
+   * members that passed it on); anything else goes out as ours
+   */
   private enqueue (u: SwimUpdate): void {
-    this.queue.set(u.id, { update: { ...u, from: this.self }, sent: 0 })
+    this.queue.set(u.id, { update: u.kind === 'suspect' ? { ...u } : { ...u, from: this.self }, sent: 0 })
   }
 
   /** the changes to piggyback: fewest sent first, each dropped after its retransmit limit */

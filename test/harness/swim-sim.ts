@@ -2,7 +2,7 @@
 // message delivered after a random latency or lost with a given probability, nodes killed (they neither send nor
 // receive), the fleet cut in two and healed. Deterministic for a seed. Used by test/unit/swim.test.ts at small sizes
 // and by bench/swim.mjs at 1,000 and 10,000 members.
-import { roster, SwimCore, SWIM_DEFAULTS, type Outgoing, type SwimOptions, type SwimState } from '../../src/membership/swim.js'
+import { roster, SwimCore, SWIM_DEFAULTS, type Outgoing, type SwimMessage, type SwimOptions, type SwimState } from '../../src/membership/swim.js'
 
 /** mulberry32: a small seeded generator, so a run can be repeated */
 export function seeded (seed: number): () => number {
@@ -97,6 +97,11 @@ export class SwimSim {
 
   /** every message to or from `id` takes `ms` more (an overloaded or far-away member) */
   slow (id: string, ms: number): void { this.slowBy.set(id, ms) }
+
+  /** a message from outside the fleet's own nodes (a liar), handed to `to` now */
+  inject (to: string, msg: SwimMessage): void {
+    this.dispatch(to, this.nodes.get(to)!.receive(msg, this.now))
+  }
 
   resetCounters (): void { this.sentMessages = 0; this.sentBytes = 0 }
 

@@ -89,4 +89,38 @@ describe('SWIM membership core (simulated network)', () => {
     expect(sim.share('n42', s => s === 'dead')).toBe(1)
     for (const id of sim.ids.filter(i => i !== 'n42')) expect(suspicionsOf(sim, id, 'dead'), id).toBe(0)
   })
+
+  it('a liar\'s death of a live member with an incarnation far above what anyone knows is ignored everywhere', () => {
+    const sim = new SwimSim({ n: 20, seed: 10 })
+    sim.run(2000)
+    for (const incarnation of [2 ** 50, 5_000_000, Number.MAX_SAFE_INTEGER, -1, 1.5]) {
+      sim.inject('n1', { type: 'gossip', from: 'liar', updates: [{ kind: 'dead', id: 'n4', incarnation, from: 'liar' }] })
+      sim.inject('n2', { type: 'sync', from: 'liar', reply: true, digest: 0, members: [{ kind: 'suspect', id: 'n4', incarnation, from: 'liar' }] })
+    }
+    sim.run(10_000)
+    expect(sim.share('n4', s => s === 'alive')).toBe(1)
+    expect(sim.nodes.get('n4')!.incarnationOf('n4')).toBe(1)
+  })
+
+  it('a liar\'s suspicion with a believable incarnation is refuted by its victim: never declared dead', () => {
+    const sim = new SwimSim({ n: 20, seed: 11 })
+    sim.run(2000)
+    sim.inject('n1', { type: 'gossip', from: 'liar', updates: [{ kind: 'suspect', id: 'n4', incarnation: 1, from: 'liar' }] })
+    sim.run(20_000)
+    expect(suspicionsOf(sim, 'n4', 'dead')).toBe(0)
+    expect(sim.nodes.get('n4')!.incarnationOf('n4')).toBe(2)
+    expect(sim.share('n4', s => s === 'alive')).toBe(1)
+  })
+
+  it('made-up members from a liar cannot grow a table past maxMembers', () => {
+    const sim = new SwimSim({ n: 10, seed: 12, swim: { maxMembers: 64 } })
+    sim.run(1000)
+    const fakes = Array.from({ length: 10_000 }, (_, i) => ({ kind: 'alive' as const, id: `fake-${i}`, incarnation: 1, from: 'liar' }))
+    sim.inject('n1', { type: 'sync', from: 'liar', reply: true, digest: 0, members: fakes })
+    sim.inject('n1', { type: 'gossip', from: 'liar', updates: fakes.slice(0, 500) })
+    sim.run(10_000)
+    for (const node of sim.nodes.values()) expect(node.list().length).toBeLessThanOrEqual(64)
+    // the real members are all still there, alive
+    expect(sim.ids.every(id => sim.share(id, s => s === 'alive') === 1)).toBe(true)
+  })
 })
