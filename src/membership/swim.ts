@@ -156,7 +156,8 @@ export class SwimCore {
         // no ack, direct or relayed: suspect it. Fewer nacks than asked: the trouble may be ours (Lifeguard)
         if (p.nacks < this.opts.indirectChecks) this.health(+1)
         const e = this.entry(p.target)
-        if (e != null && e.state === 'alive') {
+        // a suspicion, or this node's confirmation of one it heard of (Lifeguard counts those)
+        if (e != null && e.state !== 'dead') {
           this.events.push({ type: 'raised', id: p.target, at: now })
           this.apply({ kind: 'suspect', id: p.target, incarnation: e.incarnation, from: this.self }, now)
         }
@@ -287,8 +288,10 @@ export class SwimCore {
         break
       case 'suspect':
         if (e.state === 'suspect' && u.incarnation === e.incarnation) {
-          // a confirmation from another member shortens the timeout; it is not news to spread again
+          // an independent confirmation shortens the timeout; it is spread on too, until k of them are known
+          const before = e.suspecters!.size
           e.suspecters!.add(u.from)
+          if (e.suspecters!.size > before && e.suspecters!.size <= this.opts.indirectChecks + 1) this.enqueue(u)
           return
         }
         if (!(newer || (u.incarnation === e.incarnation && e.state === 'alive'))) return
