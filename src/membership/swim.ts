@@ -165,7 +165,7 @@ export class SwimCore {
       }
     }
     if (this.probe == null && now >= this.nextProbeAt) {
-      const target = this.nextTarget(now)
+      const target = this.nextTarget()
       this.nextProbeAt = now + this.scale(this.opts.probeIntervalMs)
       if (target != null) {
         const seq = ++this.seq
@@ -194,6 +194,9 @@ export class SwimCore {
         this.dead.delete(id)
         this.members.delete(id)
         this.digest ^= entryHash(id, e.incarnation, e.state)
+        // and out of the probe order's list, or ids made up and forgotten would pile up there
+        const i = this.extras.indexOf(id)
+        if (i >= 0) { this.extras[i] = this.extras[this.extras.length - 1]; this.extras.pop() }
       }
     }
     if (now >= this.nextSyncAt) {
@@ -275,8 +278,10 @@ export class SwimCore {
     }
     const e = this.entry(u.id)
     if (e == null) {
-      if (u.kind === 'dead' || this.members.size + this.base.ids.length >= this.opts.maxMembers) return
-      this.insert({ id: u.id, state: u.kind, incarnation: u.incarnation, since: now, suspecters: u.kind === 'suspect' ? new Set([u.from]) : undefined })
+      // only an alive brings a member in: a suspicion or death of one we do not know (or forgot) would bring a
+      // forgotten member back from another's stale table, again and again (memberlist ignores them too)
+      if (u.kind !== 'alive' || this.members.size + this.base.ids.length >= this.opts.maxMembers) return
+      this.insert({ id: u.id, state: 'alive', incarnation: u.incarnation, since: now })
       this.events.push({ type: 'joined', id: u.id, at: now })
       this.enqueue(u)
       return
@@ -364,7 +369,7 @@ export class SwimCore {
    * position i of a round is (start + i x step) mod size, with step coprime to size, so no order is stored.
    */
   private round = { start: 0, step: 1, size: 0, i: 0 }
-  private nextTarget (_now: number): string | undefined {
+  private nextTarget (): string | undefined {
     for (let tries = 0; tries < 2; tries++) {
       const r = this.round
       while (r.i < r.size) {

@@ -123,4 +123,21 @@ describe('SWIM membership core (simulated network)', () => {
     // the real members are all still there, alive
     expect(sim.ids.every(id => sim.share(id, s => s === 'alive') === 1)).toBe(true)
   })
+
+  it('made-up members that die and are forgotten leave nothing behind, however many rounds a liar sends', () => {
+    // kept dead for 20 s (the default is 120 s): long enough for every member to have heard of the death first
+    const sim = new SwimSim({ n: 10, seed: 13, swim: { deadKeepMs: 20_000 } })
+    sim.run(1000)
+    for (let round = 0; round < 5; round++) {
+      sim.inject('n1', { type: 'gossip', from: 'liar', updates: Array.from({ length: 50 }, (_, i) => ({ kind: 'alive' as const, id: `fake-${round}-${i}`, incarnation: 1, from: 'liar' })) })
+      // unreachable: suspected, declared dead, then forgotten
+      sim.run(sim.now + 60_000)
+    }
+    sim.run(sim.now + 120_000)
+    for (const node of sim.nodes.values()) {
+      expect(node.list().filter(m => m.id.startsWith('fake-'))).toEqual([])
+      expect((node as unknown as { extras: string[] }).extras).toEqual([])
+    }
+    expect(sim.ids.every(id => sim.share(id, s => s === 'alive') === 1)).toBe(true)
+  })
 })
